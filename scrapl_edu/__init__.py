@@ -1,0 +1,12 @@
+"""scrapl-edu: a teaching toolkit for SCRAPL (ICLR 2026).
+
+SCRAPL makes the joint time-frequency scattering transform (JTFS) usable as a
+training loss by computing one random scattering path per step and stabilising
+the gradient with P-Adam (Eq. 6-8), P-SAGA (Eq. 9) and theta-importance sampling
+(Eq. 10-12), combined as in Algorithm 1 of the paper.
+"""
+
+from scrapl_edu.jtfs import JTFS, PathInfo
+
+__all__ = ["JTFS", "PathInfo"]
+__version__ = "0.1.0"

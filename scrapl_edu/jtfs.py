@@ -1,0 +1,609 @@
+"""Joint time-frequency scattering (JTFS), full and one path at a time.
+
+This is a from-scratch implementation of the JTFS the paper uses (Section 4.1,
+Eq. 1): kymatio's ``TimeFrequencyScattering`` in its ``"joint"`` format. For a
+signal ``x`` and a SCRAPL path ``p = (n2, n_fr)``:
+
+1. first order (the scalogram before averaging), for each n1 with j1 < j2::
+
+       U1[n1] = | x * psi1[n1] |                       (subsampled by 2**k1)
+
+2. second order in time::
+
+       Y2[n1] = U1[n1] * psi2[n2]                      (complex, subsampled to 2**j2)
+
+3. frequential scattering along the log-frequency axis n1 (zero-padded to N_fr)::
+
+       Z = Y2 *_n1 psi_fr[n_fr]                        (subsampled by 2**k_fr)
+
+4. modulus, then averaging in time by phi_T and, when spin != 0, along n1 by phi_F::
+
+       phi_p(x) = | Z | * phi_T (* phi_F)               Eq. (1): rho(|Wx| * Psi_p * Psi_0)
+
+Every linear step is exactly the reference's pad -> FFT -> multiply -> fold ->
+IFFT chain; we only reorganise it so that one path costs one path:
+
+- only the n1 that the path uses are computed (j1 < j2), grouped by subsampling;
+- a filtered-and-subsampled spectrum ``fold_K(X * psi)`` only needs the window of
+  ``M/K`` bins where psi lives, so we gather that window instead of multiplying
+  all ``M`` bins (the dropped tail is checked to be negligible, else we fold exactly);
+- frequential scattering, time averaging and frequency averaging are small
+  precomputed matrices (a GEMM instead of pad -> FFT -> fold -> IFFT).
+
+The result equals kymatio 0.4.0.dev0 path by path (see tests/test_reference_jtfs.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from scrapl_edu.filters import (
+    SIGMA0,
+    FilterSpec,
+    filterbank_params,
+    frequential_length,
+    gauss_1d,
+    max_dyadic_subsampling,
+    morlet_1d,
+    periodize,
+    time_padding,
+)
+
+#: relative L1 mass of a filter allowed outside its gathered window
+WINDOW_TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """One SCRAPL path: a second-order JTFS coefficient ``(n2, n_fr)``.
+
+    ``index = (n2 - n2_first) * (2K + 1) + n_fr`` (the order of scrapl-loss's
+    ``path_idx``). ``rate_hz`` is the temporal modulation rate of psi2 (None if
+    no sample rate was given), ``scale_cpo`` the frequential modulation scale in
+    cycles per octave, signed by the spin (+1 up, -1 down, 0 for the low-pass).
+    """
+
+    index: int
+    n2: int
+    n_fr: int
+    j2: int
+    j_fr: int
+    spin: int
+    n1_used: tuple[int, ...]
+    xi2: float
+    sigma2: float
+    xi_fr: float
+    sigma_fr: float
+    rate_hz: float | None
+    scale_cpo: float
+    shape: tuple[int, int]
+
+    @property
+    def rate_cycles_per_sample(self) -> float:
+        """Temporal modulation rate in cycles per sample."""
+        return self.xi2
+
+
+# --------------------------------------------------------------------------
+# pure helpers: windows and averaging matrices (numpy, float64)
+# --------------------------------------------------------------------------
+
+
+class _Modulus(torch.autograd.Function):
+    """Complex modulus |z| with a safe, cheap backward.
+
+    d|z|/dz* = z / (2|z|): the gradient is ``g * z / |z|``, and we define it as 0
+    where ``|z| = 0`` (the naive sqrt(re^2 + im^2) gives NaN there). The backward
+    works on the real view of ``z`` so no complex temporaries are materialised.
+    """
+
+    @staticmethod
+    def forward(ctx, z: Tensor) -> Tensor:
+        r = z.abs()
+        ctx.save_for_backward(z, r)
+        return r
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> Tensor:
+        z, r = ctx.saved_tensors
+        q = torch.where(r > 0, g / r, 0.0)
+        return torch.view_as_complex(torch.view_as_real(z) * q.unsqueeze(-1))
+
+
+def modulus(z: Tensor) -> Tensor:
+    """Complex modulus |z| (the vertical bars of Eq. 1), differentiable everywhere."""
+    return _Modulus.apply(z)
+
+
+def fold(X: Tensor, k: int) -> Tensor:
+    """Fourier-domain subsampling by ``k``: mean of the ``k`` periods (= DFT of x[::k])."""
+    if k == 1:
+        return X
+    return X.reshape(*X.shape[:-1], k, X.shape[-1] // k).mean(dim=-2)
+
+
+def band_window(h_f: np.ndarray, K: int) -> tuple[np.ndarray, float]:
+    """Gather indices such that ``fold_K(X * h)[i] ~= X[idx[i]] * h[idx[i]] / K``.
+
+    ``h_f`` (length M) is assumed to live in one window of ``L = M/K`` consecutive
+    (circular) bins. We choose the window holding the most L1 mass and return
+    the indices in output order together with the relative mass left outside,
+    which bounds the relative error of the approximation.
+    """
+    M = h_f.shape[0]
+    L = M // K
+    a = np.abs(h_f)
+    total = a.sum()
+    if K == 1:
+        return np.arange(M), 0.0
+    c = np.concatenate([[0.0], np.cumsum(np.concatenate([a, a[: L - 1]]))])
+    mass = c[L : L + M] - c[:M]  # mass of window starting at s, for s in 0..M-1
+    s = int(np.argmax(mass))
+    outside = max(total - mass[s], 0.0) / total
+    i = np.arange(L)
+    idx = (s + (i - s) % L) % M
+    return idx, float(outside)
+
+
+def averaging_matrix(h_f: np.ndarray, K: int, rows: tuple[int, int] | None = None) -> np.ndarray:
+    """Matrix of ``u -> Re IFFT(fold_K(FFT(u) * h))`` restricted to output ``rows``.
+
+    Equals circular convolution with ``h = IFFT(h_f)`` followed by decimation by
+    ``K``: ``A[n, t] = h[(n K - t) mod L]``.
+    """
+    L = h_f.shape[0]
+    h = np.real(np.fft.ifft(h_f))
+    n0, n1 = rows if rows is not None else (0, L // K)
+    n = np.arange(n0, n1)[:, None]
+    t = np.arange(L)[None, :]
+    return h[(n * K - t) % L]
+
+
+def frequential_matrix(psi_fr: np.ndarray, m: int, K: int) -> np.ndarray:
+    """Matrix of ``y (m,) -> IFFT(fold_K(FFT(zero_pad(y, N_fr)) * psi_fr))`` (complex).
+
+    Zero padding goes after the last n1 (the low-frequency side), as in the reference.
+    """
+    N_fr = psi_fr.shape[0]
+    k = np.arange(N_fr)[:, None]
+    n = np.arange(m)[None, :]
+    dft = np.exp(-2j * np.pi * k * n / N_fr)
+    V = (psi_fr[:, None] * dft).reshape(K, N_fr // K, m).mean(axis=0)
+    return np.fft.ifft(V, axis=0)
+
+
+# --------------------------------------------------------------------------
+# the transform
+# --------------------------------------------------------------------------
+
+
+def _as_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _as_pow2_scale(name: str, value: object, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        raise ValueError(
+            f"{name}={value!r} is not supported: give an int number of samples (a power of 2 "
+            f"is typical); None means the default {default}"
+        )
+    return _as_int(name, value, 1)
+
+
+class JTFS(nn.Module):
+    """Joint time-frequency scattering with SCRAPL's path set (Section 4.1).
+
+    Parameters follow kymatio's ``TimeFrequencyScattering``: ``shape`` signal
+    length N; ``J`` octaves and ``Q1``/``Q2`` wavelets per octave at the first and
+    second order; ``J_fr``/``Q_fr`` for the frequential wavelets; ``T`` (default
+    ``2**J``) and ``F`` (default ``2**J_fr``) the widths of the time and frequency
+    averaging; ``sr`` the sample rate (only used to report rates in Hz).
+
+    ``jtfs.paths`` lists the SCRAPL paths (second-order ``(n2, n_fr)``
+    coefficients); ``jtfs.path(x, i)`` computes one of them at the cost of one
+    path, ``jtfs(x)`` all of them (sharing the first and second orders), and
+    ``jtfs.scalogram(x)`` the averaged first order.
+
+    Set ``exact=True`` to fold every spectrum in full (no band windows): slower,
+    identical to float precision; used to check the fast path.
+    """
+
+    def __init__(
+        self,
+        shape: int,
+        J: int,
+        Q1: int = 8,
+        Q2: int = 2,
+        J_fr: int = 3,
+        Q_fr: int = 2,
+        T: int | None = None,
+        F: int | None = None,
+        sr: float | None = None,
+        exact: bool = False,
+    ) -> None:
+        super().__init__()
+        N = _as_int("shape", shape, 16)
+        J = _as_int("J", J, 1)
+        Q1 = _as_int("Q1", Q1, 1)
+        Q2 = _as_int("Q2", Q2, 1)
+        J_fr = _as_int("J_fr", J_fr, 1)
+        Q_fr = _as_int("Q_fr", Q_fr, 1)
+        T = _as_pow2_scale("T", T, 2**J)
+        F = _as_pow2_scale("F", F, 2**J_fr)
+        if 2**J > N:
+            raise ValueError(
+                f"signal length {N} is shorter than the largest wavelet scale 2**J={2**J} "
+                f"(J={J}); use a longer signal or J <= {int(math.log2(N))}"
+            )
+        if T > N:
+            raise ValueError(
+                f"T={T} is longer than the signal (shape={N}); use T <= {N} "
+                f"(e.g. T={2 ** int(math.log2(N))})"
+            )
+        if F > 2**J_fr:
+            raise ValueError(
+                f"F={F} must be <= 2**J_fr={2**J_fr} (the reference crashes there); "
+                f"use F <= {2**J_fr} or a larger J_fr"
+            )
+        if sr is not None and not (isinstance(sr, (int, float)) and sr > 0):
+            raise ValueError(f"sr must be a positive number of samples per second, got {sr!r}")
+        self.N, self.J, self.Q1, self.Q2 = N, J, Q1, Q2
+        self.J_fr, self.Q_fr, self.T, self.F = J_fr, Q_fr, T, F
+        self.sr = None if sr is None else float(sr)
+        self.exact = bool(exact)
+        self.log2_T = int(math.floor(math.log2(T)))
+        self.log2_F = int(math.floor(math.log2(F)))
+
+        # -- time axis: padding, wavelets, low-pass (float64) --
+        self.padding = time_padding(N, T)
+        self.N_pad = self.padding.N_pad
+        self.psi1_specs: list[FilterSpec] = filterbank_params(J, Q1)
+        self.psi2_specs: list[FilterSpec] = filterbank_params(J, Q2)
+        self.phi_spec = FilterSpec(0.0, SIGMA0 / T, self.log2_T)
+
+        # -- frequency axis --
+        self.N_fr = frequential_length(J, Q1, J_fr, F)
+        psi_fr = filterbank_params(J_fr, Q_fr)
+        self.K_fr = len(psi_fr)
+        phi1 = FilterSpec(0.0, SIGMA0 / 2**J_fr, max_dyadic_subsampling(0.0, SIGMA0 / 2**J_fr))
+        self.psi_fr_specs: list[FilterSpec] = [phi1] + psi_fr + [
+            FilterSpec(-f.xi, f.sigma, f.j) for f in psi_fr
+        ]
+        self.spins = [0] + [1] * self.K_fr + [-1] * self.K_fr
+        self.phi_F_spec = FilterSpec(0.0, SIGMA0 / F, self.log2_F)
+
+        # -- SCRAPL paths: (n2, n_fr) with at least one n1 such that j1 < j2 --
+        j1s = [f.j for f in self.psi1_specs]
+        self._n2_m: dict[int, int] = {}
+        for n2, f2 in enumerate(self.psi2_specs):
+            m = sum(1 for j1 in j1s if j1 < f2.j)
+            if m:
+                self._n2_m[n2] = m
+        if not self._n2_m:
+            raise ValueError(f"J={J}, Q1={Q1}, Q2={Q2} give no second-order path (j2 > j1 never)")
+        max_j2 = max(self.psi2_specs[n2].j for n2 in self._n2_m)
+        if self.log2_T < max_j2:
+            raise ValueError(
+                f"T={T} is too small: second-order wavelets reach j2={max_j2} but log2(T)="
+                f"{self.log2_T}; the reference crashes there. Use T >= {2**max_j2}"
+            )
+        max_m = max(self._n2_m.values())
+        if max_m > self.N_fr:
+            raise ValueError(
+                f"{max_m} first-order filters exceed the frequential length N_fr={self.N_fr}"
+            )
+        self.n2_first = min(self._n2_m)
+        self.frames = self._frames()
+        paths = []
+        n_fr_total = len(self.psi_fr_specs)
+        rows = self.N_fr // 2**self.log2_F
+        for n2 in sorted(self._n2_m):
+            f2 = self.psi2_specs[n2]
+            for n_fr, ffr in enumerate(self.psi_fr_specs):
+                spin = self.spins[n_fr]
+                paths.append(
+                    PathInfo(
+                        index=len(paths),
+                        n2=n2,
+                        n_fr=n_fr,
+                        j2=f2.j,
+                        j_fr=ffr.j,
+                        spin=spin,
+                        n1_used=tuple(range(self._n2_m[n2])),
+                        xi2=f2.xi,
+                        sigma2=f2.sigma,
+                        xi_fr=ffr.xi,
+                        sigma_fr=ffr.sigma,
+                        rate_hz=None if self.sr is None else f2.xi * self.sr,
+                        scale_cpo=abs(ffr.xi) * Q1 * spin,
+                        shape=(rows, self.frames),
+                    )
+                )
+                assert paths[-1].index == (n2 - self.n2_first) * n_fr_total + n_fr
+        self.paths: tuple[PathInfo, ...] = tuple(paths)
+        self._tensor_cache: dict[tuple, Tensor] = {}
+
+    # ------------------------------------------------------------------ sizes
+
+    @property
+    def n_paths(self) -> int:
+        """Number of SCRAPL paths P."""
+        return len(self.paths)
+
+    def _frames(self) -> int:
+        s, e = self.padding.unpad_range(self.log2_T)
+        return e - s
+
+    def filter_table(self, which: str) -> dict[str, np.ndarray]:
+        """Spectral parameters of a filterbank: ``"psi1"``, ``"psi2"`` or ``"psi_fr"``."""
+        specs = {"psi1": self.psi1_specs, "psi2": self.psi2_specs, "psi_fr": self.psi_fr_specs}
+        if which not in specs:
+            raise ValueError(f"which must be one of {sorted(specs)}, got {which!r}")
+        out = {
+            "xi": np.array([f.xi for f in specs[which]]),
+            "sigma": np.array([f.sigma for f in specs[which]]),
+            "j": np.array([f.j for f in specs[which]]),
+        }
+        if which == "psi_fr":
+            out["spin"] = np.array(self.spins)
+        return out
+
+    def extra_repr(self) -> str:
+        return (
+            f"shape={self.N}, J={self.J}, Q1={self.Q1}, Q2={self.Q2}, J_fr={self.J_fr}, "
+            f"Q_fr={self.Q_fr}, T={self.T}, F={self.F}, n_paths={self.n_paths}"
+        )
+
+    # ------------------------------------------------------- filters (float64)
+
+    @cached_property
+    def _psi1_f(self) -> list[np.ndarray]:
+        return [morlet_1d(self.N_pad, f.xi, f.sigma) for f in self.psi1_specs]
+
+    @cached_property
+    def _psi2_f(self) -> list[np.ndarray]:
+        return [morlet_1d(self.N_pad, f.xi, f.sigma) for f in self.psi2_specs]
+
+    @cached_property
+    def _phi_f(self) -> np.ndarray:
+        return gauss_1d(self.N_pad, self.phi_spec.sigma)
+
+    @cached_property
+    def _psi_fr_f(self) -> list[np.ndarray]:
+        out = []
+        for f in self.psi_fr_specs:
+            if f.xi == 0.0:
+                out.append(gauss_1d(self.N_fr, f.sigma))
+            else:
+                out.append(morlet_1d(self.N_fr, f.xi, f.sigma))
+        return out
+
+    @cached_property
+    def _phi_F_f(self) -> np.ndarray:
+        return gauss_1d(self.N_fr, self.phi_F_spec.sigma)
+
+    def _k1(self, n1: int) -> int:
+        return min(self.psi1_specs[n1].j, self.log2_T)
+
+    def _k_fr(self, n_fr: int) -> int:
+        return min(self.psi_fr_specs[n_fr].j, self.log2_F)
+
+    # -------------------------------------------- cached operator tensors
+
+    def _cached(self, key: tuple, build, dtype: torch.dtype, device: torch.device) -> Tensor:
+        full = (*key, dtype, str(device))
+        t = self._tensor_cache.get(full)
+        if t is None:
+            t = torch.as_tensor(build(), device=device)
+            t = t.to(dtype)
+            self._tensor_cache[full] = t
+        return t
+
+    def _first_order_group(self, k1: int, n1s: tuple[int, ...]):
+        """Gather indices (g, L) and weights (g, L) of fold_{2^k1}(X psi1), or None if exact."""
+        K = 2**k1
+        if self.exact or K == 1:
+            return None
+        idx, w = [], []
+        for n1 in n1s:
+            h = self._psi1_f[n1]
+            i, outside = band_window(h, K)
+            if outside > WINDOW_TOL:
+                return None
+            idx.append(i)
+            w.append(h[i] / K)
+        return np.stack(idx), np.stack(w)
+
+    def _second_order_window(self, n2: int, k1: int):
+        """Gather indices and weights of fold_{2^(j2-k1)}(U1hat psi2.level[k1]), or None."""
+        K = 2 ** (self.psi2_specs[n2].j - k1)
+        h = periodize(self._psi2_f[n2], k1)
+        if self.exact or K == 1:
+            return None
+        i, outside = band_window(h, K)
+        if outside > WINDOW_TOL:
+            return None
+        return i, h[i] / K
+
+    def _groups(self, m: int) -> list[tuple[int, tuple[int, ...]]]:
+        """The first m n1 grouped by their subsampling k1 (groups are contiguous in n1)."""
+        groups: dict[int, list[int]] = {}
+        for n1 in range(m):
+            groups.setdefault(self._k1(n1), []).append(n1)
+        return [(k1, tuple(n1s)) for k1, n1s in sorted(groups.items())]
+
+    # ------------------------------------------------------------ input checks
+
+    def _prepare(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.dtype not in (torch.float32, torch.float64):
+            raise TypeError(
+                f"x must be float32 or float64, got {x.dtype}; convert with x.float()"
+            )
+        if x.ndim == 3:
+            if x.shape[1] != 1:
+                raise ValueError(
+                    f"x must be (B, N) or (B, 1, N); got shape {tuple(x.shape)} with "
+                    f"{x.shape[1]} channels"
+                )
+            x = x[:, 0]
+        elif x.ndim != 2:
+            raise ValueError(f"x must be (B, N) or (B, 1, N); got shape {tuple(x.shape)}")
+        if x.shape[-1] != self.N:
+            raise ValueError(
+                f"x has length {x.shape[-1]} but this JTFS was built for shape={self.N}"
+            )
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("x contains NaN or Inf values")
+        return x
+
+    def _check_index(self, i: object) -> int:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            if isinstance(i, Tensor) and i.numel() == 1 and not i.is_floating_point():
+                i = int(i)
+            else:
+                raise TypeError(f"path index must be an int, got {type(i).__name__}")
+        if not 0 <= i < self.n_paths:
+            raise IndexError(f"path index {i} out of range: valid indices are 0..{self.n_paths - 1}")
+        return int(i)
+
+    # ------------------------------------------------------------- stages
+
+    def _spectrum(self, x: Tensor) -> Tensor:
+        """Reflect-pad to N_pad and FFT: X (B, N_pad) complex."""
+        p = self.padding
+        xp = torch.nn.functional.pad(x[:, None], (p.pad_left, p.pad_right), mode="reflect")[:, 0]
+        return torch.fft.fft(xp)
+
+    def _U1(self, X: Tensor, k1: int, n1s: tuple[int, ...]) -> Tensor:
+        """First-order modulus |x * psi1| for a group of n1 with equal k1: (B, g, N_pad/2^k1)."""
+        dev = X.device
+        rdt = X.real.dtype
+        win = self._first_order_group(k1, n1s)
+        if win is None:
+            H = self._cached(
+                ("psi1_full", n1s), lambda: np.stack([self._psi1_f[n] for n in n1s]), rdt, dev
+            )
+            Y = fold(X[:, None, :] * H, 2**k1)
+        else:
+            G = self._cached(("psi1_idx", k1, n1s), lambda: win[0], torch.int64, dev)
+            W = self._cached(("psi1_w", k1, n1s), lambda: win[1], rdt, dev)
+            Y = X[:, G] * W
+        return modulus(torch.fft.ifft(Y))
+
+    def _Y2(self, U1h: list[tuple[int, tuple[int, ...], Tensor]], n2: int) -> Tensor:
+        """Second-order wavelet modulus input: Y2 (B, m, N_pad/2^j2) complex, for the used n1."""
+        j2 = self.psi2_specs[n2].j
+        m = self._n2_m[n2]
+        parts = []
+        for k1, n1s, Uh in U1h:
+            sel = [i for i, n1 in enumerate(n1s) if n1 < m]
+            if not sel:
+                continue
+            Uh = Uh[:, : len(sel)] if len(sel) < len(n1s) else Uh
+            rdt, dev = Uh.real.dtype, Uh.device
+            win = self._second_order_window(n2, k1)
+            if win is None:
+                h = self._cached(
+                    ("psi2_lvl", n2, k1), lambda n2=n2, k1=k1: periodize(self._psi2_f[n2], k1),
+                    rdt, dev,
+                )
+                parts.append(fold(Uh * h, 2 ** (j2 - k1)))
+            else:
+                G = self._cached(("psi2_idx", n2, k1), lambda w=win: w[0], torch.int64, dev)
+                W = self._cached(("psi2_w", n2, k1), lambda w=win: w[1], rdt, dev)
+                parts.append(Uh[..., G] * W)
+        return torch.fft.ifft(torch.cat(parts, dim=1))
+
+    def _frequential(self, Y2: Tensor, n2: int, n_fr: int) -> Tensor:
+        """Frequential scattering, modulus and averaging: (B, rows, frames) real."""
+        m = self._n2_m[n2]
+        j2 = self.psi2_specs[n2].j
+        k_fr = self._k_fr(n_fr)
+        dev, cdt, rdt = Y2.device, Y2.dtype, Y2.real.dtype
+        A = self._cached(
+            ("fr", n_fr, m),
+            lambda: frequential_matrix(self._psi_fr_f[n_fr], m, 2**k_fr),
+            cdt,
+            dev,
+        )
+        U2 = modulus(torch.matmul(A, Y2))  # (B, R, L2)
+        s, e = self.padding.unpad_range(self.log2_T)
+        PhiT = self._cached(
+            ("phiT", j2),
+            lambda: averaging_matrix(periodize(self._phi_f, j2), 2 ** (self.log2_T - j2), (s, e)),
+            rdt,
+            dev,
+        )
+        S = torch.matmul(U2, PhiT.T)  # (B, R, frames)
+        if self.spins[n_fr] != 0:
+            PhiF = self._cached(
+                ("phiF", k_fr),
+                lambda: averaging_matrix(periodize(self._phi_F_f, k_fr), 2 ** (self.log2_F - k_fr)),
+                rdt,
+                dev,
+            )
+            S = torch.matmul(PhiF, S)
+        return S
+
+    # ------------------------------------------------------------- public API
+
+    def path(self, x: Tensor, i: int) -> Tensor:
+        """One SCRAPL path ``phi_p(x)`` (Eq. 1 for p = i): (B, rows, frames).
+
+        Computes only what the path needs: the n1 with j1 < j2, one psi2, one psi_fr.
+        """
+        i = self._check_index(i)
+        x = self._prepare(x)
+        info = self.paths[i]
+        X = self._spectrum(x)
+        groups = self._groups(len(info.n1_used))
+        U1h = [(k1, n1s, torch.fft.fft(self._U1(X, k1, n1s))) for k1, n1s in groups]
+        Y2 = self._Y2(U1h, info.n2)
+        return self._frequential(Y2, info.n2, info.n_fr)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """All SCRAPL paths: (B, n_paths, rows, frames), first and second orders shared."""
+        x = self._prepare(x)
+        X = self._spectrum(x)
+        m_max = max(self._n2_m.values())
+        U1h = [(k1, n1s, torch.fft.fft(self._U1(X, k1, n1s))) for k1, n1s in self._groups(m_max)]
+        out = []
+        for n2 in sorted(self._n2_m):
+            Y2 = self._Y2(U1h, n2)
+            for n_fr in range(len(self.psi_fr_specs)):
+                out.append(self._frequential(Y2, n2, n_fr))
+        return torch.stack(out, dim=1)
+
+    def scalogram(self, x: Tensor) -> Tensor:
+        """Averaged first order S1 = |x * psi1| * phi: (B, n_filters1, frames)."""
+        x = self._prepare(x)
+        X = self._spectrum(x)
+        s, e = self.padding.unpad_range(self.log2_T)
+        rdt = X.real.dtype
+        out = []
+        for k1, n1s in self._groups(len(self.psi1_specs)):
+            U1 = self._U1(X, k1, n1s)
+            Phi = self._cached(
+                ("phiT", k1),
+                lambda k1=k1: averaging_matrix(
+                    periodize(self._phi_f, k1), 2 ** (self.log2_T - k1), (s, e)
+                ),
+                rdt,
+                X.device,
+            )
+            out.append(torch.matmul(U1, Phi.T))
+        return torch.cat(out, dim=1)
