@@ -1,0 +1,232 @@
+"""Our JTFS against kymatio 0.3.0 (same environment) and against its own definition.
+
+The comparison with kymatio 0.4.0.dev0 (the JTFS the paper used) lives in
+tests/test_reference_jtfs.py and reads fixtures made in a separate environment.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from scrapl_edu import JTFS
+from scrapl_edu.filters import filterbank_params, gauss_1d, morlet_1d, periodize
+
+kymatio_fb = pytest.importorskip("kymatio.scattering1d.filter_bank")
+
+SMALL = dict(shape=1024, J=5, Q1=4, Q2=1, J_fr=2, Q_fr=1)
+
+
+@pytest.fixture(scope="module")
+def small() -> JTFS:
+    return JTFS(**SMALL)
+
+
+# ---------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize(
+    "kw, n_psi1, n_psi2, n_fr, n_paths",
+    [
+        (dict(shape=8192, J=8, Q1=8, Q2=1, J_fr=3, Q_fr=1), 54, 9, 9, 54),
+        (dict(shape=8192, J=6, Q1=8, Q2=1, J_fr=2, Q_fr=1), 38, 7, 7, 28),
+        (dict(shape=4096, J=6, Q1=4, Q2=2, J_fr=2, Q_fr=2, T=32, F=2), 22, 13, 11, 99),
+        (dict(shape=32768, J=12, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=4096, F=8), 86, 25, 15, 315),
+    ],
+)
+def test_counts(kw, n_psi1, n_psi2, n_fr, n_paths):
+    j = JTFS(**kw)
+    assert len(j.psi1_specs) == n_psi1
+    assert len(j.psi2_specs) == n_psi2
+    assert len(j.psi_fr_specs) == n_fr
+    assert j.n_paths == n_paths
+    assert [p.index for p in j.paths] == list(range(n_paths))
+
+
+def test_paper_config_layout():
+    j = JTFS(shape=32768, J=12, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=4096, F=8, sr=8192)
+    assert j.N_pad == 65536 and j.N_fr == 168
+    assert (j.paths[0].n2, j.paths[-1].n2) == (4, 24)
+    per_pair = sorted({len(p.n1_used) for p in j.paths})
+    assert per_pair == [10, 18, 26, 34, 42, 50, 58, 66, 74, 81, 85]
+    assert all(p.shape == (21, 8) for p in j.paths)
+    # index = (n2 - n2_first) * (2K + 1) + n_fr
+    assert all(p.index == (p.n2 - 4) * 15 + p.n_fr for p in j.paths)
+    # strict j2 > j1 for every n1 used, and no n1 with j1 < j2 left out
+    j1 = [f.j for f in j.psi1_specs]
+    for p in j.paths:
+        assert all(j1[n1] < p.j2 for n1 in p.n1_used)
+        assert sum(1 for v in j1 if v < p.j2) == len(p.n1_used)
+    # spins: n_fr 0 is the low-pass, 1..7 up, 8..14 down; rates in Hz from xi2 * sr
+    assert [p.spin for p in j.paths[:15]] == [0] + [1] * 7 + [-1] * 7
+    p = j.paths[20]
+    assert p.rate_hz == pytest.approx(p.xi2 * 8192)
+    assert p.scale_cpo == pytest.approx(p.spin * abs(p.xi_fr) * 8)
+
+
+# ------------------------------------------------- filters vs kymatio 0.3.0
+
+
+@pytest.mark.parametrize("J, Q", [(12, 8), (12, 2), (8, 1), (6, 4), (3, 2)])
+def test_filterbank_params_match_kymatio(J, Q):
+    xis, sigmas, js = kymatio_fb.compute_params_filterbank(0.1 / 2**J, Q, 5)
+    ours = filterbank_params(J, Q)
+    assert len(ours) == len(xis)
+    np.testing.assert_allclose([f.xi for f in ours], xis, rtol=1e-12)
+    np.testing.assert_allclose([f.sigma for f in ours], sigmas, rtol=1e-12)
+    assert [f.j for f in ours] == list(js)
+
+
+@pytest.mark.parametrize("M, xi, sigma", [(4096, 0.35, 0.05), (1024, 0.02, 0.003), (168, 0.2, 0.1)])
+def test_morlet_and_gauss_match_kymatio(M, xi, sigma):
+    np.testing.assert_allclose(morlet_1d(M, xi, sigma), kymatio_fb.morlet_1d(M, xi, sigma), atol=1e-13)
+    np.testing.assert_allclose(gauss_1d(M, sigma), kymatio_fb.gauss_1d(M, sigma), atol=1e-13)
+    # periodisation sums the periods (kymatio 0.4); 0.3.0 averages them
+    h = morlet_1d(M, xi, sigma)
+    np.testing.assert_allclose(
+        periodize(h, 2), 4 * kymatio_fb.periodize_filter_fourier(h, 4), atol=1e-13
+    )
+
+
+def test_wavelets_have_zero_mean_and_unit_l1():
+    for f in filterbank_params(8, 4):
+        h = morlet_1d(2048, f.xi, f.sigma)
+        assert abs(h[0]) < 1e-12  # exactly zero at DC: zero mean in time
+        assert np.abs(np.fft.ifft(h)).sum() == pytest.approx(1.0, rel=1e-12)
+        assert np.argmax(h) == pytest.approx(f.xi * 2048, abs=1)
+
+
+# -------------------------------------------------- scalogram vs kymatio 0.3.0
+
+
+def test_scalogram_matches_kymatio_030_first_order():
+    from kymatio.torch import Scattering1D
+
+    N, J, Q = 4096, 6, 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc = Scattering1D(J=J, shape=N, Q=(Q, 1), T=2**J, max_order=1)
+    ours = JTFS(shape=N, J=J, Q1=Q, Q2=1, J_fr=2, Q_fr=1)
+    g = torch.Generator().manual_seed(0)
+    t = torch.arange(N) / N
+    x = torch.sin(2 * torch.pi * (200 * t + 600 * t**2)) + 0.1 * torch.randn(2, N, generator=g)
+    ref = sc(x)[:, sc.meta()["order"] == 1]
+    S1 = ours.scalogram(x)
+    assert S1.shape == ref.shape
+    k1 = torch.tensor([ours._k1(n) for n in range(S1.shape[1])], dtype=torch.float32)
+    # 0.3.0 averages the periodised filter levels where 0.4 sums them: S1_030 = S1 / 2**k1
+    err = (S1 / 2 ** k1[None, :, None] - ref).abs().max() / ref.abs().max()
+    assert err < 1e-5
+
+
+# --------------------------------------------------- internal consistency
+
+
+def test_full_equals_paths(small):
+    x = torch.randn(3, SMALL["shape"], generator=torch.Generator().manual_seed(1))
+    full = small(x)
+    assert full.shape[:2] == (3, small.n_paths)
+    for i in range(small.n_paths):
+        torch.testing.assert_close(full[:, i], small.path(x, i), rtol=0, atol=1e-6)
+
+
+def test_band_windows_equal_exact_folds():
+    kw = dict(shape=4096, J=6, Q1=4, Q2=2, J_fr=2, Q_fr=2, T=64, F=4)
+    fast, exact = JTFS(**kw), JTFS(**kw, exact=True)
+    x = torch.randn(2, 4096, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    for i in range(0, fast.n_paths, 7):
+        a, b = fast.path(x, i), exact.path(x, i)
+        assert (a - b).abs().max() <= 1e-10 * b.abs().max()
+
+
+def test_accepts_channel_dim_and_follows_dtype(small):
+    x = torch.randn(2, 1, SMALL["shape"], dtype=torch.float64)
+    y = small.path(x, 3)
+    assert y.dtype == torch.float64
+    y32 = small.path(x.float(), 3)
+    assert y32.dtype == torch.float32
+    torch.testing.assert_close(y32.double(), y, rtol=1e-4, atol=1e-5 * float(y.abs().max()))
+    assert y.shape == (2, *small.paths[3].shape)
+
+
+def test_gradcheck_float64():
+    j = JTFS(shape=256, J=3, Q1=2, Q2=1, J_fr=1, Q_fr=1)
+    x = torch.randn(1, 256, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    x.requires_grad_(True)
+    for i in (0, j.n_paths - 1):
+        assert torch.autograd.gradcheck(lambda v, i=i: j.path(v, i), (x,), eps=1e-6, atol=1e-5)
+
+
+def test_modulus_gradient_is_finite_at_zero(small):
+    x = torch.zeros(1, SMALL["shape"], requires_grad=True)
+    small.path(x, 0).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(small):
+    x = torch.randn(2, SMALL["shape"])
+    torch.testing.assert_close(small.path(x.cuda(), 5).cpu(), small.path(x, 5), rtol=1e-4, atol=1e-5)
+
+
+def test_one_path_computes_only_its_n1(small, monkeypatch):
+    """path() asks the first order only for the n1 with j1 < j2."""
+    seen: list[int] = []
+    orig = small._U1
+
+    def spy(X, k1, n1s):
+        seen.extend(n1s)
+        return orig(X, k1, n1s)
+
+    monkeypatch.setattr(small, "_U1", spy)
+    p = small.paths[0]
+    small.path(torch.randn(1, SMALL["shape"]), 0)
+    assert sorted(seen) == list(p.n1_used)
+    assert len(p.n1_used) < len(small.psi1_specs)
+
+
+# ----------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "kw, exc, match",
+    [
+        (dict(SMALL, shape=16), ValueError, "J=5"),
+        (dict(SMALL, T=4096), ValueError, "T=4096"),
+        (dict(SMALL, F=8), ValueError, "F=8"),
+        (dict(SMALL, F="global"), ValueError, "F='global'"),
+        (dict(SMALL, J=2.5), TypeError, "J must be an int"),
+        (dict(SMALL, Q1=0), ValueError, "Q1 must be >= 1"),
+        (dict(shape=4096, J=6, Q1=4, Q2=2, J_fr=2, Q_fr=2, T=8), ValueError, "T=8 is too small"),
+        (dict(SMALL, sr=-1), ValueError, "sr must be"),
+    ],
+)
+def test_bad_config(kw, exc, match):
+    with pytest.raises(exc, match=match):
+        JTFS(**kw)
+
+
+@pytest.mark.parametrize(
+    "x, exc, match",
+    [
+        (torch.zeros(1024), ValueError, r"\(B, N\)"),
+        (torch.zeros(2, 3, 1024), ValueError, "channels"),
+        (torch.zeros(2, 1000), ValueError, "length 1000"),
+        (torch.zeros(2, 1024, dtype=torch.int64), TypeError, "float32 or float64"),
+        (torch.full((2, 1024), float("nan")), ValueError, "NaN"),
+        (torch.full((2, 1024), float("inf")), ValueError, "Inf"),
+        (np.zeros((2, 1024)), TypeError, "torch.Tensor"),
+    ],
+)
+def test_bad_input(small, x, exc, match):
+    with pytest.raises(exc, match=match):
+        small.path(x, 0)
+
+
+@pytest.mark.parametrize("i, exc", [(-1, IndexError), (10**6, IndexError), (1.5, TypeError)])
+def test_bad_path_index(small, i, exc):
+    with pytest.raises(exc, match="path index"):
+        small.path(torch.zeros(1, 1024), i)
