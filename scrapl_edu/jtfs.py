@@ -95,6 +95,11 @@ class PathInfo:
 # --------------------------------------------------------------------------
 
 
+def _abs(z: Tensor) -> Tensor:
+    """|z| for complex z (twice as fast as ``z.abs()`` on CPU)."""
+    return torch.linalg.vector_norm(torch.view_as_real(z), dim=-1)
+
+
 class _Modulus(torch.autograd.Function):
     """Complex modulus |z| with a safe, cheap backward.
 
@@ -105,7 +110,7 @@ class _Modulus(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z: Tensor) -> Tensor:
-        r = z.abs()
+        r = _abs(z)
         ctx.save_for_backward(z, r)
         return r
 
@@ -119,6 +124,50 @@ class _Modulus(torch.autograd.Function):
 def modulus(z: Tensor) -> Tensor:
     """Complex modulus |z| (the vertical bars of Eq. 1), differentiable everywhere."""
     return _Modulus.apply(z)
+
+
+#: target number of complex entries per chunk in the fused second-order kernel
+CHUNK_ENTRIES = 2**18
+
+
+class _ScatterModulusAverage(torch.autograd.Function):
+    """``S = |A @ Y| @ PhiT^T``: frequential wavelet, modulus and time averaging, fused.
+
+    ``A`` (R, m) is the frequential wavelet as a matrix along n1, ``Y`` (B, m, L)
+    the second-order coefficients, ``PhiT`` (frames, L) the time-averaging matrix.
+    The (B, R, L) intermediate is the largest tensor of a path; we never keep it:
+    the forward and the backward run over chunks of L and the backward recomputes
+    ``A @ Y`` chunk by chunk. Only ``Y`` is saved, so memory stays small for the
+    full transform and the work stays in cache.
+    """
+
+    @staticmethod
+    def forward(ctx, Y: Tensor, A: Tensor, PhiT: Tensor) -> Tensor:
+        B, _, L = Y.shape
+        R = A.shape[0]
+        step = max(64, CHUNK_ENTRIES // max(1, B * R))
+        S = Y.new_zeros((B, R, PhiT.shape[0]), dtype=PhiT.dtype)
+        for c in range(0, L, step):
+            r = _abs(torch.matmul(A, Y[..., c : c + step]))
+            S.add_(torch.matmul(r, PhiT[:, c : c + step].T))
+        ctx.save_for_backward(Y, A, PhiT)
+        ctx.step = step
+        return S
+
+    @staticmethod
+    def backward(ctx, dS: Tensor):
+        Y, A, PhiT = ctx.saved_tensors
+        step = ctx.step
+        AH = A.conj().T
+        dY = torch.empty_like(Y)
+        for c in range(0, Y.shape[-1], step):
+            Z = torch.matmul(A, Y[..., c : c + step])
+            r = _abs(Z)
+            G = torch.matmul(dS, PhiT[:, c : c + step])
+            q = torch.where(r > 0, G / r, 0.0)
+            dZ = torch.view_as_complex(torch.view_as_real(Z) * q.unsqueeze(-1))
+            dY[..., c : c + step] = torch.matmul(AH, dZ)
+        return dY, None, None
 
 
 def fold(X: Tensor, k: int) -> Tensor:
@@ -278,9 +327,9 @@ class JTFS(nn.Module):
         psi_fr = filterbank_params(J_fr, Q_fr)
         self.K_fr = len(psi_fr)
         phi1 = FilterSpec(0.0, SIGMA0 / 2**J_fr, max_dyadic_subsampling(0.0, SIGMA0 / 2**J_fr))
-        self.psi_fr_specs: list[FilterSpec] = [phi1] + psi_fr + [
-            FilterSpec(-f.xi, f.sigma, f.j) for f in psi_fr
-        ]
+        self.psi_fr_specs: list[FilterSpec] = (
+            [phi1] + psi_fr + [FilterSpec(-f.xi, f.sigma, f.j) for f in psi_fr]
+        )
         self.spins = [0] + [1] * self.K_fr + [-1] * self.K_fr
         self.phi_F_spec = FilterSpec(0.0, SIGMA0 / F, self.log2_F)
 
@@ -450,9 +499,7 @@ class JTFS(nn.Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.dtype not in (torch.float32, torch.float64):
-            raise TypeError(
-                f"x must be float32 or float64, got {x.dtype}; convert with x.float()"
-            )
+            raise TypeError(f"x must be float32 or float64, got {x.dtype}; convert with x.float()")
         if x.ndim == 3:
             if x.shape[1] != 1:
                 raise ValueError(
@@ -477,7 +524,9 @@ class JTFS(nn.Module):
             else:
                 raise TypeError(f"path index must be an int, got {type(i).__name__}")
         if not 0 <= i < self.n_paths:
-            raise IndexError(f"path index {i} out of range: valid indices are 0..{self.n_paths - 1}")
+            raise IndexError(
+                f"path index {i} out of range: valid indices are 0..{self.n_paths - 1}"
+            )
         return int(i)
 
     # ------------------------------------------------------------- stages
@@ -518,8 +567,10 @@ class JTFS(nn.Module):
             win = self._second_order_window(n2, k1)
             if win is None:
                 h = self._cached(
-                    ("psi2_lvl", n2, k1), lambda n2=n2, k1=k1: periodize(self._psi2_f[n2], k1),
-                    rdt, dev,
+                    ("psi2_lvl", n2, k1),
+                    lambda n2=n2, k1=k1: periodize(self._psi2_f[n2], k1),
+                    rdt,
+                    dev,
                 )
                 parts.append(fold(Uh * h, 2 ** (j2 - k1)))
             else:
@@ -540,7 +591,6 @@ class JTFS(nn.Module):
             cdt,
             dev,
         )
-        U2 = modulus(torch.matmul(A, Y2))  # (B, R, L2)
         s, e = self.padding.unpad_range(self.log2_T)
         PhiT = self._cached(
             ("phiT", j2),
@@ -548,7 +598,7 @@ class JTFS(nn.Module):
             rdt,
             dev,
         )
-        S = torch.matmul(U2, PhiT.T)  # (B, R, frames)
+        S = _ScatterModulusAverage.apply(Y2, A, PhiT)  # |A Y2| PhiT^T: (B, R, frames)
         if self.spins[n_fr] != 0:
             PhiF = self._cached(
                 ("phiF", k_fr),
