@@ -7,6 +7,25 @@ the gradient with P-Adam (Eq. 6-8), P-SAGA (Eq. 9) and theta-importance sampling
 """
 
 from scrapl_edu.jtfs import JTFS, PathInfo
+from scrapl_edu.losses import JTFSLoss, SCRAPLLoss, mss_loss
+from scrapl_edu.optim import SCRAPLOptimizer
+from scrapl_edu.sampling import (
+    PathSampler,
+    ThetaISResult,
+    theta_importance_sampling,
+    top_eigenvalue_hvp,
+)
 
-__all__ = ["JTFS", "PathInfo"]
+__all__ = [
+    "JTFS",
+    "PathInfo",
+    "JTFSLoss",
+    "SCRAPLLoss",
+    "mss_loss",
+    "SCRAPLOptimizer",
+    "PathSampler",
+    "ThetaISResult",
+    "theta_importance_sampling",
+    "top_eigenvalue_hvp",
+]
 __version__ = "0.1.0"

@@ -181,13 +181,14 @@ def test_cuda_matches_cpu(small):
 def test_one_path_computes_only_its_n1(small, monkeypatch):
     """path() asks the first order only for the n1 with j1 < j2."""
     seen: list[int] = []
-    orig = small._U1
+    orig = small._first_order
 
-    def spy(X, k1, n1s):
-        seen.extend(n1s)
-        return orig(X, k1, n1s)
+    def spy(Xr, m):
+        out = orig(Xr, m)
+        seen.extend(n1 for _, n1s, _ in out for n1 in n1s)
+        return out
 
-    monkeypatch.setattr(small, "_U1", spy)
+    monkeypatch.setattr(small, "_first_order", spy)
     p = small.paths[0]
     small.path(torch.randn(1, SMALL["shape"]), 0)
     assert sorted(seen) == list(p.n1_used)

@@ -1,0 +1,267 @@
+"""Gradient diagnostics: per-path gradients, unbiasedness (Prop. 3.1) and estimator variance.
+
+All functions are pure: they read a model/loss or a table of per-path gradients and return
+numbers. Notation: G is the (P, |w|) table of per-path gradients G_p = ∇_w L_p (Eq. 3) at a
+fixed w and batch; the full gradient is g = ∇_w L^Φ = (1/P) Σ_p G_p (Eq. 13).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "EstimatorStats",
+    "MonteCarloResult",
+    "check_unbiased_exact",
+    "cosine_similarity",
+    "estimator_table",
+    "estimator_variance",
+    "flat_grad",
+    "full_gradient",
+    "monte_carlo_unbiasedness",
+    "optimizer_directions",
+    "per_path_gradients",
+    "direction_variance",
+]
+
+
+def _params(model_or_params: nn.Module | Iterable[Tensor]) -> list[Tensor]:
+    if isinstance(model_or_params, nn.Module):
+        return [w for w in model_or_params.parameters() if w.requires_grad]
+    return list(model_or_params)
+
+
+def flat_grad(loss: Tensor, params: Sequence[Tensor]) -> Tensor:
+    """∇_w loss as one flat float64 vector (zeros for weights the loss does not reach)."""
+    grads = torch.autograd.grad(loss, list(params), allow_unused=True)
+    return torch.cat(
+        [
+            (g if g is not None else torch.zeros_like(w)).reshape(-1).to(torch.float64)
+            for g, w in zip(grads, params, strict=True)
+        ]
+    )
+
+
+def per_path_gradients(
+    model_or_params: nn.Module | Iterable[Tensor],
+    path_loss: Callable[[int], Tensor],
+    n_paths: int,
+) -> Tensor:
+    """Table G of per-path gradients, shape (P, |w|): G_p = ∇_w L_p(w) (Eq. 3, 14).
+
+    Args:
+        model_or_params: the model (or its weights) w.
+        path_loss: ``path_loss(p)`` returns the scalar L_p for the fixed batch.
+        n_paths: P.
+    """
+    params = _params(model_or_params)
+    return torch.stack([flat_grad(path_loss(p), params) for p in range(n_paths)])
+
+
+def full_gradient(
+    model_or_params: nn.Module | Iterable[Tensor], full_loss: Callable[[], Tensor]
+) -> Tensor:
+    """The full gradient g = ∇_w L^Φ(w) as a flat float64 vector (Eq. 13)."""
+    return flat_grad(full_loss(), _params(model_or_params))
+
+
+def cosine_similarity(estimate: Tensor, full: Tensor) -> float:
+    """cos(ĝ, g) = ⟨ĝ, g⟩ / (‖ĝ‖ ‖g‖) (0 if either vector is zero)."""
+    a = estimate.reshape(-1).to(torch.float64)
+    b = full.reshape(-1).to(torch.float64)
+    den = float(a.norm() * b.norm())
+    return float(torch.dot(a, b)) / den if den > 0 else 0.0
+
+
+def check_unbiased_exact(G: Tensor, full: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> float:
+    """Prop. 3.1 (Eq. 5), exactly: E_{p∼U}[G_p] = (1/P) Σ_p G_p equals the full gradient.
+
+    Returns the relative error ‖mean_p G_p − g‖ / max(‖g‖, atol); raises AssertionError if
+    it exceeds ``rtol``.
+    """
+    err = float((G.to(torch.float64).mean(dim=0) - full.to(torch.float64)).norm())
+    rel = err / max(float(full.norm()), atol)
+    if rel > rtol:
+        raise AssertionError(
+            f"mean of per-path gradients differs from the full gradient: rel {rel:.3g}"
+        )
+    return rel
+
+
+def _weights(P: int, probs: Tensor | None, reweight: bool) -> tuple[Tensor, Tensor]:
+    if probs is None:
+        pi = torch.full((P,), 1.0 / P, dtype=torch.float64)
+    else:
+        pi = torch.as_tensor(probs, dtype=torch.float64).reshape(-1)
+        if pi.numel() != P:
+            raise ValueError(f"probs must have length P={P}, got {pi.numel()}")
+    if reweight:
+        if (pi <= 0).any():
+            raise ValueError("reweight=True needs every path to have probability > 0")
+        w = 1.0 / (P * pi)
+    else:
+        w = torch.ones(P, dtype=torch.float64)
+    return pi, w
+
+
+def estimator_table(
+    G: Tensor,
+    probs: Tensor | None = None,
+    reweight: bool = False,
+    correction: Tensor | None = None,
+    visited: Tensor | Sequence[int] | None = None,
+) -> Tensor:
+    """The value ĝ_p of the one-path estimator for every path p, shape (P, |w|).
+
+    * plain: ĝ_p = w_p G_p, with w_p = 1/(P π_p) if ``reweight`` else 1;
+    * with a SAGA table H (``correction``, (P, |w|)) over the visited set Γ (default: all
+      paths): ĝ_p = w_p (G_p − H_p) + (1/max(1, |Γ|)) Σ_{γ∈Γ} H_γ  (Eq. 9 on gradients;
+      H_p = 0 for p ∉ Γ).
+    """
+    G = G.to(torch.float64)
+    P = G.shape[0]
+    _, w = _weights(P, probs, reweight)
+    if correction is None:
+        return w[:, None] * G
+    H = correction.to(torch.float64).clone()
+    mask = torch.ones(P, dtype=torch.bool)
+    if visited is not None:
+        mask = torch.zeros(P, dtype=torch.bool)
+        mask[torch.as_tensor(list(visited) if not isinstance(visited, Tensor) else visited)] = True
+    H[~mask] = 0.0
+    h_avg = H.sum(dim=0) / max(1, int(mask.sum()))
+    return w[:, None] * (G - H) + h_avg[None, :]
+
+
+@dataclass
+class EstimatorStats:
+    """Exact moments of a one-path estimator ĝ (p ∼ π), from the gradient table.
+
+    Attributes:
+        mean: E[ĝ] = Σ_p π_p ĝ_p.
+        mse: E‖ĝ − g‖² (g the full gradient).
+        variance: E‖ĝ − E ĝ‖².
+        bias_sq: ‖E ĝ − g‖² (mse = variance + bias_sq).
+    """
+
+    mean: Tensor
+    mse: float
+    variance: float
+    bias_sq: float
+
+
+def estimator_variance(
+    G: Tensor,
+    probs: Tensor | None = None,
+    reweight: bool = False,
+    correction: Tensor | None = None,
+    visited: Tensor | Sequence[int] | None = None,
+    full: Tensor | None = None,
+) -> EstimatorStats:
+    """Exact mean, variance and MSE of the one-path gradient estimator under π.
+
+    E‖ĝ − g‖² = Σ_p π_p ‖ĝ_p − g‖², with ĝ_p from :func:`estimator_table` and g the full
+    gradient (default: mean_p G_p, Eq. 13). Without reweighting and with π ≠ uniform the
+    estimator is biased (E ĝ = Σ π_p G_p); with ``reweight=True`` it is unbiased for any π > 0.
+    """
+    G = G.to(torch.float64)
+    P = G.shape[0]
+    pi, _ = _weights(P, probs, reweight)
+    table = estimator_table(G, probs, reweight, correction, visited)
+    g = G.mean(dim=0) if full is None else full.to(torch.float64).reshape(-1)
+    mean = (pi[:, None] * table).sum(dim=0)
+    mse = float((pi * (table - g).pow(2).sum(dim=1)).sum())
+    var = float((pi * (table - mean).pow(2).sum(dim=1)).sum())
+    bias_sq = float((mean - g).pow(2).sum())
+    return EstimatorStats(mean=mean, mse=mse, variance=var, bias_sq=bias_sq)
+
+
+@dataclass
+class MonteCarloResult:
+    """Monte-Carlo check of unbiasedness.
+
+    Attributes:
+        mean: average of the n sampled estimates.
+        error: ‖mean − g‖.
+        std_error: sqrt(E‖ĝ − E ĝ‖² / n), the expected size of ``error`` if unbiased.
+        z: error / std_error.
+    """
+
+    mean: Tensor
+    error: float
+    std_error: float
+    z: float
+
+
+def monte_carlo_unbiasedness(
+    G: Tensor,
+    probs: Tensor | None = None,
+    reweight: bool = False,
+    n_samples: int = 10_000,
+    seed: int = 0,
+    full: Tensor | None = None,
+) -> MonteCarloResult:
+    """Draw ``n_samples`` paths from π (seeded :class:`PathSampler`) and average ĝ_p.
+
+    For an unbiased estimator E[error²] = std_error², so ``z`` is typically about 1 (a few
+    at most); a biased one gives a ``z`` that grows like sqrt(n_samples).
+    """
+    from scrapl_edu.sampling import PathSampler
+
+    G = G.to(torch.float64)
+    P = G.shape[0]
+    pi, _ = _weights(P, probs, reweight)
+    table = estimator_table(G, probs, reweight)
+    sampler = PathSampler(P, pi, seed=seed)
+    draws = torch.tensor(sampler.sample_many(n_samples))
+    mean = table[draws].mean(dim=0)
+    g = G.mean(dim=0) if full is None else full.to(torch.float64).reshape(-1)
+    stats = estimator_variance(G, pi, reweight, full=g)
+    err = float((mean - g).norm())
+    se = (stats.variance / n_samples) ** 0.5
+    return MonteCarloResult(
+        mean=mean, error=err, std_error=se, z=err / se if se > 0 else float("inf")
+    )
+
+
+def optimizer_directions(
+    model: nn.Module,
+    optimizer: Any,
+    path_loss: Callable[[nn.Module, int], Tensor],
+    paths: Sequence[int],
+    overrides: dict[str, Any] | None = None,
+) -> Tensor:
+    """The update direction the optimizer *would* take for each candidate path.
+
+    For each p, a deep copy of (model, optimizer) computes ``path_loss(model_copy, p)``,
+    back-propagates and calls ``step(path=p)``; the direction is (w_before − w_after) / lr,
+    i.e. g_SAGA (or g_current with ``overrides={"p_saga": False}``) of Algorithm 1 when
+    weight decay is 0. The originals are left untouched. Shape (len(paths), |w|).
+    """
+    rows = []
+    for p in paths:
+        m2, opt2 = copy.deepcopy((model, optimizer))
+        for key, val in (overrides or {}).items():
+            setattr(opt2, key, val)
+        before = torch.cat([w.detach().reshape(-1).to(torch.float64) for w in m2.parameters()])
+        opt2.zero_grad()
+        path_loss(m2, p).backward()
+        opt2.step(path=p)
+        after = torch.cat([w.detach().reshape(-1).to(torch.float64) for w in m2.parameters()])
+        lr = opt2.param_groups[0]["lr"]
+        rows.append((before - after) / lr)
+    return torch.stack(rows)
+
+
+def direction_variance(D: Tensor, probs: Tensor | None = None) -> float:
+    """Σ_p π_p ‖d_p − Σ_q π_q d_q‖² for a (P, |w|) table of update directions."""
+    D = D.to(torch.float64)
+    pi, _ = _weights(D.shape[0], probs, False)
+    mean = (pi[:, None] * D).sum(dim=0)
+    return float((pi * (D - mean).pow(2).sum(dim=1)).sum())
