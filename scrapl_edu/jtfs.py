@@ -119,7 +119,9 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: Tensor) -> Tensor:
         z, r = ctx.saved_tensors
-        q = torch.where(r > 0, g / r, 0.0)
+        pos = r > 0
+        # the inner where keeps 0/0 out of the graph, so a double backward stays finite
+        q = torch.where(pos, g / torch.where(pos, r, 1.0), 0.0)
         return torch.view_as_complex(torch.view_as_real(z) * q.unsqueeze(-1))
 
 
@@ -165,6 +167,8 @@ class _ScatterModulusAverage(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dS: Tensor):
         Y, A, PhiT = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: a Hessian-vector product (theta-IS)
+            return _ScatterModulusAverage._differentiable_backward(Y, A, PhiT, dS), None, None
         step = ctx.step
         B = Y.shape[0]
         R = A.shape[0] // 2
@@ -180,6 +184,20 @@ class _ScatterModulusAverage(torch.autograd.Function):
             Z[:, R:].mul_(q)
             dY[..., c : c + step] = torch.matmul(AT, Z)
         return dY, None, None
+
+    @staticmethod
+    def _differentiable_backward(Y: Tensor, A: Tensor, PhiT: Tensor, dS: Tensor) -> Tensor:
+        """The same gradient, written out of place so autograd can differentiate it again.
+
+        Uses |z| = sqrt(re^2 + im^2 + tiny) (tiny = smallest normal float), whose
+        derivatives are finite at z = 0; the value differs from |z| by < 1e-19.
+        """
+        R = A.shape[0] // 2
+        Z = torch.matmul(A, Y)
+        re, im = Z[:, :R], Z[:, R:]
+        r = torch.sqrt(re * re + im * im + torch.finfo(Z.dtype).tiny)
+        q = torch.matmul(dS, PhiT) / r
+        return torch.matmul(A.T, torch.cat([re * q, im * q], dim=1))
 
 
 def stack_complex(Z: Tensor, dim: int) -> Tensor:
@@ -253,8 +271,9 @@ class _Gather(torch.autograd.Function):
         (idx,) = ctx.saved_tensors
         flat = g.reshape(*g.shape[: g.ndim - idx.ndim], -1)
         out = flat.new_zeros((*flat.shape[:-1], ctx.n))
-        out.index_add_(-1, idx.reshape(-1), flat)
-        return out, None
+        if torch.is_grad_enabled():  # differentiable again (double backward)
+            return out.index_add(-1, idx.reshape(-1), flat), None
+        return out.index_add_(-1, idx.reshape(-1), flat), None
 
 
 def gather(R: Tensor, idx: Tensor) -> Tensor:

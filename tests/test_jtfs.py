@@ -237,3 +237,21 @@ def test_bad_input(small, x, exc, match):
 def test_bad_path_index(small, i, exc):
     with pytest.raises(exc, match="path index"):
         small.path(torch.zeros(1, 1024), i)
+
+
+def test_gradgradcheck_float64():
+    """theta-IS differentiates the loss twice (Hessian-vector products, Eq. 12)."""
+    j = JTFS(shape=256, J=3, Q1=2, Q2=1, J_fr=1, Q_fr=1)
+    x = torch.randn(1, 256, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    x.requires_grad_(True)
+    for i in (0, j.n_paths - 1):
+        assert torch.autograd.gradgradcheck(
+            lambda v, i=i: j.path(v, i), (x,), eps=1e-6, atol=1e-4, fast_mode=True
+        )
+
+
+def test_double_backward_finite_at_zero(small):
+    x = torch.zeros(1, SMALL["shape"], dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(small.path(x + 0.0, 2).pow(2).sum(), x, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    assert torch.isfinite(h).all()
