@@ -54,6 +54,20 @@ from scrapl_edu.filters import (
     periodize,
     time_padding,
 )
+from scrapl_edu.ops import (
+    averaging_matrix,
+    band_window,
+    complex_as_real_matrix,
+    fold,
+    frequential_matrix,
+    gather,
+    hermitian_full,
+    hermitian_gather,
+    hermitian_gather_plan,
+    modulus,
+    scatter_modulus_average,
+    stack_complex,
+)
 
 #: relative L1 mass of a filter allowed outside its gathered window
 WINDOW_TOL = 1e-7
@@ -88,236 +102,6 @@ class PathInfo:
     def rate_cycles_per_sample(self) -> float:
         """Temporal modulation rate in cycles per sample."""
         return self.xi2
-
-
-# --------------------------------------------------------------------------
-# pure helpers: windows and averaging matrices (numpy, float64)
-# --------------------------------------------------------------------------
-
-
-def _abs(z: Tensor) -> Tensor:
-    """|z| for complex z as ``hypot(re, im)``: on CPU twice as fast as ``z.abs()``, and
-    it never forms denormal squares, which slow a plain sqrt(re^2 + im^2) tenfold."""
-    v = torch.view_as_real(z)
-    return torch.hypot(v[..., 0], v[..., 1])
-
-
-class _Modulus(torch.autograd.Function):
-    """Complex modulus |z| with a safe, cheap backward.
-
-    d|z|/dz* = z / (2|z|): the gradient is ``g * z / |z|``, and we define it as 0
-    where ``|z| = 0`` (the naive sqrt(re^2 + im^2) gives NaN there). The backward
-    works on the real view of ``z`` so no complex temporaries are materialised.
-    """
-
-    @staticmethod
-    def forward(ctx, z: Tensor) -> Tensor:
-        r = _abs(z)
-        ctx.save_for_backward(z, r)
-        return r
-
-    @staticmethod
-    def backward(ctx, g: Tensor) -> Tensor:
-        z, r = ctx.saved_tensors
-        pos = r > 0
-        # the inner where keeps 0/0 out of the graph, so a double backward stays finite
-        q = torch.where(pos, g / torch.where(pos, r, 1.0), 0.0)
-        return torch.view_as_complex(torch.view_as_real(z) * q.unsqueeze(-1))
-
-
-def modulus(z: Tensor) -> Tensor:
-    """Complex modulus |z| (the vertical bars of Eq. 1), differentiable everywhere."""
-    return _Modulus.apply(z)
-
-
-#: target number of complex entries per chunk in the fused second-order kernel
-CHUNK_ENTRIES = 2**18
-
-
-class _ScatterModulusAverage(torch.autograd.Function):
-    """``S = |A @ Y| @ PhiT^T``: frequential wavelet, modulus and time averaging, fused.
-
-    Complex numbers travel as stacked real and imaginary planes so that every
-    step is a real GEMM or a contiguous elementwise op: ``Y`` is (B, 2m, L) =
-    [Re Y; Im Y], ``A`` is the real (2R, 2m) matrix [[Re A, -Im A], [Im A, Re A]]
-    of the frequential wavelet along n1, and ``PhiT`` (frames, L) averages in time.
-    The (B, R, L) intermediate is the largest tensor of a path; we never keep it:
-    forward and backward run over chunks of L, and the backward recomputes
-    ``A @ Y`` chunk by chunk. Only ``Y`` is saved, so the full transform's memory
-    stays small and the work stays in cache. The modulus gradient is ``z/|z|``,
-    defined as 0 where ``|z| = 0``.
-    """
-
-    @staticmethod
-    def forward(ctx, Y: Tensor, A: Tensor, PhiT: Tensor) -> Tensor:
-        B, _, L = Y.shape
-        R = A.shape[0] // 2
-        # chunks keep the CPU's work in cache; a GPU prefers one big kernel
-        step = L if Y.is_cuda else max(64, CHUNK_ENTRIES // max(1, B * R))
-        S = Y.new_zeros((B, R, PhiT.shape[0]))
-        for c in range(0, L, step):
-            Z = torch.matmul(A, Y[..., c : c + step])
-            re, im = Z[:, :R], Z[:, R:]
-            r = torch.hypot(re, im)
-            S.baddbmm_(r, PhiT[:, c : c + step].T.expand(B, -1, -1))
-        ctx.save_for_backward(Y, A, PhiT)
-        ctx.step = step
-        return S
-
-    @staticmethod
-    def backward(ctx, dS: Tensor):
-        Y, A, PhiT = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: a Hessian-vector product (theta-IS)
-            return _ScatterModulusAverage._differentiable_backward(Y, A, PhiT, dS), None, None
-        step = ctx.step
-        B = Y.shape[0]
-        R = A.shape[0] // 2
-        AT = A.T
-        dY = torch.empty_like(Y)
-        for c in range(0, Y.shape[-1], step):
-            Z = torch.matmul(A, Y[..., c : c + step])
-            re, im = Z[:, :R], Z[:, R:]
-            r = torch.hypot(re, im)
-            G = torch.bmm(dS, PhiT[:, c : c + step].expand(B, -1, -1))
-            q = torch.where(r > 0, G / r, 0.0)
-            Z[:, :R].mul_(q)
-            Z[:, R:].mul_(q)
-            dY[..., c : c + step] = torch.matmul(AT, Z)
-        return dY, None, None
-
-    @staticmethod
-    def _differentiable_backward(Y: Tensor, A: Tensor, PhiT: Tensor, dS: Tensor) -> Tensor:
-        """The same gradient, written out of place so autograd can differentiate it again.
-
-        Uses |z| = sqrt(re^2 + im^2 + tiny) (tiny = smallest normal float), whose
-        derivatives are finite at z = 0; the value differs from |z| by < 1e-19.
-        """
-        R = A.shape[0] // 2
-        Z = torch.matmul(A, Y)
-        re, im = Z[:, :R], Z[:, R:]
-        r = torch.sqrt(re * re + im * im + torch.finfo(Z.dtype).tiny)
-        q = torch.matmul(dS, PhiT) / r
-        return torch.matmul(A.T, torch.cat([re * q, im * q], dim=1))
-
-
-def stack_complex(Z: Tensor, dim: int) -> Tensor:
-    """[Re Z; Im Z] along ``dim``: complex data as real planes for real GEMMs."""
-    return torch.cat([Z.real, Z.imag], dim=dim)
-
-
-def complex_as_real_matrix(A: np.ndarray) -> np.ndarray:
-    """The real (2R, 2m) matrix [[Re A, -Im A], [Im A, Re A]] acting on stacked planes."""
-    return np.block([[A.real, -A.imag], [A.imag, A.real]])
-
-
-def fold(X: Tensor, k: int) -> Tensor:
-    """Fourier-domain subsampling by ``k``: mean of the ``k`` periods (= DFT of x[::k])."""
-    if k == 1:
-        return X
-    return X.reshape(*X.shape[:-1], k, X.shape[-1] // k).mean(dim=-2)
-
-
-def band_window(h_f: np.ndarray, K: int) -> tuple[np.ndarray, float]:
-    """Gather indices such that ``fold_K(X * h)[i] ~= X[idx[i]] * h[idx[i]] / K``.
-
-    ``h_f`` (length M) is assumed to live in one window of ``L = M/K`` consecutive
-    (circular) bins. We choose the window holding the most L1 mass and return
-    the indices in output order together with the relative mass left outside,
-    which bounds the relative error of the approximation.
-    """
-    M = h_f.shape[0]
-    L = M // K
-    a = np.abs(h_f)
-    total = a.sum()
-    if K == 1:
-        return np.arange(M), 0.0
-    c = np.concatenate([[0.0], np.cumsum(np.concatenate([a, a[: L - 1]]))])
-    mass = c[L : L + M] - c[:M]  # mass of window starting at s, for s in 0..M-1
-    s = int(np.argmax(mass))
-    outside = max(total - mass[s], 0.0) / total
-    i = np.arange(L)
-    idx = (s + (i - s) % L) % M
-    return idx, float(outside)
-
-
-def hermitian_gather_plan(idx: np.ndarray, L: int, weight: np.ndarray):
-    """Read ``U[idx] * weight`` of a real signal's spectrum from its ``rfft`` (length L//2+1).
-
-    ``U[k] = conj(R[L - k])`` for ``k > L/2``: returns the indices into ``R`` and a
-    weight on the real view ``(re, im)`` that applies both the conjugation and ``weight``.
-    """
-    half = L // 2
-    ridx = np.where(idx <= half, idx, L - idx)
-    sign = np.where(idx <= half, 1.0, -1.0)
-    return ridx, np.stack([weight, weight * sign], axis=-1)
-
-
-class _Gather(torch.autograd.Function):
-    """``R[..., idx]`` along the last axis, with a scatter-add backward.
-
-    Autograd's default backward for advanced indexing sorts the indices to
-    accumulate duplicates deterministically; ``index_add_`` is several times
-    faster on GPU and the window indices have few duplicates.
-    """
-
-    @staticmethod
-    def forward(ctx, R: Tensor, idx: Tensor) -> Tensor:
-        ctx.save_for_backward(idx)
-        ctx.n = R.shape[-1]
-        return R[..., idx]
-
-    @staticmethod
-    def backward(ctx, g: Tensor):
-        (idx,) = ctx.saved_tensors
-        flat = g.reshape(*g.shape[: g.ndim - idx.ndim], -1)
-        out = flat.new_zeros((*flat.shape[:-1], ctx.n))
-        if torch.is_grad_enabled():  # differentiable again (double backward)
-            return out.index_add(-1, idx.reshape(-1), flat), None
-        return out.index_add_(-1, idx.reshape(-1), flat), None
-
-
-def gather(R: Tensor, idx: Tensor) -> Tensor:
-    """``R[..., idx]`` (last axis), differentiable with a fast scatter-add backward."""
-    if not R.requires_grad:
-        return R[..., idx]
-    return _Gather.apply(R, idx)
-
-
-def hermitian_gather(R: Tensor, ridx: Tensor, w2: Tensor) -> Tensor:
-    """``U[..., idx] * weight`` from ``R = rfft(u)`` and a plan of :func:`hermitian_gather_plan`."""
-    return torch.view_as_complex(torch.view_as_real(gather(R, ridx)) * w2)
-
-
-def hermitian_full(R: Tensor, L: int) -> Tensor:
-    """The full spectrum ``fft(u)`` (length L, even) from ``rfft(u)``."""
-    return torch.cat([R, R[..., 1 : L // 2].flip(-1).conj()], dim=-1)
-
-
-def averaging_matrix(h_f: np.ndarray, K: int, rows: tuple[int, int] | None = None) -> np.ndarray:
-    """Matrix of ``u -> Re IFFT(fold_K(FFT(u) * h))`` restricted to output ``rows``.
-
-    Equals circular convolution with ``h = IFFT(h_f)`` followed by decimation by
-    ``K``: ``A[n, t] = h[(n K - t) mod L]``.
-    """
-    L = h_f.shape[0]
-    h = np.real(np.fft.ifft(h_f))
-    n0, n1 = rows if rows is not None else (0, L // K)
-    n = np.arange(n0, n1)[:, None]
-    t = np.arange(L)[None, :]
-    return h[(n * K - t) % L]
-
-
-def frequential_matrix(psi_fr: np.ndarray, m: int, K: int) -> np.ndarray:
-    """Matrix of ``y (m,) -> IFFT(fold_K(FFT(zero_pad(y, N_fr)) * psi_fr))`` (complex).
-
-    Zero padding goes after the last n1 (the low-frequency side), as in the reference.
-    """
-    N_fr = psi_fr.shape[0]
-    k = np.arange(N_fr)[:, None]
-    n = np.arange(m)[None, :]
-    dft = np.exp(-2j * np.pi * k * n / N_fr)
-    V = (psi_fr[:, None] * dft).reshape(K, N_fr // K, m).mean(axis=0)
-    return np.fft.ifft(V, axis=0)
 
 
 # --------------------------------------------------------------------------
@@ -720,7 +504,7 @@ class JTFS(nn.Module):
             rdt,
             dev,
         )
-        S = _ScatterModulusAverage.apply(Y2s, A, PhiT)  # |A Y2| PhiT^T: (B, R, frames)
+        S = scatter_modulus_average(Y2s, A, PhiT)  # |A Y2| PhiT^T: (B, R, frames)
         if self.spins[n_fr] != 0:
             PhiF = self._cached(
                 ("phiF", k_fr),
