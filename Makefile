@@ -1,12 +1,12 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   -- builds .venv and runs the main job
-#   make test   -- builds .venv and runs the whole test suite (what CI runs)
+#   make test   -- builds .venv (and a headless browser) and runs every test (what CI runs)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench fixtures clean
+.PHONY: setup demo test unit notebooks browser lint bench fixtures lab dashboard sync-notebooks clean
 
 setup: $(STAMP)
 
@@ -22,12 +22,30 @@ demo: setup
 	$(BIN)/python -m scrapl_edu.demo --out out/demo
 
 test: setup
-	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	bash tools/install_browser.sh
+	$(MAKE) lint unit notebooks browser
 
 lint: setup
-	$(BIN)/python -m ruff check .
-	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks
+
+unit: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests --ignore=tests/browser
+
+# every notebook, top to bottom, in fast mode (SCRAPL_EDU_FAST=1)
+notebooks: setup
+	SCRAPL_EDU_FAST=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
+
+browser: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests/browser
+
+# the sound-matching lab notebook as a classroom dashboard on http://127.0.0.1:8866
+dashboard: setup
+	$(BIN)/voila notebooks/08_sound_matching_lab.ipynb --port 8866 --no-browser \
+		--Voila.ip=127.0.0.1 --VoilaConfiguration.extension_denylist="['jupyterlab-jupytext']"
+
+sync-notebooks: setup
+	$(BIN)/jupytext --sync notebooks/*.py
+	$(BIN)/python tools/strip_notebooks.py notebooks/*.ipynb
 
 bench: setup
 	$(BIN)/python benchmarks/bench_jtfs.py

@@ -100,3 +100,330 @@ def plot_scalogram(
     ax.set_xlabel("time (s)" if jtfs.sr else "time (samples)")
     ax.set_title(title)
     return fig
+
+
+# ------------------------------------------------------------------ sound-matching lab
+
+
+def plot_lab_comparison(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    entries: list[dict],
+    title: str = "",
+) -> Figure:
+    """Lab comparison figure (Fig. 1-2 in small): validation curves and cost vs accuracy.
+
+    Args:
+        curves: label -> (steps (E,), values (seeds, E)) of the validation θ L1 in ‰;
+            drawn as the mean with a 95% CI band (Fig. 2 right, Fig. 4).
+        entries: the ``summary["entries"]`` of :func:`scrapl_edu.lab.aggregate`: each
+            with ``label``, ``theta_l1`` and ``ms_per_step`` as (mean, 95% CI half-width);
+            drawn as test θ L1 against ms per step (Fig. 1).
+    """
+    import matplotlib.pyplot as plt
+    from scipy.stats import t as student_t
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for label, (steps, vals) in curves.items():
+        vals = np.asarray(vals, dtype=float)
+        mean = vals.mean(axis=0)
+        (line,) = ax1.plot(steps, mean, label=label)
+        if vals.shape[0] > 1:
+            half = student_t.ppf(0.975, vals.shape[0] - 1) * vals.std(0, ddof=1)
+            half = half / np.sqrt(vals.shape[0])
+            ax1.fill_between(steps, mean - half, mean + half, alpha=0.2, color=line.get_color())
+    ax1.axhline(100.0, color="gray", ls=":", lw=1, label="convergence (100 ‰)")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("validation θ L1 (‰)")
+    ax1.set_title("validation curves (mean ± 95% CI)")
+    ax1.legend(fontsize=7)
+    for e in entries:
+        (m, h), (c, ch) = e["theta_l1"], e["ms_per_step"]
+        lab = e["label"] + (f" [{e['preset']}]" if len({x["preset"] for x in entries}) > 1 else "")
+        ax2.errorbar(
+            c,
+            m,
+            yerr=None if not np.isfinite(h) else h,
+            xerr=None if not np.isfinite(ch) else ch,
+            fmt="o",
+            capsize=3,
+            label=lab,
+        )
+    ax2.set_xscale("log")
+    ax2.set_xlabel("ms per training step (log)")
+    ax2.set_ylabel("test θ L1 (‰)")
+    ax2.set_title("accuracy vs cost")
+    ax2.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_theta_is_box(
+    jtfs: JTFS,
+    probs: np.ndarray,
+    am_hz: tuple[float, float],
+    fm_oct_per_s: tuple[float, float],
+    ax: Axes | None = None,
+    title: str = "",
+    in_box: np.ndarray | None = None,
+) -> Figure:
+    """θ-IS probabilities over AM rate x FM velocity, with the preset's θ box (App. C, Fig. 6).
+
+    Every path with a non-zero frequential scale is a dot at (rate in Hz, |rate / scale| in
+    oct/s), coloured by ``P * pi_p`` (1.0 = uniform); the two spins are drawn side by side
+    (up: circles, down: triangles). The dashed rectangle is the preset's θ range; ``in_box``
+    (a boolean mask) outlines the paths counted as inside.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+    from matplotlib.patches import Rectangle
+
+    probs = np.asarray(probs, dtype=float).reshape(-1)
+    ratio = probs * probs.size
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    else:
+        fig = ax.figure
+    xs, ys, cs, marks, edge = [], [], [], [], []
+    for i, p in enumerate(jtfs.paths):
+        if p.spin == 0 or not p.rate_hz:
+            continue
+        shift = 1.06 if p.spin > 0 else 1 / 1.06
+        xs.append(p.rate_hz * shift)
+        ys.append(p.rate_hz / abs(p.scale_cpo))
+        cs.append(max(ratio[i], 1e-3))
+        marks.append("o" if p.spin > 0 else "^")
+        edge.append(bool(in_box[i]) if in_box is not None else False)
+    xs, ys, cs = np.array(xs), np.array(ys), np.array(cs)
+    norm = LogNorm(vmin=max(1e-2, cs.min()), vmax=max(cs.max(), 1.01))
+    sc = None
+    for m in ("o", "^"):
+        sel = np.array([mk == m for mk in marks])
+        ed = np.array(edge)[sel]
+        sc = ax.scatter(
+            xs[sel],
+            ys[sel],
+            c=cs[sel],
+            marker=m,
+            cmap="viridis",
+            norm=norm,
+            s=45,
+            edgecolors=np.where(ed, "red", "none"),
+            linewidths=1.2,
+        )
+    ax.add_patch(
+        Rectangle(
+            (am_hz[0], fm_oct_per_s[0]),
+            am_hz[1] - am_hz[0],
+            fm_oct_per_s[1] - fm_oct_per_s[0],
+            fill=False,
+            ls="--",
+            color="k",
+        )
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("AM rate (Hz)")
+    ax.set_ylabel("FM velocity |rate / scale| (oct/s)")
+    ax.set_title(title)
+    fig.colorbar(sc, ax=ax, label="P · π_p (1 = uniform)")
+    return fig
+
+
+# ----------------------------------------------------------------------------- filters
+def littlewood_paley(filters_f: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """Littlewood-Paley sum Σ_λ |ψ̂_λ(ω)|² of a filterbank given in the Fourier domain.
+
+    A filterbank covers its band without holes when this sum stays bounded away from 0
+    there (and is bounded above: the transform is stable), Section 4.1 / Andén & Mallat.
+    """
+    F = np.asarray(filters_f)
+    if F.ndim != 2:
+        raise ValueError(f"filters_f must be (n_filters, M) Fourier filters, got shape {F.shape}")
+    return (np.abs(F) ** 2).sum(axis=0)
+
+
+def plot_filterbank(
+    filters_f: list[np.ndarray] | np.ndarray,
+    sr: float | None = None,
+    ax: Axes | None = None,
+    title: str = "Morlet filterbank",
+    lp: bool = True,
+) -> Figure:
+    """|ψ̂_λ(ω)| of every filter on the positive frequencies, with the Littlewood-Paley sum."""
+    import matplotlib.pyplot as plt
+
+    F = np.abs(np.asarray(filters_f))
+    if F.ndim != 2:
+        raise ValueError(f"filters_f must be (n_filters, M) Fourier filters, got shape {F.shape}")
+    M = F.shape[1]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+    else:
+        fig = ax.figure
+    half = M // 2
+    f = np.arange(half) / M * (sr or 1.0)
+    for row in F:
+        ax.plot(f, row[:half], lw=0.8)
+    if lp:
+        ax.plot(f, littlewood_paley(F)[:half], "k--", lw=1.2, label="Littlewood–Paley Σ|ψ̂|²")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xscale("symlog", linthresh=(sr or 1.0) / M * 4)
+    ax.set_xlabel("frequency (Hz)" if sr else "frequency (cycles/sample)")
+    ax.set_ylabel("|ψ̂(ω)|")
+    ax.set_title(title)
+    return fig
+
+
+def plot_curves(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    ax: Axes | None = None,
+    title: str = "",
+    xlabel: str = "step",
+    ylabel: str = "",
+    logy: bool = False,
+) -> Figure:
+    """Line plot of named ``(x, y)`` curves (loss landscapes, θ error, variance over steps)."""
+    import matplotlib.pyplot as plt
+
+    if not curves:
+        raise ValueError("curves is empty: pass at least one name -> (x, y)")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    else:
+        fig = ax.figure
+    for name, (x, y) in curves.items():
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if x.shape != y.shape:
+            raise ValueError(f"curve {name!r}: x and y differ in shape {x.shape} vs {y.shape}")
+        ax.plot(x, y, label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------- path grid
+def path_cell(jtfs: JTFS, index: int) -> tuple[int, int]:
+    """(row, column) of path ``index`` on the grid of :func:`path_grid`."""
+    if not 0 <= int(index) < jtfs.n_paths:
+        raise ValueError(f"path index must be in [0, {jtfs.n_paths - 1}], got {index}")
+    onehot = np.zeros(jtfs.n_paths)
+    onehot[int(index)] = 1.0
+    grid, _, _ = path_grid(jtfs, onehot)
+    r, c = np.argwhere(grid == 1.0)[0]
+    return int(r), int(c)
+
+
+def mark_path(ax: Axes, jtfs: JTFS, index: int, color: str = "cyan") -> None:
+    """Draw a square around path ``index`` on a :func:`plot_path_grid` axes."""
+    from matplotlib.patches import Rectangle
+
+    r, c = path_cell(jtfs, index)
+    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec=color, lw=2.5))
+
+
+def plot_path(
+    coef: np.ndarray, jtfs: JTFS, index: int, ax: Axes | None = None, title: str | None = None
+) -> Figure:
+    """One path φ_p(x) as an image: (log-frequency rows after averaging) x (time frames)."""
+    import matplotlib.pyplot as plt
+
+    coef = np.asarray(coef, dtype=float)
+    if coef.ndim != 2:
+        raise ValueError(f"coef must be one path (rows, frames), got shape {coef.shape}")
+    p = jtfs.paths[index]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    else:
+        fig = ax.figure
+    ax.imshow(coef, aspect="auto", cmap="magma", origin="lower")
+    rate = f"{p.rate_hz:.3g} Hz" if p.rate_hz is not None else f"{p.xi2:.3g} c/s"
+    ax.set_title(title or f"path {index}: rate {rate}, scale {p.scale_cpo:+.2g} c/o")
+    ax.set_xlabel("time frame")
+    ax.set_ylabel("frequency row (averaged)")
+    return fig
+
+
+def plotly_path_grid(jtfs: JTFS, values: np.ndarray, title: str = "", label: str = ""):
+    """The path grid as an interactive plotly heat map (hover: rate, scale, path index)."""
+    import plotly.graph_objects as go
+
+    grid, rates, scales = path_grid(jtfs, values)
+    index = path_grid(jtfs, np.arange(jtfs.n_paths, dtype=float))[0]
+    unit = "Hz" if jtfs.sr else "c/s"
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=[f"{s:+.2g}" for s in scales],
+            y=[f"{r:.3g}" for r in rates],
+            customdata=index,
+            colorscale="Magma",
+            colorbar={"title": label},
+            hovertemplate=f"rate %{{y}} {unit}<br>scale %{{x}} c/o<br>path %{{customdata:.0f}}"
+            "<br>value %{z:.3g}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="scale (cycles/octave)",
+        yaxis_title=f"rate ({unit})",
+        yaxis={"type": "category"},
+        xaxis={"type": "category"},
+        width=640,
+        height=460,
+    )
+    return fig
+
+
+def show_plotly(fig, fallback: Figure | None = None) -> None:
+    """Display a plotly figure with a static PNG fallback in the same output.
+
+    The output holds the plotly JSON (JupyterLab, Voilà and VS Code draw it interactively)
+    and a PNG drawn by matplotlib (``fallback``), which renderers without JavaScript (GitHub,
+    nbviewer, nbconvert to PDF) show instead. Nothing is fetched from the network.
+    """
+    import io
+
+    from IPython.display import display
+
+    bundle: dict = {
+        "application/vnd.plotly.v1+json": fig.to_plotly_json(),
+        "text/plain": f"<plotly figure: {fig.layout.title.text or 'untitled'}>",
+    }
+    if fallback is not None:
+        import matplotlib.pyplot as plt
+
+        buf = io.BytesIO()
+        fallback.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+        plt.close(fallback)
+        bundle["image/png"] = buf.getvalue()
+    display(bundle, raw=True)
+
+
+def plot_path_histogram(
+    jtfs: JTFS, counts: np.ndarray, probs: np.ndarray | None = None, ax: Axes | None = None
+) -> Figure:
+    """Visits per path (the running histogram of Algorithm 1's draws) against π."""
+    import matplotlib.pyplot as plt
+
+    counts = np.asarray(counts, dtype=float).reshape(-1)
+    if counts.size != jtfs.n_paths:
+        raise ValueError(f"counts must have one entry per path ({jtfs.n_paths}), got {counts.size}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3))
+    else:
+        fig = ax.figure
+    total = max(counts.sum(), 1.0)
+    ax.bar(np.arange(counts.size), counts / total, width=1.0, color="tab:gray", label="visits")
+    pi = np.full(counts.size, 1.0 / counts.size) if probs is None else np.asarray(probs, float)
+    ax.step(np.arange(counts.size), pi, where="mid", color="tab:red", label="π")
+    ax.set_xlabel("path index")
+    ax.set_ylabel("share of steps")
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,103 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4 · Random paths
+#
+# **Idea.** The JTFS loss is a mean over $P$ paths (Eq. 3), so one path drawn uniformly at
+# random gives an **unbiased** estimate of its gradient (Proposition 3.1, Eq. 5) at about
+# $1/P$ of the cost. The catch is the variance of that estimate: paths differ by orders of
+# magnitude, which is what P-Adam, P-SAGA and θ-IS are for (notebooks 5–7).
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from scrapl_edu import JTFSLoss, toy, viz
+from scrapl_edu.diagnostics import (
+    check_unbiased_exact,
+    estimator_variance,
+    full_gradient,
+    monte_carlo_unbiasedness,
+)
+
+problem = toy.make_problem("classroom", theta_star=(0.6, 0.4))
+jtfs, P = problem.jtfs, problem.n_paths
+print(jtfs.extra_repr())
+
+# %% [markdown]
+# ## Cost of one path vs all paths, measured here (forward + backward)
+
+# %%
+x = problem.target.clone()
+
+
+def cost(fn, repeats=3):
+    best = np.inf
+    for _ in range(repeats):
+        xr = x.clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        fn(xr).pow(2).sum().backward()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+cost(lambda z: jtfs(z))  # warm the caches
+t_all = cost(lambda z: jtfs(z))
+rng = np.random.default_rng(0)
+t_one = np.mean([cost(lambda z, p=int(p): jtfs.path(z, p)) for p in rng.integers(0, P, 5)])
+fig, ax = plt.subplots(figsize=(5, 2.5))
+ax.barh(["one random path", f"all {P} paths"], [1e3 * t_one, 1e3 * t_all])
+ax.set_xlabel("ms (forward + backward)")
+plt.show()
+print(f"all paths {1e3 * t_all:.1f} ms, one path {1e3 * t_one:.2f} ms: {t_all / t_one:.1f}x")
+assert t_all / t_one > 2.0
+
+# %% [markdown]
+# ## Proposition 3.1, exactly and by Monte Carlo
+#
+# Here the "network" is θ itself (`scrapl_edu.toy`). $G_p = \nabla_w L_p$ for every path
+# (one table), and $g = \nabla_w L^\Phi$ from the full loss. Eq. (5) says mean$_p G_p = g$.
+
+# %%
+model = toy.ThetaModel([0.3, 0.7])
+G = toy.gradient_table(problem, model, shift_seed=1)
+full_loss = JTFSLoss(jtfs)
+g = full_gradient(
+    model, lambda: problem.loss_scale * full_loss(problem.render(model(), 1), problem.target)
+)
+rel = check_unbiased_exact(G, g, rtol=1e-4)
+mc = monte_carlo_unbiasedness(G, n_samples=20_000, seed=0, full=g)
+print(f"exact: relative error {rel:.2e};  Monte Carlo (20 000 draws): z = {mc.z:.2f}")
+assert rel < 1e-4 and mc.z < 4
+
+# %% [markdown]
+# ## The variance that makes naive sampling hard
+
+# %%
+stats = estimator_variance(G, full=g)
+norms = G.norm(dim=1).numpy()
+fig = viz.plot_path_grid(
+    jtfs, np.log10(norms + 1e-30), title="‖∇L_p‖ for every path", label="log10 norm"
+)
+plt.show()
+rel_var = stats.variance / float(g.norm()) ** 2
+print(
+    f"E‖ĝ − g‖² / ‖g‖² = {rel_var:.1f};  max/min path gradient norm = {norms.max() / norms.min():.1e}"
+)
+assert rel_var > 1.0, "one path should be a much noisier direction than the full gradient"

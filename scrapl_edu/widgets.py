@@ -1,0 +1,545 @@
+"""ipywidgets panels for the notebooks: they compose :mod:`scrapl_edu.lab` and :mod:`scrapl_edu.viz`.
+
+Every panel runs its default action when built (``run_default=True``), so a notebook executed
+headless (nbmake, Voilà's first render) exercises the same code a click would. Figures are
+matplotlib drawn into an ``Output`` widget: they render in JupyterLab, Voilà and as static
+PNGs in a saved notebook, with no JavaScript bundle to fetch.
+
+* :class:`PathExplorer` (notebook 2): choose a path, see its coefficients φ_p(x) (Eq. 1) and
+  where it sits on the rate x scale grid.
+* :class:`TogglePanel` (notebooks 5-7): checkboxes for SCRAPL's techniques, a Run button, and
+  a figure produced by a callable from the switches.
+* :class:`LabDashboard` (notebook 8): the sound-matching lab (Sections 4.2-4.3) with P-Adam
+  (Eq. 6-8), P-SAGA (Eq. 9) and θ-IS (Eq. 10-12) switches, live curves and the ablation table
+  (Table 2). Its DOM classes are a contract with the browser test:
+  ``scrapl-run-button``, ``scrapl-toggle-p-adam``, ``scrapl-toggle-p-saga``,
+  ``scrapl-toggle-theta-is``, ``scrapl-result``, ``scrapl-status``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "LabDashboard",
+    "PathExplorer",
+    "TogglePanel",
+    "lab_runner",
+    "markdown_table_to_html",
+    "find_results_table",
+]
+
+#: techniques of Algorithm 1 and their checkbox labels / CSS classes
+TECHNIQUES = {
+    "p_adam": ("P-Adam (Eq. 6-8)", "scrapl-toggle-p-adam"),
+    "p_saga": ("P-SAGA (Eq. 9)", "scrapl-toggle-p-saga"),
+    "theta_is": ("θ-IS (Eq. 10-12)", "scrapl-toggle-theta-is"),
+}
+LOSS_CHOICES = [
+    ("SCRAPL (one path per step)", "scrapl"),
+    ("full JTFS (all paths)", "jtfs"),
+    ("MSS (multi-scale spectral)", "mss"),
+    ("P-loss (supervised)", "p_loss"),
+]
+
+Progress = dict[str, Any]
+Runner = Callable[[dict[str, Any], Callable[[Progress], None]], dict[str, Any]]
+
+
+def _close_all() -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def _show(fig) -> None:
+    """Show a matplotlib figure inside the current Output context, then free it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- path explorer
+class PathExplorer:
+    """Choose a JTFS path and see its coefficients and its cell on the path grid (notebook 2).
+
+    Args:
+        jtfs: the :class:`scrapl_edu.JTFS` that produced ``coefs``.
+        coefs: all paths of one signal, shape (P, rows, frames) (``jtfs(x)[0]``).
+        index: the path shown first (default: the one with the most energy).
+    """
+
+    def __init__(self, jtfs: Any, coefs: np.ndarray, index: int | None = None) -> None:
+        import ipywidgets as W
+
+        coefs = np.asarray(coefs, dtype=float)
+        if coefs.ndim != 3 or coefs.shape[0] != jtfs.n_paths:
+            raise ValueError(
+                f"coefs must be (n_paths={jtfs.n_paths}, rows, frames) for one signal, "
+                f"got shape {coefs.shape}; pass jtfs(x)[0]"
+            )
+        self.jtfs = jtfs
+        self.coefs = coefs
+        self.energy = (coefs**2).sum(axis=(1, 2))
+        options = [
+            (
+                f"{p.index}: rate {p.rate_hz or p.xi2:.3g}{' Hz' if p.rate_hz else ''}, "
+                f"scale {p.scale_cpo:+.2g} c/o",
+                p.index,
+            )
+            for p in jtfs.paths
+        ]
+        start = int(np.argmax(self.energy)) if index is None else int(index)
+        self.dropdown = W.Dropdown(options=options, value=start, description="path")
+        self.info = W.HTML()
+        self.out = W.Output()
+        self.dropdown.observe(lambda change: self.select(change["new"]), names="value")
+        self.widget = W.VBox([self.dropdown, self.info, self.out])
+        self.select(start)
+
+    def describe(self, index: int) -> str:
+        """The path's metadata as one line of HTML."""
+        p = self.jtfs.paths[index]
+        share = self.energy[index] / max(self.energy.sum(), 1e-300)
+        rate = f"{p.rate_hz:.3g} Hz" if p.rate_hz is not None else f"{p.xi2:.3g} cycles/sample"
+        return (
+            f"<b>path {p.index}</b> = (n2={p.n2}, n_fr={p.n_fr}): rate {rate}, "
+            f"scale {p.scale_cpo:+.3g} cycles/octave, spin {p.spin:+d}, j2={p.j2}, "
+            f"j_fr={p.j_fr}, uses {len(p.n1_used)} first-order filters; "
+            f"{100 * share:.2f}% of the signal's second-order energy"
+        )
+
+    def select(self, index: int) -> None:
+        """Show path ``index`` (what choosing it in the dropdown does)."""
+        import matplotlib.pyplot as plt
+
+        from scrapl_edu.viz import mark_path, plot_path, plot_path_grid
+
+        index = int(index)
+        if not 0 <= index < self.jtfs.n_paths:
+            raise ValueError(f"path index must be in [0, {self.jtfs.n_paths - 1}], got {index}")
+        if self.dropdown.value != index:
+            self.dropdown.value = index  # triggers select again through observe
+            return
+        self.index = index
+        self.info.value = self.describe(index)
+        self.out.clear_output(wait=True)
+        with self.out:
+            fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+            plot_path_grid(
+                self.jtfs,
+                np.log10(self.energy + 1e-30),
+                ax=axes[0],
+                title="log10 energy of every path",
+                label="log10 energy",
+            )
+            mark_path(axes[0], self.jtfs, index)
+            plot_path(self.coefs[index], self.jtfs, index, ax=axes[1])
+            fig.tight_layout()
+            _show(fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# --------------------------------------------------------------------------- toggle panel
+class TogglePanel:
+    """Checkboxes for SCRAPL's techniques + a Run button; ``action(switches)`` draws a figure.
+
+    Args:
+        action: ``action({"p_adam": bool, ...}) -> matplotlib Figure | None``; it may also
+            print. Called once at construction when ``run_default`` is True.
+        techniques: which switches to show (keys of :data:`TECHNIQUES`).
+        defaults: initial values (default: all on).
+        run_default: run ``action`` once with the defaults right away (headless notebooks).
+    """
+
+    def __init__(
+        self,
+        action: Callable[[dict[str, bool]], Any],
+        techniques: tuple[str, ...] = ("p_adam", "p_saga"),
+        defaults: dict[str, bool] | None = None,
+        run_default: bool = True,
+    ) -> None:
+        import ipywidgets as W
+
+        unknown = set(techniques) - set(TECHNIQUES)
+        if unknown:
+            raise ValueError(
+                f"unknown technique(s) {sorted(unknown)}; choose from {list(TECHNIQUES)}"
+            )
+        defaults = defaults or {}
+        self.action = action
+        self.toggles = {}
+        for key in techniques:
+            label, css = TECHNIQUES[key]
+            box = W.Checkbox(value=bool(defaults.get(key, True)), description=label, indent=False)
+            box.add_class(css)
+            self.toggles[key] = box
+        self.button = W.Button(description="Run", button_style="primary", icon="play")
+        self.button.add_class("scrapl-run-button")
+        self.status = W.HTML()
+        self.out = W.Output()
+        self.runs = 0
+        self.button.on_click(lambda _: self.run())
+        self.widget = W.VBox([W.HBox([*self.toggles.values(), self.button]), self.status, self.out])
+        if run_default:
+            self.run()
+
+    @property
+    def switches(self) -> dict[str, bool]:
+        """The current value of every checkbox."""
+        return {k: bool(b.value) for k, b in self.toggles.items()}
+
+    def run(self) -> Any:
+        """Call ``action`` with the current switches and show what it returns."""
+        self.button.disabled = True
+        self.status.value = "running…"
+        self.out.clear_output(wait=True)
+        try:
+            with self.out:
+                fig = self.action(self.switches)
+                if fig is not None:
+                    _show(fig)
+        finally:
+            self.button.disabled = False
+        self.runs += 1
+        self.status.value = f"Run {self.runs} finished"
+        return fig
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# --------------------------------------------------------------------------- lab dashboard
+def markdown_table_to_html(md: str) -> str:
+    """Convert the pipe tables of a markdown text to HTML (other lines become paragraphs)."""
+    out: list[str] = []
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        if not rows:
+            return
+        head, body = rows[0], rows[1:]
+        cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+        lines = [f"<table class='scrapl-table'><thead><tr>{cells}</tr></thead><tbody>"]
+        for r in body:
+            lines.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
+        lines.append("</tbody></table>")
+        out.append("".join(lines))
+        rows.clear()
+
+    for line in md.splitlines():
+        s = line.strip()
+        if s.startswith("|") and s.endswith("|"):
+            cells = [c.strip() for c in s[1:-1].split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                continue
+            rows.append(cells)
+            continue
+        flush()
+        if s.startswith("#"):
+            out.append(f"<h4>{html.escape(s.lstrip('#').strip())}</h4>")
+        elif s:
+            out.append(f"<p>{html.escape(s)}</p>")
+    flush()
+    return "\n".join(out)
+
+
+def find_results_table(results_dir: str | Path, name: str = "ablation") -> Path | None:
+    """The committed markdown table of a comparison (``data/results/<...name...>/*.md``)."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        return None
+    hits = sorted(p for p in root.rglob("*.md") if name in str(p.relative_to(root)))
+    return hits[0] if hits else None
+
+
+def _tag(config: dict[str, Any]) -> str:
+    if config.get("loss", "scrapl") != "scrapl":
+        return dict((v, k) for k, v in LOSS_CHOICES).get(config["loss"], config["loss"])
+    on = [TECHNIQUES[k][0].split(" ")[0] for k in TECHNIQUES if config.get(k)]
+    return "SCRAPL + " + " + ".join(on) if on else "SCRAPL (sampling only)"
+
+
+def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> dict[str, Any]:
+    """Run the lab (:func:`scrapl_edu.lab.run`) in chunks, reporting progress between them.
+
+    ``config`` holds ``preset``, ``loss``, ``p_adam``, ``p_saga``, ``theta_is``, ``steps``
+    and ``seed``. The run is split into about 5 chunks with ``stop_after`` / ``resume`` (the
+    lab's checkpoint), and after each chunk ``progress`` receives the validation curve
+    (θ L1 in ‰), the visits per path, π and the per-step losses read from the checkpoint.
+    Returns the final ``Results.to_dict(with_history=True)``.
+    """
+    import torch
+
+    from scrapl_edu import lab
+
+    keys = ("loss", "p_adam", "p_saga", "theta_is", "steps", "seed")
+    cfg = lab.make_config(config["preset"], **{k: config[k] for k in keys if k in config})
+    with tempfile.TemporaryDirectory(prefix="scrapl-dashboard-") as tmp:
+        steps = cfg.steps
+        cuts = sorted({max(1, round(steps * i / 5)) for i in range(1, 5)} - {steps})
+        for cut in cuts:
+            lab.run(cfg, tmp, resume=True, stop_after=cut, progress=False, ckpt_every=steps)
+            ck = torch.load(Path(tmp) / lab.CHECKPOINT, weights_only=False)
+            st = ck["state"]
+            counts = None
+            if ck.get("loss") and "_extra_state" in ck["loss"]:
+                counts = ck["loss"]["_extra_state"]["sampler"]["counts"].numpy()
+            progress(
+                {
+                    "step": st["step"],
+                    "steps": steps,
+                    "val_steps": list(st["val_steps"]),
+                    "val_theta_l1": list(st["val"]),
+                    "path_counts": counts,
+                    "probs": st["theta_is_probs"],
+                    "losses": list(st["history"]["loss"]),
+                }
+            )
+        res = lab.run(cfg, tmp, resume=True, progress=False)
+    d = res.to_dict(with_history=True)
+    progress(
+        {
+            "step": d["steps"],
+            "steps": steps,
+            "val_steps": d["val_steps"],
+            "val_theta_l1": d["val_theta_l1_permille"],
+            "path_counts": d["path_counts"],
+            "probs": d["theta_is_probs"],
+            "losses": d["history"]["loss"],
+        }
+    )
+    return d
+
+
+def _rolling_var(x: list[float], window: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(x, dtype=float)
+    if a.size < 2:
+        return np.arange(a.size), np.zeros(a.size)
+    w = max(2, min(window, a.size))
+    v = np.array([a[max(0, i - w + 1) : i + 1].var() for i in range(a.size)])
+    return np.arange(1, a.size + 1), v
+
+
+class LabDashboard:
+    """The sound-matching lab as a classroom dashboard (notebook 8; Sections 4.2-4.3, Table 2).
+
+    Controls: checkboxes for P-Adam, P-SAGA and θ-IS, the loss (SCRAPL, full JTFS, MSS,
+    P-loss), the lab preset, steps and seed; a Run button with a progress bar. Live figure:
+    validation θ L1 (‰), visits per path against π, and the rolling variance of the
+    per-step loss (or ``grad_var`` if the runner reports it). Beside it, the ablation table
+    committed in ``results_dir``.
+
+    Args:
+        runner: ``runner(config, progress) -> results dict`` (default :func:`lab_runner`);
+            tests inject a fast fake. ``results`` must hold ``test_theta_l1_permille``.
+        results_dir: where the committed comparison tables live.
+        presets: preset names for the dropdown (default: the lab's classroom presets).
+        steps, seed: initial values (default steps: the preset's, fast mode aware).
+        run_default: run once right away with the defaults (headless notebooks, Voilà).
+    """
+
+    def __init__(
+        self,
+        runner: Runner | None = None,
+        results_dir: str | Path = "data/results",
+        presets: list[str] | None = None,
+        steps: int | None = None,
+        seed: int = 0,
+        run_default: bool = True,
+    ) -> None:
+        import ipywidgets as W
+
+        self.runner: Runner = runner or lab_runner
+        if presets is None:
+            from scrapl_edu.lab import LAB_PRESETS
+
+            presets = [p for p in LAB_PRESETS if p.startswith("classroom")]
+        if not presets:
+            raise ValueError("presets is empty: give at least one lab preset name")
+        if steps is None:
+            steps = self._default_steps(presets[0])
+        self.toggles: dict[str, Any] = {}
+        for key, (label, css) in TECHNIQUES.items():
+            box = W.Checkbox(value=True, description=label, indent=False)
+            box.add_class(css)
+            self.toggles[key] = box
+        self.loss = W.Dropdown(options=LOSS_CHOICES, value="scrapl", description="loss")
+        self.preset = W.Dropdown(options=presets, value=presets[0], description="preset")
+        self.steps = W.BoundedIntText(value=int(steps), min=1, max=100_000, description="steps")
+        self.seed = W.BoundedIntText(value=int(seed), min=0, max=2**31 - 1, description="seed")
+        self.button = W.Button(description="Run", button_style="primary", icon="play")
+        self.button.add_class("scrapl-run-button")
+        self.bar = W.IntProgress(value=0, min=0, max=int(steps), description="steps")
+        self.status = W.HTML("ready")
+        self.status.add_class("scrapl-status")
+        self.result = W.HTML("no run yet")
+        self.result.add_class("scrapl-result")
+        self.plot = W.Output()
+        self.table = W.HTML(self._table_html(results_dir))
+        self.runs = 0
+        self.history: list[dict[str, Any]] = []
+        self.loss.observe(lambda _: self._sync_toggles(), names="value")
+        self.button.on_click(lambda _: self.run())
+        controls = W.VBox(
+            [
+                W.HTML("<b>SCRAPL techniques</b> (Algorithm 1)"),
+                *self.toggles.values(),
+                self.loss,
+                self.preset,
+                self.steps,
+                self.seed,
+                W.HBox([self.button, self.bar]),
+                self.status,
+            ]
+        )
+        right = W.VBox([W.HTML("<b>Committed ablation (Table 2)</b>"), self.table])
+        self.widget = W.VBox([W.HBox([controls, right]), self.result, self.plot])
+        if run_default:
+            self.run()
+
+    @staticmethod
+    def _default_steps(preset: str) -> int:
+        try:
+            from scrapl_edu.lab import make_config
+
+            return int(make_config(preset).steps)
+        except Exception:  # noqa: BLE001 - an unknown preset is reported at run time
+            return 100
+
+    @staticmethod
+    def _table_html(results_dir: str | Path) -> str:
+        path = find_results_table(results_dir)
+        if path is None:
+            return (
+                "<p>No committed ablation table yet: run "
+                "<code>python -m scrapl_edu.lab compare --table ablation</code>.</p>"
+            )
+        return f"<p><code>{html.escape(str(path))}</code></p>" + markdown_table_to_html(
+            path.read_text()
+        )
+
+    def _sync_toggles(self) -> None:
+        scrapl = self.loss.value == "scrapl"
+        for box in self.toggles.values():
+            box.disabled = not scrapl
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The configuration the next Run passes to the runner."""
+        cfg: dict[str, Any] = {
+            "preset": self.preset.value,
+            "loss": self.loss.value,
+            "steps": int(self.steps.value),
+            "seed": int(self.seed.value),
+        }
+        scrapl = self.loss.value == "scrapl"
+        for key, box in self.toggles.items():
+            cfg[key] = bool(box.value) and scrapl
+        return cfg
+
+    def _on_progress(self, info: Progress) -> None:
+        import matplotlib.pyplot as plt
+
+        self.bar.max = max(1, int(info.get("steps", self.bar.max)))
+        self.bar.value = min(int(info.get("step", 0)), self.bar.max)
+        self.status.value = f"Run {self.runs + 1}: step {self.bar.value} / {self.bar.max}"
+        self.plot.clear_output(wait=True)
+        with self.plot:
+            fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+            vs, vv = info.get("val_steps") or [], info.get("val_theta_l1") or []
+            axes[0].plot(vs, vv, "o-")
+            axes[0].axhline(100, color="gray", ls=":", lw=1)
+            axes[0].set(xlabel="step", ylabel="validation θ L1 (‰)", title="θ error")
+            counts = info.get("path_counts")
+            if counts is not None and len(counts):
+                c = np.asarray(counts, dtype=float)
+                pi = info.get("probs")
+                pi = np.full(c.size, 1 / c.size) if pi is None else np.asarray(pi, float)
+                axes[1].bar(np.arange(c.size), c / max(c.sum(), 1), width=1.0, color="gray")
+                axes[1].step(np.arange(c.size), pi, where="mid", color="tab:red", label="π")
+                axes[1].legend(fontsize=8)
+                axes[1].set(xlabel="path", ylabel="share of steps", title="paths drawn vs π")
+            else:
+                axes[1].text(
+                    0.5,
+                    0.5,
+                    "no path sampling\n(this loss uses no paths)",
+                    ha="center",
+                    va="center",
+                    transform=axes[1].transAxes,
+                )
+                axes[1].set_axis_off()
+            if info.get("grad_var") is not None:
+                gx, gy = info["grad_steps"], info["grad_var"]
+                axes[2].set(title="gradient variance", ylabel="E‖ĝ − g‖²")
+            else:
+                gx, gy = _rolling_var(info.get("losses") or [])
+                axes[2].set(
+                    title="spread of the one-path loss (rolling var., 10 steps)", ylabel="variance"
+                )
+            axes[2].plot(gx, gy)
+            if len(gy) and np.nanmax(gy) > 0:
+                axes[2].set_yscale("log")
+            axes[2].set_xlabel("step")
+            fig.tight_layout()
+            _show(fig)
+
+    def run(self) -> dict[str, Any]:
+        """One run with the current controls (what the Run button does)."""
+        cfg = self.config
+        self.button.disabled = True
+        self.bar.value = 0
+        self.status.value = f"Run {self.runs + 1} running…"
+        try:
+            res = self.runner(cfg, self._on_progress)
+        except Exception as err:
+            self.status.value = f"Run {self.runs + 1} failed: {html.escape(str(err))}"
+            raise
+        finally:
+            self.button.disabled = False
+        if "test_theta_l1_permille" not in res:
+            raise ValueError("the runner's results must hold 'test_theta_l1_permille'")
+        self.runs += 1
+        self.history.append({"config": cfg, "results": res})
+        self.result.value = self._result_html(cfg, res)
+        self.status.value = f"Run {self.runs} finished"
+        return res
+
+    def _result_html(self, cfg: dict[str, Any], res: dict[str, Any]) -> str:
+        on = ", ".join(
+            f"{TECHNIQUES[k][0].split(' ')[0]} {'on' if cfg.get(k) else 'off'}" for k in TECHNIQUES
+        )
+        pp = res.get("test_theta_l1_permille_per_param") or {}
+        per = ", ".join(f"{k} {v:.1f} ‰" for k, v in pp.items())
+        ms = res.get("ms_per_step")
+        rows = [
+            f"<b>Run {self.runs}</b>: {html.escape(_tag(cfg))} on preset "
+            f"<code>{html.escape(cfg['preset'])}</code>, {cfg['steps']} steps, seed {cfg['seed']}",
+            f"techniques: {on}",
+            f"final test θ L1: <b>{res['test_theta_l1_permille']:.1f} ‰</b>"
+            + (f" ({per})" if per else ""),
+        ]
+        if ms is not None:
+            rows.append(f"{ms:.1f} ms per step")
+        return "<br>".join(rows)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

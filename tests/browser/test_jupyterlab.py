@@ -1,0 +1,63 @@
+"""The sound-matching lab in a real JupyterLab, driven by chromium.
+
+Open notebook 08, run all cells (the notebook's default run), switch P-SAGA off, press Run,
+and check that the displayed result is redrawn with P-SAGA off.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_harness import RUN_TIMEOUT_MS, Server, save_screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+# How a result reports P-SAGA switched off: "P-SAGA off", "P-SAGA: off", "P-SAGA ✗", …
+P_SAGA_OFF = re.compile(r"P-SAGA\W{0,3}(off|✗|✘|no|false)\b|P-SAGA\W{0,3}[✗✘]", re.IGNORECASE)
+
+
+def run_all_cells(page: Any) -> None:
+    """Run ▸ Run All Cells, through the menu as a user would."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def test_lab_notebook_reacts_to_p_saga_toggle(
+    jupyterlab: Server, lab_notebook: Path, page: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    url = f"{jupyterlab.base}/lab/tree/{lab_notebook.parent.name}/{lab_notebook.name}"
+    page.goto(f"{url}?token={jupyterlab.token}")
+    # The notebook is open and its kernel is up.
+    expect(page.locator(".jp-NotebookPanel .jp-Notebook").first).to_be_visible(timeout=90_000)
+    # Wait until the notebook's session has its kernel, idle, before running anything.
+    expect(page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\| Idle"))).to_have_count(
+        1, timeout=90_000
+    )
+    run_all_cells(page)
+
+    status = page.locator(".scrapl-status").first
+    result = page.locator(".scrapl-result").first
+    expect(status).to_contain_text("Run 1 finished", timeout=RUN_TIMEOUT_MS)
+    before = (result.text_content() or "").strip()
+    assert before, "the result widget is empty after the default run"
+    assert not P_SAGA_OFF.search(before), f"default run should have P-SAGA on: {before!r}"
+
+    toggle = page.locator(".scrapl-toggle-p-saga input[type='checkbox']").first
+    toggle.scroll_into_view_if_needed()
+    toggle.uncheck()
+    page.locator(".scrapl-run-button").first.click()
+
+    # Wait for the redraw of the result itself, not only for the status label.
+    expect(status).to_contain_text("Run 2 finished", timeout=RUN_TIMEOUT_MS)
+    expect(result).not_to_have_text(before, timeout=30_000)
+    expect(result).to_contain_text(P_SAGA_OFF, timeout=30_000)
+    after = (result.text_content() or "").strip()
+    assert after != before
+
+    result.scroll_into_view_if_needed()
+    save_screenshot(page, "lab_browser.png", tmp_path)

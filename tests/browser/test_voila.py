@@ -1,0 +1,52 @@
+"""The sound-matching lab served by Voila as a classroom dashboard, driven by chromium.
+
+Same command as the README's (``VOILA_FLAGS``): jupytext's lab extension denied. The page
+must render the dashboard and react to a click on Run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_harness import RUN_TIMEOUT_MS, Server, save_screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+def finished_runs(text: str) -> int:
+    m = re.search(r"Run (\d+) finished", text)
+    return int(m.group(1)) if m else 0
+
+
+def test_voila_dashboard_renders_and_reacts(voila: Server, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    problems: list[str] = []  # page errors, console errors and warnings
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None,
+    )
+    # Voila executes the notebook (its default run) before it sends the page.
+    page.goto(voila.base + "/", timeout=RUN_TIMEOUT_MS)
+
+    run = page.locator(".scrapl-run-button").first
+    status = page.locator(".scrapl-status").first
+    result = page.locator(".scrapl-result").first
+    expect(run).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(status).to_contain_text(re.compile(r"Run \d+ finished"), timeout=RUN_TIMEOUT_MS)
+    n = finished_runs(status.text_content() or "")
+    before = (result.text_content() or "").strip()
+    assert before, "the result widget is empty after the default run"
+
+    run.click()
+    expect(status).to_contain_text(f"Run {n + 1} finished", timeout=RUN_TIMEOUT_MS)
+    expect(result).not_to_have_text(before, timeout=30_000)
+    # jupytext's lab extension is denied: it must not even try to load.
+    # (Without the denylist: "Failed to create module: package: jupyterlab-jupytext".)
+    assert not [p for p in problems if "jupytext" in p.lower()], problems
+
+    save_screenshot(page, "voila_dashboard.png", tmp_path)
