@@ -259,6 +259,10 @@ def markdown_table_to_html(md: str) -> str:
     return "\n".join(out)
 
 
+#: the repository's committed results (the kernel of a notebook runs in notebooks/)
+DEFAULT_RESULTS_DIR = Path(__file__).resolve().parents[1] / "data" / "results"
+
+
 def find_results_table(results_dir: str | Path, name: str = "ablation") -> Path | None:
     """The committed markdown table of a comparison (``data/results/<...name...>/*.md``)."""
     root = Path(results_dir)
@@ -348,7 +352,8 @@ class LabDashboard:
     Args:
         runner: ``runner(config, progress) -> results dict`` (default :func:`lab_runner`);
             tests inject a fast fake. ``results`` must hold ``test_theta_l1_permille``.
-        results_dir: where the committed comparison tables live.
+        results_dir: where the committed comparison tables live (default: the
+            repository's ``data/results``, wherever the kernel's working folder is).
         presets: preset names for the dropdown (default: the lab's classroom presets).
         steps, seed: initial values (default steps: the preset's, fast mode aware).
         run_default: run once right away with the defaults (headless notebooks, Voilà).
@@ -357,7 +362,7 @@ class LabDashboard:
     def __init__(
         self,
         runner: Runner | None = None,
-        results_dir: str | Path = "data/results",
+        results_dir: str | Path | None = None,
         presets: list[str] | None = None,
         steps: int | None = None,
         seed: int = 0,
@@ -391,6 +396,8 @@ class LabDashboard:
         self.result = W.HTML("no run yet")
         self.result.add_class("scrapl-result")
         self.plot = W.Output()
+        if results_dir is None:
+            results_dir = DEFAULT_RESULTS_DIR
         self.table = W.HTML(self._table_html(results_dir))
         self.runs = 0
         self.history: list[dict[str, Any]] = []
