@@ -1,0 +1,235 @@
+"""Tests of the sound-matching lab (Sections 4.2-4.3; Tables 1-3): engine, CLI, results.
+
+Everything runs in fast mode (``SCRAPL_EDU_FAST=1``: 1024-sample signals, a few steps), so
+the whole file takes well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from scrapl_edu import lab
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch):
+    monkeypatch.setenv("SCRAPL_EDU_FAST", "1")
+    torch.set_num_threads(1)
+
+
+def _cfg(**kw) -> lab.LabConfig:
+    return lab.make_config("classroom", **kw)
+
+
+def test_cli_run_contract(tmp_path):
+    """The externally checked contract: ``run ... --out DIR`` writes DIR/results.json."""
+    out = tmp_path / "run"
+    env = {**os.environ, "SCRAPL_EDU_FAST": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "scrapl_edu.lab", "run", "--preset", "classroom"]
+    cmd += ["--loss", "scrapl", "--no-p-saga", "--no-theta-is", "--seed", "3", "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((out / "results.json").read_text())
+    for key in ("test_theta_l1_permille", "test_theta_l1_permille_per_param", "ms_per_step"):
+        assert key in res
+    assert res["steps"] == res["config"]["steps"] > 0
+    assert res["wall_s"] > 0 and res["ms_per_step"] > 0
+    assert set(res["test_theta_l1_permille_per_param"]) == {"am_hz", "fm_oct_per_s"}
+    per = list(res["test_theta_l1_permille_per_param"].values())
+    assert res["test_theta_l1_permille"] == pytest.approx(np.mean(per))
+    cfg = res["config"]
+    assert cfg["preset"] == "classroom" and cfg["loss"] == "scrapl" and cfg["seed"] == 3
+    assert cfg["p_adam"] is True and cfg["p_saga"] is False and cfg["theta_is"] is False
+    assert (out / "history.csv").exists() and (out / "validation.csv").exists()
+    assert not (out / "checkpoint.pt").exists()  # removed once the run is complete
+    # a second run into the same folder is refused without --overwrite
+    again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_results_schema_and_theta_is(tmp_path):
+    res = lab.run(_cfg(loss="scrapl"), tmp_path / "r", progress=False)
+    d = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert d["n_paths"] == res.n_paths > 0
+    probs = np.asarray(d["theta_is_probs"])
+    assert probs.shape == (d["n_paths"],) and probs.sum() == pytest.approx(1.0)
+    assert np.isfinite(probs).all() and (probs >= 0).all()
+    assert sum(d["path_counts"]) == d["steps"]
+    assert len(res.history["loss"]) == len(res.history["path"]) == res.steps
+    assert all(0 <= p < res.n_paths for p in res.history["path"])
+    assert d["val_steps"][0] == 0 and d["val_steps"][-1] == d["steps"]
+    assert len(d["val_theta_l1_permille"]) == len(d["val_steps"])
+    assert d["val_total_variation"] >= 0 and d["peak_rss_mb"] > 0
+    assert d["theta_is_s"] > 0
+    assert np.load(tmp_path / "r" / "theta_is.npz")["probs"].shape == probs.shape
+
+
+@pytest.mark.parametrize("loss", ["p_loss", "mss", "jtfs"])
+def test_other_losses_run(loss):
+    res = lab.run(_cfg(loss=loss, steps=2), progress=False)
+    assert res.steps == 2 and np.isfinite(res.test_theta_l1_permille)
+    assert res.theta_is_probs is None and res.path_counts is None
+    assert all(p == -1 for p in res.history["path"])
+
+
+def test_same_seed_reproduces_other_seed_differs():
+    a = lab.run(_cfg(loss="scrapl", theta_is=False), progress=False)
+    b = lab.run(_cfg(loss="scrapl", theta_is=False), progress=False)
+    c = lab.run(_cfg(loss="scrapl", theta_is=False, seed=1), progress=False)
+    assert a.history["loss"] == b.history["loss"] and a.history["path"] == b.history["path"]
+    assert a.test_theta_l1_permille == b.test_theta_l1_permille
+    assert a.history["loss"] != c.history["loss"]
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    cfg = _cfg(loss="scrapl", theta_is=False, steps=8)
+    full = lab.run(cfg, tmp_path / "full", progress=False)
+    part = tmp_path / "part"
+    assert lab.run(cfg, part, progress=False, stop_after=5) is None
+    assert (part / "checkpoint.pt").exists() and not (part / "results.json").exists()
+    with pytest.raises(FileExistsError, match="--resume"):
+        lab.run(cfg, part, progress=False)
+    resumed = lab.run(cfg, part, resume=True, progress=False)
+    assert resumed.history["loss"] == full.history["loss"]
+    assert resumed.history["path"] == full.history["path"]
+    assert resumed.val_theta_l1_permille == full.val_theta_l1_permille
+    assert resumed.test_theta_l1_permille == full.test_theta_l1_permille
+    # a resume with another configuration is refused
+    lab.run(cfg, tmp_path / "p2", progress=False, stop_after=3)
+    with pytest.raises(ValueError, match="different configuration"):
+        lab.run(_cfg(loss="scrapl", theta_is=False, steps=8, lr=0.1), tmp_path / "p2", resume=True)
+
+
+def test_resume_keeps_theta_is_distribution(tmp_path):
+    cfg = _cfg(loss="scrapl", steps=6)
+    full = lab.run(cfg, tmp_path / "a", progress=False)
+    lab.run(cfg, tmp_path / "b", progress=False, stop_after=2)
+    resumed = lab.run(cfg, tmp_path / "b", resume=True, progress=False)
+    assert resumed.theta_is_probs == full.theta_is_probs
+    assert resumed.history["path"] == full.history["path"]
+
+
+def test_never_overwrites_without_flag(tmp_path):
+    out = tmp_path / "r"
+    lab.run(_cfg(loss="p_loss", steps=2), out, progress=False)
+    before = (out / "results.json").read_text()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        lab.run(_cfg(loss="p_loss", steps=3), out, progress=False)
+    with pytest.raises(FileExistsError):
+        lab.run(_cfg(loss="p_loss", steps=3), out, progress=False, resume=True)
+    assert (out / "results.json").read_text() == before
+    lab.run(_cfg(loss="p_loss", steps=3), out, progress=False, overwrite=True)
+    assert json.loads((out / "results.json").read_text())["steps"] == 3
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="not empty"):
+        lab.run(_cfg(loss="p_loss", steps=2), other, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"loss": "l2"}, "unknown loss 'l2'"),
+        ({"synth": {"am_hz": (8.4, 2.8)}}, "inverted"),
+        ({"synth": {"fm_oct_per_s": (4.0, 2.0)}}, "inverted"),
+        ({"jtfs": {"J": 4, "T": 16}}, "cannot resolve its AM range"),
+        ({"synth": {"n_samples": 160, "max_shift": 0}}, "AM rate"),
+        ({"steps": 0}, "steps must be a positive integer"),
+        ({"batch_size": 1000}, "smaller than batch_size"),
+    ],
+)
+def test_bad_configs_fail_fast(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lab.run(_cfg(**kwargs), progress=False)
+
+
+def test_bad_configs_on_the_command_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        lab.main(["run", "--loss", "l2", "--out", str(tmp_path / "x")])
+    assert e.value.code == 2 and "unknown loss" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        lab.main(["run", "--am-hz", "8", "2", "--out", str(tmp_path / "y")])
+    assert "inverted" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    with pytest.raises(ValueError, match="unknown preset"):
+        lab.make_config("nope")
+
+
+def test_aggregate_table_and_figure(tmp_path):
+    for row in ("p_loss", "scrapl_sampling_only"):
+        spec = dict(lab.ROWS[row])
+        for seed in (0, 1):
+            cfg = _cfg(seed=seed, steps=2, **spec)
+            lab.run(cfg, lab._run_dir(tmp_path, "classroom", row, seed), progress=False)
+    summary = lab.aggregate(tmp_path, ["classroom"], ["p_loss", "scrapl_sampling_only"], [0, 1])
+    table = (tmp_path / "table.md").read_text()
+    assert "P-loss" in table and "SCRAPL" in table and "±" in table
+    assert len(summary["entries"]) == 2 and summary["entries"][0]["n_seeds"] == 2
+    assert (tmp_path / "figure.png").stat().st_size > 1000
+    assert (tmp_path / "summary.csv").read_text().count("\n") == 3
+    with pytest.raises(FileExistsError):
+        lab.compare(["classroom"], ["p_loss"], [0, 1], tmp_path)
+
+
+def test_ci95_matches_student_t():
+    mean, half = lab._ci95([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)
+    assert np.isnan(lab._ci95([5.0])[1])
+
+
+def test_convergence_and_total_variation():
+    assert lab.convergence_step([0, 10, 20], [300.0, 99.0, 50.0]) == 10
+    assert lab.convergence_step([0, 10], [300.0, 120.0]) is None
+    assert lab.total_variation([0.3, 0.1, 0.2]) == pytest.approx(0.3)
+
+
+def test_theta_box_selects_the_presets_paths(monkeypatch):
+    monkeypatch.delenv("SCRAPL_EDU_FAST")
+    jtfs = lab.build_jtfs(lab.make_config("classroom"))
+    fast_am = lab.paths_in_theta_box(jtfs, (2.8, 8.4), (2.0, 4.0))
+    slow_am = lab.paths_in_theta_box(jtfs, (1.0, 2.0), (0.5, 1.0))
+    assert 0 < fast_am.sum() < jtfs.n_paths and 0 < slow_am.sum() < jtfs.n_paths
+    assert (fast_am != slow_am).any()
+    for i in np.flatnonzero(fast_am):
+        assert 1.0 < jtfs.paths[i].rate_hz < 17.0
+    uniform = np.full(jtfs.n_paths, 1.0 / jtfs.n_paths)
+    assert lab.theta_box_share(uniform, fast_am)["ratio"] == pytest.approx(1.0)
+
+
+def test_compare_end_to_end_and_reuse(tmp_path, capsys):
+    """``compare`` runs rows x seeds in subprocesses; ``--reuse`` copies identical runs."""
+    first = tmp_path / "first"
+    code = lab.main(
+        ["compare", "--rows", "p_loss", "--seeds", "0", "1", "--jobs", "2", "--out", str(first)]
+    )
+    assert code == 0 and "P-loss" in capsys.readouterr().out
+    assert (first / "runs" / "classroom" / "p_loss" / "seed1" / "results.json").exists()
+    second = tmp_path / "second"
+    t0 = __import__("time").perf_counter()
+    lab.compare(["classroom"], ["p_loss"], [0, 1], second, reuse=[first])
+    assert __import__("time").perf_counter() - t0 < 5.0  # copied, not rerun
+    a = json.loads((first / "summary.json").read_text())["entries"][0]["theta_l1"]
+    b = json.loads((second / "summary.json").read_text())["entries"][0]["theta_l1"]
+    assert a == b
+    with pytest.raises(SystemExit):
+        lab.main(["compare", "--rows", "nope", "--out", str(tmp_path / "x")])
+
+
+@pytest.mark.parametrize("preset", ["classroom_granular", "granular", "classroom_aligned"])
+def test_other_presets_smoke(preset):
+    cfg = lab.make_config(preset, loss="scrapl", theta_is=False, steps=2)
+    res = lab.run(cfg, progress=False)
+    assert res.steps == 2 and np.isfinite(res.test_theta_l1_permille)
+    if preset == "classroom_aligned":
+        assert cfg.synth_config().max_shift == 0
