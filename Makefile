@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q "torch==2.13.0" -e ".[dev]"
 	touch $(STAMP)
 
+# the main job: the JTFS of a chirp (figure), then the classroom comparison
+# (MSS vs full JTFS vs SCRAPL vs P-loss on randomly shifted chirplets, Table 1 in small)
 demo: setup
 	$(BIN)/python -m scrapl_edu.demo --out out/demo
+	$(BIN)/python -m scrapl_edu.lab compare --table losses --preset classroom --seeds 0 \
+		--jobs 2 --row-arg "jtfs=--max-wall-s 90" --out out/demo/compare --overwrite
+	@cat out/demo/compare/table.md
 
 test: setup
 	bash tools/install_browser.sh
