@@ -609,7 +609,30 @@ def params_to_theta(*params: Tensor, preset: str | SynthPreset = "classroom") ->
 # --------------------------------------------------------------------------------------------
 
 
-class ChirpletSynth(nn.Module):
+class _PresetSynth(nn.Module):
+    """What both synths share: a validated config and the θ <-> physical-units mapping."""
+
+    config_type: type = object
+
+    def __init__(self, config: SynthPreset, validate: bool = True) -> None:
+        super().__init__()
+        if not isinstance(config, self.config_type):
+            raise TypeError(
+                f"config must be a {self.config_type.__name__}, got {type(config).__name__}"
+            )
+        self.config = config
+        self.validate = validate
+
+    @property
+    def n_params(self) -> int:
+        return self.config.n_params
+
+    def theta_to_params(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """θ in [0, 1]^U to physical units (see the config's ``theta_to_params``)."""
+        return self.config.theta_to_params(theta)
+
+
+class ChirpletSynth(_PresetSynth):
     """Differentiable AM/FM chirplet synth with random time shifts (Section 4.3; Table 11).
 
     ``synth(theta)`` maps ``(B, 2)`` normalised ``theta = (theta_AM, theta_FM)`` in [0, 1] to
@@ -625,23 +648,13 @@ class ChirpletSynth(nn.Module):
             ``torch.func.vmap`` refuses; set False there).
     """
 
+    config_type = ChirpletConfig
+
     def __init__(
         self, config: ChirpletConfig, random_shift: bool = True, validate: bool = True
     ) -> None:
-        super().__init__()
-        if not isinstance(config, ChirpletConfig):
-            raise TypeError(f"config must be a ChirpletConfig, got {type(config).__name__}")
-        self.config = config
+        super().__init__(config, validate)
         self.random_shift = random_shift
-        self.validate = validate
-
-    @property
-    def n_params(self) -> int:
-        return self.config.n_params
-
-    def theta_to_params(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        """See :meth:`ChirpletConfig.theta_to_params`."""
-        return self.config.theta_to_params(theta)
 
     def params_to_theta(self, am_hz: Tensor, fm_oct_per_s: Tensor) -> Tensor:
         """See :meth:`ChirpletConfig.params_to_theta`."""
@@ -705,7 +718,7 @@ class GrainDraw:
     pitch_hz: Tensor
 
 
-class GranularSynth(nn.Module):
+class GranularSynth(_PresetSynth):
     """Differentiable granular chirp-texture synth (Section 4.2; Table 10).
 
     ``synth(theta)`` maps ``(B, 2)`` ``theta = (theta_density, theta_slope)`` in [0, 1] to
@@ -715,20 +728,7 @@ class GranularSynth(nn.Module):
     ``sqrt(pitch)``, summed, then RMS-normalised. ``validate`` as in :class:`ChirpletSynth`.
     """
 
-    def __init__(self, config: GranularConfig, validate: bool = True) -> None:
-        super().__init__()
-        if not isinstance(config, GranularConfig):
-            raise TypeError(f"config must be a GranularConfig, got {type(config).__name__}")
-        self.config = config
-        self.validate = validate
-
-    @property
-    def n_params(self) -> int:
-        return self.config.n_params
-
-    def theta_to_params(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        """See :meth:`GranularConfig.theta_to_params`."""
-        return self.config.theta_to_params(theta)
+    config_type = GranularConfig
 
     def params_to_theta(self, density: Tensor, slope_oct_per_s: Tensor) -> Tensor:
         """See :meth:`GranularConfig.params_to_theta`."""
