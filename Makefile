@@ -24,7 +24,6 @@ demo: setup
 	$(BIN)/python -m scrapl_edu.demo --out out/demo
 	$(BIN)/python -m scrapl_edu.lab compare --table losses --preset classroom --seeds 0 \
 		--jobs 2 --row-arg "jtfs=--max-wall-s 90" --out out/demo/compare --overwrite
-	@cat out/demo/compare/table.md
 
 test: setup
 	bash tools/install_browser.sh
