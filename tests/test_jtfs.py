@@ -275,3 +275,19 @@ def test_full_rate_first_order_equals_grouped():
         b.pow(2).sum().backward()
         assert (xa.grad - xb.grad).abs().max() <= 1e-8 * xb.grad.abs().max()
     torch.testing.assert_close(grouped.scalogram(x), full.scalogram(x))
+
+
+@pytest.mark.parametrize("J, Q1, T", [(6, 8, 64), (8, 4, 128), (10, 8, 1024)])
+def test_first_order_filterbank_equals_kymatio_030_scattering1d(J, Q1, T):
+    """Same J, Q1, T: our psi1 (count, xi, sigma, j) is Scattering1D's own."""
+    Scattering1D = pytest.importorskip("kymatio.torch").Scattering1D
+    N = 4 * 2**J
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc = Scattering1D(J=J, shape=N, Q=(Q1, 1), T=T)
+    ours = JTFS(shape=N, J=J, Q1=Q1, Q2=1, J_fr=2, Q_fr=1, T=T).filter_table("psi1")
+    ref = sc.psi1_f
+    assert len(ours["xi"]) == len(ref)
+    np.testing.assert_allclose(ours["xi"], [f["xi"] for f in ref], rtol=1e-12)
+    np.testing.assert_allclose(ours["sigma"], [f["sigma"] for f in ref], rtol=1e-12)
+    assert list(ours["j"]) == [f["j"] for f in ref]
