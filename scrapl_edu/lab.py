@@ -496,7 +496,9 @@ class Results:
         steps: optimizer steps done; ms_per_step: mean training step time; wall_s: the whole
             run (data, theta-IS, training, evaluation); theta_is_s: theta-IS time.
         peak_rss_mb: peak resident memory of the process (``resource.getrusage``).
-        history: per step ``loss``, ``path`` (-1 if none) and ``step_s``.
+        history: per step ``loss``, ``path`` (-1 if none), ``step_s`` and ``grad_var`` (the
+            running variance of the gradient the optimizer receives, see
+            :func:`_update_grad_variance`).
         theta_is_probs: the path distribution pi (None unless theta-IS ran).
         path_counts: visits per path (SCRAPL) or None.
         n_paths: P of the run's JTFS (0 for p_loss / mss).
@@ -535,10 +537,19 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "history.csv", "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["step", "loss", "path", "step_s"])
+            w.writerow(["step", "loss", "path", "step_s", "grad_var"])
             h = self.history
+            gv = h.get("grad_var") or [float("nan")] * len(h["loss"])
             for k in range(len(h["loss"])):
-                w.writerow([k + 1, f"{h['loss'][k]:.6g}", h["path"][k], f"{h['step_s'][k]:.5f}"])
+                w.writerow(
+                    [
+                        k + 1,
+                        f"{h['loss'][k]:.6g}",
+                        h["path"][k],
+                        f"{h['step_s'][k]:.5f}",
+                        f"{gv[k]:.6g}",
+                    ]
+                )
         with open(out / "validation.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(
@@ -601,6 +612,31 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
+
+
+#: weight of the newest gradient in the running gradient-variance estimate (~10 steps)
+GRAD_EMA = 0.1
+
+
+def _update_grad_variance(state: dict[str, Any], model: torch.nn.Module) -> float:
+    """Running variance of the stochastic gradient, E‖g − E g‖², over ~10 steps.
+
+    Exponential moving averages of g and of ‖g‖² (weight :data:`GRAD_EMA`); the
+    variance is their difference. This is the noise that P-Adam, P-SAGA and θ-IS
+    (Eq. 6-12) are there to tame; it is recorded per step as ``history["grad_var"]``.
+    """
+    grads = [p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return float("nan")
+    g = torch.cat(grads).detach().double()
+    ema = state.get("grad_ema")
+    if ema is None:
+        ema = {"mean": g.clone(), "sq": float(g.square().sum())}
+    else:
+        ema["mean"].mul_(1 - GRAD_EMA).add_(g, alpha=GRAD_EMA)
+        ema["sq"] = (1 - GRAD_EMA) * ema["sq"] + GRAD_EMA * float(g.square().sum())
+    state["grad_ema"] = ema
+    return max(ema["sq"] - float(ema["mean"].square().sum()), 0.0)
 
 
 def run(
@@ -692,7 +728,8 @@ def run(
 
     state: dict[str, Any] = {
         "step": 0,
-        "history": {"loss": [], "path": [], "step_s": []},
+        "history": {"loss": [], "path": [], "step_s": [], "grad_var": []},
+        "grad_ema": None,
         "val_steps": [],
         "val": [],
         "val_pp": [],
@@ -812,6 +849,7 @@ def run(
                     path = int(loss_fn.last_path)
             optimizer.zero_grad(set_to_none=True)
             scaled.backward()
+            grad_var = _update_grad_variance(state, encoder)
             if scrapl:
                 optimizer.step(path=path)
             else:
@@ -821,6 +859,7 @@ def run(
             h["loss"].append(float(loss.detach()))
             h["path"].append(path)
             h["step_s"].append(time.perf_counter() - t0)
+            h.setdefault("grad_var", []).append(grad_var)
             bar.update(1)
             if state["step"] % config.val_every == 0 or state["step"] == config.steps:
                 validate()

@@ -313,6 +313,7 @@ def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> 
                     "path_counts": counts,
                     "probs": st["theta_is_probs"],
                     "losses": list(st["history"]["loss"]),
+                    **_grad_var(st["history"]),
                 }
             )
         res = lab.run(cfg, tmp, resume=True, progress=False)
@@ -326,9 +327,16 @@ def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> 
             "path_counts": d["path_counts"],
             "probs": d["theta_is_probs"],
             "losses": d["history"]["loss"],
+            **_grad_var(d["history"]),
         }
     )
     return d
+
+
+def _grad_var(history: dict[str, list]) -> dict[str, Any]:
+    """``grad_steps``/``grad_var`` for the live figure, from the lab's per-step history."""
+    gv = history.get("grad_var") or []
+    return {"grad_steps": list(range(1, len(gv) + 1)), "grad_var": list(gv)} if gv else {}
 
 
 def _rolling_var(x: list[float], window: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -346,7 +354,8 @@ class LabDashboard:
     Controls: checkboxes for P-Adam, P-SAGA and θ-IS, the loss (SCRAPL, full JTFS, MSS,
     P-loss), the lab preset, steps and seed; a Run button with a progress bar. Live figure:
     validation θ L1 (‰), visits per path against π, and the rolling variance of the
-    per-step loss (or ``grad_var`` if the runner reports it). Beside it, the ablation table
+    per-step loss when the runner reports no ``grad_var`` (the lab runner reports the
+    running gradient variance). Beside it, the ablation table
     committed in ``results_dir``.
 
     Args:
@@ -494,7 +503,7 @@ class LabDashboard:
                 axes[1].set_axis_off()
             if info.get("grad_var") is not None:
                 gx, gy = info["grad_steps"], info["grad_var"]
-                axes[2].set(title="gradient variance", ylabel="E‖ĝ − g‖²")
+                axes[2].set(title="gradient variance (running, ~10 steps)", ylabel="E‖g − E g‖²")
             else:
                 gx, gy = _rolling_var(info.get("losses") or [])
                 axes[2].set(

@@ -233,3 +233,26 @@ def test_other_presets_smoke(preset):
     assert res.steps == 2 and np.isfinite(res.test_theta_l1_permille)
     if preset == "classroom_aligned":
         assert cfg.synth_config().max_shift == 0
+
+
+def test_grad_variance_matches_independent_ema():
+    """history["grad_var"] = EMA(‖g‖²) − ‖EMA(g)‖², checked against plain numpy."""
+    from scrapl_edu.lab import GRAD_EMA, _update_grad_variance
+
+    model = torch.nn.Linear(3, 2)
+    rng = np.random.default_rng(0)
+    state: dict = {}
+    mean, sq = None, None
+    for _ in range(6):
+        gs = [rng.normal(size=tuple(p.shape)) for p in model.parameters()]
+        for p, g in zip(model.parameters(), gs):
+            p.grad = torch.tensor(g, dtype=torch.float32)
+        flat = np.concatenate([g.astype(np.float32).ravel() for g in gs]).astype(float)
+        if mean is None:
+            mean, sq = flat.copy(), float(flat @ flat)
+        else:
+            mean = (1 - GRAD_EMA) * mean + GRAD_EMA * flat
+            sq = (1 - GRAD_EMA) * sq + GRAD_EMA * float(flat @ flat)
+        got = _update_grad_variance(state, model)
+        assert got == pytest.approx(max(sq - float(mean @ mean), 0.0), rel=1e-9, abs=1e-12)
+    assert got > 0
