@@ -446,7 +446,11 @@ class LabDashboard:
                 "<p>No committed ablation table yet: run "
                 "<code>python -m scrapl_edu.lab compare --table ablation</code>.</p>"
             )
-        return f"<p><code>{html.escape(str(path))}</code></p>" + markdown_table_to_html(
+        shown = path
+        root = Path(results_dir).resolve().parent.parent
+        if path.resolve().is_relative_to(root):
+            shown = path.resolve().relative_to(root)  # e.g. data/results/lab/ablation/table.md
+        return f"<p><code>{html.escape(str(shown))}</code></p>" + markdown_table_to_html(
             path.read_text()
         )
 
