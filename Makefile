@@ -39,6 +39,7 @@ unit: setup
 notebooks: setup
 	SCRAPL_EDU_FAST=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
 
+# real-browser tests; SCRAPL_EDU_SCREENSHOTS=1 also refreshes docs/screenshots/
 browser: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests/browser
 

@@ -253,9 +253,11 @@ VOILA_FLAGS = [
 
 
 def save_screenshot(page: Any, name: str, tmp_path: Path) -> Path:
-    """Screenshot to pytest's tmp dir, and a copy to ``docs/screenshots/``."""
+    """Screenshot to pytest's tmp dir; with ``SCRAPL_EDU_SCREENSHOTS=1`` also refresh the
+    README's copy in ``docs/screenshots/`` (so a plain test run leaves the tree clean)."""
     shot = tmp_path / name
     page.screenshot(path=str(shot))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, SCREENSHOTS / name)
+    if os.environ.get("SCRAPL_EDU_SCREENSHOTS", "0") not in ("", "0"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOTS / name)
     return shot
