@@ -52,7 +52,7 @@ def modulus(z: Tensor) -> Tensor:
     return _Modulus.apply(z)
 
 
-#: target number of complex entries per chunk in the fused second-order kernel
+#: target number of entries of the (B, R, chunk) modulus per chunk in the fused kernel (CPU)
 CHUNK_ENTRIES = 2**18
 
 
