@@ -23,8 +23,6 @@
 # magnitude, which is what P-Adam, P-SAGA and θ-IS are for (notebooks 5–7).
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -32,6 +30,7 @@ from scrapl_edu import JTFSLoss, toy, viz
 from scrapl_edu.diagnostics import (
     check_unbiased_exact,
     estimator_variance,
+    forward_backward_seconds,
     full_gradient,
     monte_carlo_unbiasedness,
 )
@@ -45,22 +44,15 @@ print(jtfs.extra_repr())
 
 # %%
 x = problem.target.clone()
-
-
-def cost(fn, repeats=5):
-    best = np.inf
-    for _ in range(repeats):
-        xr = x.clone().requires_grad_(True)
-        t0 = time.perf_counter()
-        fn(xr).pow(2).sum().backward()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-cost(lambda z: jtfs(z))  # warm the caches
-t_all = cost(lambda z: jtfs(z))
+forward_backward_seconds(jtfs, x, repeats=1)  # warm the caches
+t_all = forward_backward_seconds(jtfs, x)
 rng = np.random.default_rng(0)
-t_one = np.mean([cost(lambda z, p=int(p): jtfs.path(z, p)) for p in rng.integers(0, P, 5)])
+t_one = np.mean(
+    [
+        forward_backward_seconds(lambda z, p=int(p): jtfs.path(z, p), x)
+        for p in rng.integers(0, P, 5)
+    ]
+)
 fig, ax = plt.subplots(figsize=(5, 2.5))
 ax.barh(["one random path", f"all {P} paths"], [1e3 * t_one, 1e3 * t_all])
 ax.set_xlabel("ms (forward + backward)")

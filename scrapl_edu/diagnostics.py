@@ -8,6 +8,7 @@ fixed w and batch; the full gradient is g = ∇_w L^Φ = (1/P) Σ_p G_p (Eq. 13)
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "forward_backward_seconds",
     "EstimatorStats",
     "MonteCarloResult",
     "check_unbiased_exact",
@@ -265,3 +267,21 @@ def direction_variance(D: Tensor, probs: Tensor | None = None) -> float:
     pi, _ = _weights(D.shape[0], probs, False)
     mean = (pi[:, None] * D).sum(dim=0)
     return float((pi * (D - mean).pow(2).sum(dim=1)).sum())
+
+
+def forward_backward_seconds(fn: Callable[[Tensor], Tensor], x: Tensor, repeats: int = 5) -> float:
+    """Best wall time of ``fn(x).pow(2).sum().backward()`` over ``repeats`` runs.
+
+    The cost a training step pays for a loss term: notebook 4 compares one path
+    (``jtfs.path``) with all paths (``jtfs``). The best of several runs is the least
+    disturbed by other work on a shared machine.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    best = float("inf")
+    for _ in range(repeats):
+        xr = x.detach().clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        fn(xr).pow(2).sum().backward()
+        best = min(best, time.perf_counter() - t0)
+    return best

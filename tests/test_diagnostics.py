@@ -205,3 +205,19 @@ def test_p_saga_reduces_estimator_variance_after_warmup() -> None:
     assert saga.bias_sq == pytest.approx(0.0, abs=1e-12 * raw.variance)
     # the optimizer left untouched by the dry runs
     assert opt.global_step == 150
+
+
+def test_forward_backward_seconds_runs_fn_and_backward():
+    from scrapl_edu.diagnostics import forward_backward_seconds
+
+    calls = []
+
+    def fn(z):
+        calls.append(z.requires_grad)
+        return 3 * z
+
+    x = torch.ones(4)
+    t = forward_backward_seconds(fn, x, repeats=3)
+    assert calls == [True, True, True] and 0 < t < 60
+    with pytest.raises(ValueError, match="repeats"):
+        forward_backward_seconds(fn, x, repeats=0)
