@@ -217,39 +217,25 @@ def mss_loss(kind: MSSKind = "log_linear", **overrides: Any) -> nn.Module:
     """
     import auraloss
 
-    if kind == "linear":
-        kw: dict[str, Any] = {
-            "fft_sizes": list(_ENGEL_FFT),
-            "hop_sizes": [n // 4 for n in _ENGEL_FFT],
-            "win_lengths": list(_ENGEL_FFT),
-            "w_sc": 0.0,
-            "w_log_mag": 0.0,
-            "w_lin_mag": 1.0,
-        }
-        kw.update(overrides)
-        return auraloss.freq.MultiResolutionSTFTLoss(**kw)
-    if kind == "log_linear":
-        kw = {
-            "fft_sizes": list(_ENGEL_FFT),
-            "hop_sizes": [n // 4 for n in _ENGEL_FFT],
-            "win_lengths": list(_ENGEL_FFT),
-            "w_sc": 0.0,
-            "w_log_mag": 1.0,
-            "w_lin_mag": 1.0,
-        }
-        kw.update(overrides)
-        return auraloss.freq.MultiResolutionSTFTLoss(**kw)
-    if kind == "revisited":
-        kw = {
+    engel = {
+        "fft_sizes": list(_ENGEL_FFT),
+        "hop_sizes": [n // 4 for n in _ENGEL_FFT],
+        "win_lengths": list(_ENGEL_FFT),
+    }
+    multi_resolution: dict[str, dict[str, Any]] = {
+        "linear": {**engel, "w_sc": 0.0, "w_log_mag": 0.0, "w_lin_mag": 1.0},
+        "log_linear": {**engel, "w_sc": 0.0, "w_log_mag": 1.0, "w_lin_mag": 1.0},
+        "revisited": {
             "fft_sizes": [512, 1024, 2048],
             "hop_sizes": [128, 256, 512],
             "win_lengths": [512, 1024, 2048],
             "w_sc": 1.0,
             "w_log_mag": 1.0,
             "w_lin_mag": 0.0,
-        }
-        kw.update(overrides)
-        return auraloss.freq.MultiResolutionSTFTLoss(**kw)
+        },
+    }
+    if kind in multi_resolution:
+        return auraloss.freq.MultiResolutionSTFTLoss(**{**multi_resolution[kind], **overrides})
     if kind == "random":
         kw = {"min_fft_size": 64, "max_fft_size": 2048}
         kw.update(overrides)

@@ -160,6 +160,13 @@ def test_mss_options() -> None:
     assert [f.fft_size for f in lin.stft_losses] == [2048, 1024, 512, 256, 128, 64]
     custom = mss_loss("log_linear", fft_sizes=[256], hop_sizes=[64], win_lengths=[256])
     assert [f.fft_size for f in custom.stft_losses] == [256]
+    weights = {
+        kind: [(f.w_sc, f.w_log_mag, f.w_lin_mag) for f in mss_loss(kind).stft_losses]
+        for kind in ("linear", "log_linear", "revisited")
+    }
+    assert set(weights["linear"]) == {(0.0, 0.0, 1.0)}  # linear magnitude only
+    assert set(weights["log_linear"]) == {(0.0, 1.0, 1.0)}  # + log magnitude (Engel et al.)
+    assert set(weights["revisited"]) == {(1.0, 1.0, 0.0)}  # spectral convergence + log
     with pytest.raises(ValueError, match="kind"):
         mss_loss("mel")
 
