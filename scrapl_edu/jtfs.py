@@ -60,11 +60,11 @@ from scrapl_edu.ops import (
     complex_as_real_matrix,
     fold,
     frequential_matrix,
-    gather,
     hermitian_full,
     hermitian_gather,
     hermitian_gather_plan,
     modulus,
+    rfft,
     scatter_modulus_average,
     stack_complex,
 )
@@ -356,7 +356,7 @@ class JTFS(nn.Module):
         return self._plan(("psi2", n2, k1), lambda: self._build_second_order_window(n2, k1))
 
     def _build_first_order_window(self, k1: int, n1s: tuple[int, ...]):
-        """Gather plan (indices (g, L), weights (g, L)) of fold_{2^k1}(X psi1), or None."""
+        """rfft gather plan (indices (g, L), weights (g, L, 2)) of fold_{2^k1}(X psi1), or None."""
         if self.exact:
             return None
         K = 2**k1
@@ -366,8 +366,9 @@ class JTFS(nn.Module):
             i, outside = band_window(h, K)
             if outside > WINDOW_TOL:
                 return None
-            idx.append(i)
-            w.append(h[i] / K)
+            ridx, w2 = hermitian_gather_plan(i, self.N_pad, h[i] / K)
+            idx.append(ridx)
+            w.append(w2)
         return np.stack(idx), np.stack(w)
 
     def _build_second_order_window(self, n2: int, k1: int):
@@ -430,7 +431,7 @@ class JTFS(nn.Module):
         """Reflect-pad to N_pad and take the real FFT: (B, N_pad/2 + 1) complex."""
         p = self.padding
         xp = torch.nn.functional.pad(x[:, None], (p.pad_left, p.pad_right), mode="reflect")[:, 0]
-        return torch.fft.rfft(xp)
+        return rfft(xp)
 
     def _first_order(self, Xr: Tensor, m: int) -> list[tuple[int, tuple[int, ...], Tensor]]:
         """First-order modulus U1 = |x * psi1| for n1 < m, grouped by k1.
@@ -438,8 +439,8 @@ class JTFS(nn.Module):
         Returns ``[(k1, n1s, U1)]`` with ``U1`` of shape (B, g, N_pad / 2**k1).
         """
         dev, rdt = Xr.device, Xr.real.dtype
-        X = hermitian_full(Xr, self.N_pad)
-        if self.full_rate if self.full_rate is not None else X.is_cuda:
+        if self.full_rate if self.full_rate is not None else Xr.is_cuda:
+            X = hermitian_full(Xr, self.N_pad)
             # One batched IFFT at full rate, then decimate: |IFFT_M(X psi)|[::2**k1]
             # equals |IFFT_{M/2**k1}(fold_{2**k1}(X psi))| exactly (decimation in time is
             # folding in frequency). More arithmetic, far fewer kernels: the GPU's choice.
@@ -450,6 +451,7 @@ class JTFS(nn.Module):
         for k1, n1s in self._groups(m):
             plan = self._first_order_window(k1, n1s)
             if plan is None:
+                X = hermitian_full(Xr, self.N_pad)
                 H = self._cached(
                     ("psi1_full", n1s),
                     lambda n1s=n1s: np.stack([self._psi1_f[n] for n in n1s]),
@@ -460,7 +462,7 @@ class JTFS(nn.Module):
             else:
                 G = self._cached(("psi1_i", k1, n1s), lambda p=plan: p[0], torch.int64, dev)
                 W = self._cached(("psi1_w", k1, n1s), lambda p=plan: p[1], rdt, dev)
-                Y = gather(X, G) * W
+                Y = hermitian_gather(Xr, G, W)
             out.append((k1, n1s, modulus(torch.fft.ifft(Y))))
         return out
 
@@ -494,21 +496,60 @@ class JTFS(nn.Module):
                 parts.append(hermitian_gather(Ur, ridx, w2))
         return torch.fft.ifft(torch.cat(parts, dim=1))
 
-    def _frequential(self, Y2s: Tensor, n2: int, n_fr: int) -> Tensor:
-        """Frequential scattering, modulus and averaging: (B, rows, frames) real.
+    def _fr_matrix(self, n_fr: int, m: int) -> np.ndarray:
+        """Frequential wavelet ``n_fr`` on the first ``m`` n1 as a complex (R, m) matrix."""
+        return self._plan(
+            ("fr", n_fr, m),
+            lambda: frequential_matrix(self._psi_fr_f[n_fr], m, 2 ** self._k_fr(n_fr)),
+        )
+
+    def _fr_mode(self, n_fr: int, m: int, pair: bool) -> str:
+        """The cheapest exact way to apply wavelet ``n_fr`` (see :func:`scrapl_edu.ops._z_planes`).
+
+        The low-pass (spin 0) is a real matrix; a spin-down wavelet is the mirror of its
+        spin-up twin, so its matrix is ``conj(A_up)``. Both facts are checked on the
+        matrices themselves (to 1e-12), and we fall back to the general form if not.
+        """
+
+        def check() -> str:
+            A = self._fr_matrix(n_fr, m)
+            scale = np.abs(A).max()
+            if self.spins[n_fr] == 0:
+                return "real" if np.abs(A.imag).max() <= 1e-12 * scale else "stacked"
+            if pair and self.spins[n_fr] == 1:
+                A_down = self._fr_matrix(n_fr + self.K_fr, m)
+                if np.abs(A_down - A.conj()).max() <= 1e-12 * scale:
+                    return "pair"
+            return "stacked"
+
+        return self._plan(("fr_mode", n_fr, m, pair), check)
+
+    def _fr_operator(self, n_fr: int, m: int, mode: str, rdt: torch.dtype, dev) -> Tensor:
+        """The matrix ``M`` of wavelet ``n_fr`` in a mode of :data:`scrapl_edu.ops.MODES`."""
+
+        def build() -> np.ndarray:
+            A = self._fr_matrix(n_fr, m)
+            if mode == "real":
+                return A.real
+            if mode == "pair":
+                return np.concatenate([A.real, A.imag])
+            return complex_as_real_matrix(A)
+
+        return self._cached(("fr_op", n_fr, m, mode), build, rdt, dev)
+
+    def _frequential(self, Y2s: Tensor, n2: int, n_fr: int, pair: bool = False) -> list[Tensor]:
+        """Frequential scattering, modulus and averaging: [(B, rows, frames)] real.
 
         ``Y2s`` is the second order as stacked planes [Re Y2; Im Y2]: (B, 2m, L2).
+        With ``pair=True`` and a spin-up ``n_fr``, returns the paths ``n_fr`` and its
+        spin-down twin ``n_fr + K`` for the cost of one.
         """
         m = self._n2_m[n2]
         j2 = self.psi2_specs[n2].j
         k_fr = self._k_fr(n_fr)
         dev, rdt = Y2s.device, Y2s.dtype
-        A = self._cached(
-            ("fr", n_fr, m),
-            lambda: complex_as_real_matrix(frequential_matrix(self._psi_fr_f[n_fr], m, 2**k_fr)),
-            rdt,
-            dev,
-        )
+        mode = self._fr_mode(n_fr, m, pair)
+        M = self._fr_operator(n_fr, m, mode, rdt, dev)
         s, e = self.padding.unpad_range(self.log2_T)
         PhiT = self._cached(
             ("phiT", j2),
@@ -516,7 +557,8 @@ class JTFS(nn.Module):
             rdt,
             dev,
         )
-        S = scatter_modulus_average(Y2s, A, PhiT)  # |A Y2| PhiT^T: (B, R, frames)
+        S = scatter_modulus_average(Y2s, M, PhiT, mode)  # |A Y2| PhiT^T: (B, R or 2R, frames)
+        outs = list(S.chunk(2, dim=1)) if mode == "pair" else [S]
         if self.spins[n_fr] != 0:
             PhiF = self._cached(
                 ("phiF", k_fr),
@@ -524,8 +566,8 @@ class JTFS(nn.Module):
                 rdt,
                 dev,
             )
-            S = torch.matmul(PhiF, S)
-        return S
+            outs = [torch.matmul(PhiF, o) for o in outs]
+        return outs
 
     # ------------------------------------------------------------- public API
 
@@ -538,19 +580,27 @@ class JTFS(nn.Module):
         x = self._prepare(x)
         info = self.paths[i]
         U1 = self._first_order(self._spectrum(x), len(info.n1_used))
-        Y2 = self._Y2([(k1, n1s, torch.fft.rfft(u)) for k1, n1s, u in U1], info.n2)
-        return self._frequential(stack_complex(Y2, 1), info.n2, info.n_fr)
+        Y2 = self._Y2([(k1, n1s, rfft(u)) for k1, n1s, u in U1], info.n2)
+        return self._frequential(stack_complex(Y2, 1), info.n2, info.n_fr)[0]
 
     def forward(self, x: Tensor) -> Tensor:
         """All SCRAPL paths: (B, n_paths, rows, frames), first and second orders shared."""
         x = self._prepare(x)
         U1 = self._first_order(self._spectrum(x), max(self._n2_m.values()))
-        U1r = [(k1, n1s, torch.fft.rfft(u)) for k1, n1s, u in U1]
+        U1r = [(k1, n1s, rfft(u)) for k1, n1s, u in U1]
         out = []
+        n_fr_total = len(self.psi_fr_specs)
         for n2 in sorted(self._n2_m):
             Y2s = stack_complex(self._Y2(U1r, n2), 1)
-            for n_fr in range(len(self.psi_fr_specs)):
-                out.append(self._frequential(Y2s, n2, n_fr))
+            row: dict[int, Tensor] = {}
+            for n_fr in range(n_fr_total):
+                if n_fr in row:
+                    continue
+                S = self._frequential(Y2s, n2, n_fr, pair=True)
+                row[n_fr] = S[0]
+                if len(S) == 2:  # the spin-down twin came for free
+                    row[n_fr + self.K_fr] = S[1]
+            out += [row[n_fr] for n_fr in range(n_fr_total)]
         return torch.stack(out, dim=1)
 
     def scalogram(self, x: Tensor) -> Tensor:

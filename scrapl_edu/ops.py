@@ -28,7 +28,9 @@ class _Modulus(torch.autograd.Function):
     """Complex modulus |z| with a safe, cheap backward.
 
     d|z|/dz* = z / (2|z|): the gradient is ``g * z / |z|``, and we define it as 0
-    where ``|z| = 0`` (the naive sqrt(re^2 + im^2) gives NaN there). The backward
+    where ``|z| = 0`` (the naive sqrt(re^2 + im^2) gives NaN there). A plain backward
+    divides by ``|z| + eps`` (eps = tiny**0.75, 1e-29 in float32): two passes instead of
+    five, equal to ``z / |z|`` to float precision wherever ``|z| > 1e-20``. The backward
     works on the real view of ``z`` so no complex temporaries are materialised.
     """
 
@@ -41,9 +43,11 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: Tensor) -> Tensor:
         z, r = ctx.saved_tensors
-        pos = r > 0
-        # the inner where keeps 0/0 out of the graph, so a double backward stays finite
-        q = torch.where(pos, g / torch.where(pos, r, 1.0), 0.0)
+        if torch.is_grad_enabled():  # create_graph=True: keep 0/0 out of the graph
+            pos = r > 0
+            q = torch.where(pos, g / torch.where(pos, r, 1.0), 0.0)
+        else:  # g / (|z| + eps): 0 where z = 0, exact wherever |z| > 1e-20 (float32)
+            q = g / (r + torch.finfo(r.dtype).tiny ** 0.75)
         return torch.view_as_complex(torch.view_as_real(z) * q.unsqueeze(-1))
 
 
@@ -52,8 +56,99 @@ def modulus(z: Tensor) -> Tensor:
     return _Modulus.apply(z)
 
 
+class _RFFT(torch.autograd.Function):
+    """``torch.fft.rfft`` along the last axis, with a backward of half the cost.
+
+    For real ``x`` of length N the adjoint of the real FFT is
+    ``dx[n] = Re sum_k g[k] exp(+2 pi i k n / N)`` over the N/2 + 1 kept bins. That
+    is one inverse *real* FFT of ``g`` with the interior bins halved (they stand for
+    a bin and its mirror) and the result scaled by N. torch's own backward pads ``g``
+    to a full complex FFT instead, three times the work at N = 65536 on a CPU.
+    The backward is made of differentiable ops, so double backward works.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.n = x.shape[-1]
+        return torch.fft.rfft(x)
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> Tensor:
+        n = ctx.n
+        w = torch.full((g.shape[-1],), n / 2, dtype=g.real.dtype, device=g.device)
+        w[0] = n
+        if n % 2 == 0:
+            w[-1] = n  # the Nyquist bin has no mirror
+        return torch.fft.irfft(torch.view_as_complex(torch.view_as_real(g) * w[:, None]), n=n)
+
+
+def rfft(x: Tensor) -> Tensor:
+    """Real FFT along the last axis (``torch.fft.rfft``) with a cheaper backward."""
+    return _RFFT.apply(x) if x.requires_grad else torch.fft.rfft(x)
+
+
 #: target number of entries of the (B, R, chunk) modulus per chunk in the fused kernel (CPU)
 CHUNK_ENTRIES = 2**18
+
+#: how a frequential matrix acts on stacked planes [Re Y; Im Y] (see _ScatterModulusAverage)
+MODES = ("stacked", "real", "pair")
+
+
+def _z_planes(M: Tensor, Yc: Tensor, mode: str, R: int):
+    """(Re Z, Im Z) of ``Z = A @ Y`` for one chunk ``Yc`` (B, 2m, c): one pair, or two for "pair".
+
+    "stacked": ``M`` = [[Re A, -Im A], [Im A, Re A]] (2R, 2m), one GEMM.
+    "real":    ``M`` = A (R, m) real, applied to both planes side by side: half the multiplies.
+    "pair":    ``M`` = [Re A; Im A] (2R, m) gives the spin-up ``A`` and the spin-down
+    ``conj(A)`` from the same four real products (Re A Re Y, Im A Im Y, Re A Im Y,
+    Im A Re Y): both spins for the multiplies of one.
+
+    Returns ``(planes, base)``: for "stacked" and "real" the planes are views of the
+    GEMM output ``base``, in the layout that :func:`_planes_grad` expects back.
+    """
+    if mode == "stacked":
+        Z = torch.matmul(M, Yc)
+        return [(Z[:, :R], Z[:, R:])], Z
+    m, c = Yc.shape[1] // 2, Yc.shape[2]
+    P = torch.matmul(M, torch.cat([Yc[:, :m], Yc[:, m:]], dim=-1))  # M [Re Y | Im Y]
+    if mode == "real":
+        return [(P[..., :c], P[..., c:])], P
+    ar_yr, ai_yr, ar_yi, ai_yi = P[:, :R, :c], P[:, R:, :c], P[:, :R, c:], P[:, R:, c:]
+    return [(ar_yr - ai_yi, ai_yr + ar_yi), (ar_yr + ai_yi, ar_yi - ai_yr)], None
+
+
+def _planes_grad(MT: Tensor, ab: list[tuple[Tensor, Tensor]], base, mode: str, R: int) -> Tensor:
+    """The chunk of dL/dY (B, 2m, c) from dL/dZ's planes ``ab`` (the adjoint of _z_planes)."""
+    if mode == "stacked":
+        return torch.matmul(MT, base)  # base is [a; b] after the in-place scaling
+    if mode == "real":
+        D = base  # [a | b]
+    else:
+        # adjoint of the pair: Re A^T (a_up + a_dn) + Im A^T (b_up - b_dn) for Re Y, and
+        # Re A^T (b_up + b_dn) + Im A^T (a_dn - a_up) for Im Y
+        (a_up, b_up), (a_dn, b_dn) = ab
+        B, _, c = a_up.shape
+        D = a_up.new_empty((B, 2 * R, 2 * c))
+        torch.add(a_up, a_dn, out=D[:, :R, :c])
+        torch.sub(b_up, b_dn, out=D[:, R:, :c])
+        torch.add(b_up, b_dn, out=D[:, :R, c:])
+        torch.sub(a_dn, a_up, out=D[:, R:, c:])
+    G = torch.matmul(MT, D)  # (B, m, 2c) = [dRe Y | dIm Y]
+    c = G.shape[-1] // 2
+    return torch.cat([G[..., :c], G[..., c:]], dim=1)
+
+
+def _stacked_matrices(M: Tensor, mode: str, R: int) -> list[Tensor]:
+    """The [[Re A, -Im A], [Im A, Re A]] matrix of each output of a mode (for autograd)."""
+    if mode == "stacked":
+        return [M]
+    if mode == "real":
+        O = torch.zeros_like(M)
+        return [torch.cat([torch.cat([M, O], 1), torch.cat([O, M], 1)], 0)]
+    ar, ai = M[:R], M[R:]
+    up = torch.cat([torch.cat([ar, -ai], 1), torch.cat([ai, ar], 1)], 0)
+    down = torch.cat([torch.cat([ar, ai], 1), torch.cat([-ai, ar], 1)], 0)
+    return [up, down]
 
 
 class _ScatterModulusAverage(torch.autograd.Function):
@@ -61,55 +156,68 @@ class _ScatterModulusAverage(torch.autograd.Function):
 
     Complex numbers travel as stacked real and imaginary planes so that every
     step is a real GEMM or a contiguous elementwise op: ``Y`` is (B, 2m, L) =
-    [Re Y; Im Y], ``A`` is the real (2R, 2m) matrix [[Re A, -Im A], [Im A, Re A]]
-    of the frequential wavelet along n1, and ``PhiT`` (frames, L) averages in time.
+    [Re Y; Im Y], ``A`` (R, m) is the frequential wavelet along n1 as a matrix,
+    given as ``M`` in one of :data:`MODES` (see :func:`_z_planes`), and ``PhiT``
+    (frames, L) averages in time. The output is (B, R, frames), or (B, 2R, frames)
+    = [spin up; spin down] for "pair".
+
     The (B, R, L) intermediate is the largest tensor of a path; we never keep it:
     forward and backward run over chunks of L, and the backward recomputes
     ``A @ Y`` chunk by chunk. Only ``Y`` is saved, so the full transform's memory
     stays small and the work stays in cache. The modulus gradient is ``z/|z|``,
-    defined as 0 where ``|z| = 0``.
+    computed as ``z / (|z| + eps)`` with ``eps = tiny**0.75`` (1e-29 in float32): 0
+    where ``|z| = 0``, exact to float precision wherever ``|z| > 1e-20``.
     """
 
     @staticmethod
-    def forward(ctx, Y: Tensor, A: Tensor, PhiT: Tensor) -> Tensor:
+    def forward(ctx, Y: Tensor, M: Tensor, PhiT: Tensor, mode: str) -> Tensor:
         B, _, L = Y.shape
-        R = A.shape[0] // 2
+        R = M.shape[0] // 2 if mode != "real" else M.shape[0]
+        n_out = 2 if mode == "pair" else 1
         # chunks keep the CPU's work in cache; a GPU prefers one big kernel
-        step = L if Y.is_cuda else max(64, CHUNK_ENTRIES // max(1, B * R))
-        S = Y.new_zeros((B, R, PhiT.shape[0]))
+        step = L if Y.is_cuda else max(64, CHUNK_ENTRIES // max(1, B * R * n_out))
+        S = Y.new_zeros((B, n_out * R, PhiT.shape[0]))
         for c in range(0, L, step):
-            Z = torch.matmul(A, Y[..., c : c + step])
-            re, im = Z[:, :R], Z[:, R:]
-            r = torch.hypot(re, im)
-            S.baddbmm_(r, PhiT[:, c : c + step].T.expand(B, -1, -1))
-        ctx.save_for_backward(Y, A, PhiT)
-        ctx.step = step
+            w = min(step, L - c)
+            r = Y.new_empty((B, n_out * R, w))
+            for k, (re, im) in enumerate(_z_planes(M, Y[..., c : c + w], mode, R)[0]):
+                torch.hypot(re, im, out=r[:, k * R : (k + 1) * R])
+            S.baddbmm_(r, PhiT[:, c : c + w].T.expand(B, -1, -1))
+        ctx.save_for_backward(Y, M, PhiT)
+        ctx.step, ctx.mode, ctx.R = step, mode, R
         return S
 
     @staticmethod
     def backward(ctx, dS: Tensor):
-        Y, A, PhiT = ctx.saved_tensors
+        Y, M, PhiT = ctx.saved_tensors
+        mode, R, step = ctx.mode, ctx.R, ctx.step
         if torch.is_grad_enabled():  # create_graph=True: a Hessian-vector product (theta-IS)
-            return _ScatterModulusAverage._differentiable_backward(Y, A, PhiT, dS), None, None
-        step = ctx.step
+            dY = sum(
+                _ScatterModulusAverage._differentiable_backward(
+                    Y, A, PhiT, dS[:, k * R : (k + 1) * R]
+                )
+                for k, A in enumerate(_stacked_matrices(M, mode, R))
+            )
+            return dY, None, None, None
         B = Y.shape[0]
-        R = A.shape[0] // 2
-        AT = A.T
+        eps = torch.finfo(Y.dtype).tiny ** 0.75
+        MT = M.T
         dY = torch.empty_like(Y)
         for c in range(0, Y.shape[-1], step):
-            Z = torch.matmul(A, Y[..., c : c + step])
-            re, im = Z[:, :R], Z[:, R:]
-            r = torch.hypot(re, im)
-            G = torch.bmm(dS, PhiT[:, c : c + step].expand(B, -1, -1))
-            q = torch.where(r > 0, G / r, 0.0)
-            Z[:, :R].mul_(q)
-            Z[:, R:].mul_(q)
-            dY[..., c : c + step] = torch.matmul(AT, Z)
-        return dY, None, None
+            w = min(step, Y.shape[-1] - c)
+            planes, base = _z_planes(M, Y[..., c : c + w], mode, R)
+            G = torch.bmm(dS, PhiT[:, c : c + w].expand(B, -1, -1))  # dL/d|Z|
+            ab = []
+            for k, (re, im) in enumerate(planes):
+                q = G[:, k * R : (k + 1) * R].div_(torch.hypot(re, im).add_(eps))
+                ab.append((re.mul_(q), im.mul_(q)))  # (Re, Im) of dL/dZ
+            dY[..., c : c + w] = _planes_grad(MT, ab, base, mode, R)
+        return dY, None, None, None
 
     @staticmethod
     def _differentiable_backward(Y: Tensor, A: Tensor, PhiT: Tensor, dS: Tensor) -> Tensor:
-        """The same gradient, written out of place so autograd can differentiate it again.
+        """The same gradient for one stacked matrix ``A``, written out of place so autograd
+        can differentiate it again.
 
         Uses |z| = sqrt(re^2 + im^2 + tiny) (tiny = smallest normal float), whose
         derivatives are finite at z = 0; the value differs from |z| by < 1e-19.
@@ -122,9 +230,11 @@ class _ScatterModulusAverage(torch.autograd.Function):
         return torch.matmul(A.T, torch.cat([re * q, im * q], dim=1))
 
 
-def scatter_modulus_average(Y: Tensor, A: Tensor, PhiT: Tensor) -> Tensor:
+def scatter_modulus_average(Y: Tensor, M: Tensor, PhiT: Tensor, mode: str = "stacked") -> Tensor:
     """``|A @ Y| @ PhiT^T`` on stacked real planes (see :class:`_ScatterModulusAverage`)."""
-    return _ScatterModulusAverage.apply(Y, A, PhiT)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return _ScatterModulusAverage.apply(Y, M, PhiT, mode)
 
 
 def stack_complex(Z: Tensor, dim: int) -> Tensor:
