@@ -56,6 +56,7 @@ from scrapl_edu.filters import (
 )
 from scrapl_edu.ops import (
     averaging_matrix,
+    band_modulus,
     band_window,
     complex_as_real_matrix,
     fold,
@@ -64,6 +65,7 @@ from scrapl_edu.ops import (
     hermitian_gather,
     hermitian_gather_plan,
     modulus,
+    polyphase_plan,
     rfft,
     scatter_modulus_average,
     stack_complex,
@@ -356,20 +358,28 @@ class JTFS(nn.Module):
         return self._plan(("psi2", n2, k1), lambda: self._build_second_order_window(n2, k1))
 
     def _build_first_order_window(self, k1: int, n1s: tuple[int, ...]):
-        """rfft gather plan (indices (g, L), weights (g, L, 2)) of fold_{2^k1}(X psi1), or None."""
+        """Polyphase plan (ridx, sign (g, L'), W (g, P, L')) of the group's first order, or None.
+
+        ``P`` phases of ``L' = N_pad / 2^k1 / P`` bins: the largest P in (4, 2, 1) for which
+        every filter's band fits in L' bins (mass outside <= WINDOW_TOL).
+        """
         if self.exact:
             return None
         K = 2**k1
-        idx, w = [], []
-        for n1 in n1s:
-            h = self._psi1_f[n1]
-            i, outside = band_window(h, K)
-            if outside > WINDOW_TOL:
-                return None
-            ridx, w2 = hermitian_gather_plan(i, self.N_pad, h[i] / K)
-            idx.append(ridx)
-            w.append(w2)
-        return np.stack(idx), np.stack(w)
+        L1 = self.N_pad // K
+        for P in (4, 2, 1):
+            if L1 // P < 8:
+                continue
+            plans = []
+            for n1 in n1s:
+                h = self._psi1_f[n1]
+                i, outside = band_window(h, K * P)
+                if outside > WINDOW_TOL:
+                    break
+                plans.append(polyphase_plan(i, h, self.N_pad, L1, P))
+            else:
+                return tuple(np.stack(a) for a in zip(*plans))
+        return None
 
     def _build_second_order_window(self, n2: int, k1: int):
         """rfft gather plan of fold_{2^(j2-k1)}(U1hat psi2.level[k1]), or None."""
@@ -450,19 +460,20 @@ class JTFS(nn.Module):
         out = []
         for k1, n1s in self._groups(m):
             plan = self._first_order_window(k1, n1s)
-            if plan is None:
-                X = hermitian_full(Xr, self.N_pad)
-                H = self._cached(
-                    ("psi1_full", n1s),
-                    lambda n1s=n1s: np.stack([self._psi1_f[n] for n in n1s]),
-                    rdt,
-                    dev,
-                )
-                Y = fold(X[:, None, :] * H, 2**k1)
-            else:
+            if plan is not None:
                 G = self._cached(("psi1_i", k1, n1s), lambda p=plan: p[0], torch.int64, dev)
-                W = self._cached(("psi1_w", k1, n1s), lambda p=plan: p[1], rdt, dev)
-                Y = hermitian_gather(Xr, G, W)
+                sg = self._cached(("psi1_s", k1, n1s), lambda p=plan: p[1], rdt, dev)
+                W = self._cached(("psi1_w", k1, n1s), lambda p=plan: p[2], Xr.dtype, dev)
+                out.append((k1, n1s, band_modulus(Xr, G, sg, W)))
+                continue
+            X = hermitian_full(Xr, self.N_pad)
+            H = self._cached(
+                ("psi1_full", n1s),
+                lambda n1s=n1s: np.stack([self._psi1_f[n] for n in n1s]),
+                rdt,
+                dev,
+            )
+            Y = fold(X[:, None, :] * H, 2**k1)
             out.append((k1, n1s, modulus(torch.fft.ifft(Y))))
         return out
 

@@ -30,8 +30,8 @@ class _Modulus(torch.autograd.Function):
     d|z|/dz* = z / (2|z|): the gradient is ``g * z / |z|``, and we define it as 0
     where ``|z| = 0`` (the naive sqrt(re^2 + im^2) gives NaN there). A plain backward
     divides by ``|z| + eps`` (eps = tiny**0.75, 1e-29 in float32): two passes instead of
-    five, equal to ``z / |z|`` to float precision wherever ``|z| > 1e-20``. The backward
-    works on the real view of ``z`` so no complex temporaries are materialised.
+    five, equal to ``z / |z|`` to float precision wherever ``|z| > 1e-20``. It multiplies
+    complex ``z`` by the real ratio, which is faster than broadcasting over (re, im).
     """
 
     @staticmethod
@@ -48,7 +48,7 @@ class _Modulus(torch.autograd.Function):
             q = torch.where(pos, g / torch.where(pos, r, 1.0), 0.0)
         else:  # g / (|z| + eps): 0 where z = 0, exact wherever |z| > 1e-20 (float32)
             q = g / (r + torch.finfo(r.dtype).tiny ** 0.75)
-        return torch.view_as_complex(torch.view_as_real(z) * q.unsqueeze(-1))
+        return z * q  # complex times real: twice as fast as broadcasting over (re, im)
 
 
 def modulus(z: Tensor) -> Tensor:
@@ -79,7 +79,7 @@ class _RFFT(torch.autograd.Function):
         w[0] = n
         if n % 2 == 0:
             w[-1] = n  # the Nyquist bin has no mirror
-        return torch.fft.irfft(torch.view_as_complex(torch.view_as_real(g) * w[:, None]), n=n)
+        return torch.fft.irfft(g * w, n=n)
 
 
 def rfft(x: Tensor) -> Tensor:
@@ -355,3 +355,97 @@ def frequential_matrix(psi_fr: np.ndarray, m: int, K: int) -> np.ndarray:
     dft = np.exp(-2j * np.pi * k * n / N_fr)
     V = (psi_fr[:, None] * dft).reshape(K, N_fr // K, m).mean(axis=0)
     return np.fft.ifft(V, axis=0)
+
+
+# --------------------------------------------------------------------------
+# first order: band-limited wavelet modulus, fused and split into phases
+# --------------------------------------------------------------------------
+
+
+def polyphase_plan(idx: np.ndarray, h: np.ndarray, N: int, L1: int, P: int):
+    """Plan of ``|IFFT_L1(fold(X h))|`` from a window of ``L1/P`` bins and ``P`` phases.
+
+    ``idx`` are the full-spectrum bins (length ``L1/P``, in folded order) that hold
+    ``h``; output sample ``t = P m + p`` is ``IFFT_{L1/P}(X[idx] W[p])[m]`` with
+    ``W[p] = h[idx] exp(2 pi i idx p / L1) / (N/L1 * P)``: a decimation in time, exact
+    because the band fits in ``L1/P`` bins. Bins above N/2 are read from the ``rfft``
+    as conjugates of their mirror. Returns ``(ridx, sign, W)`` with ``sign = -1``
+    where the conjugate is taken and ``W`` of shape (P, L1/P), complex.
+    """
+    half = N // 2
+    ridx = np.where(idx <= half, idx, N - idx)
+    sign = np.where(idx <= half, 1.0, -1.0)
+    p = np.arange(P)[:, None]
+    W = h[idx][None, :] * np.exp(2j * np.pi * p * idx[None, :] / L1) / (N // L1 * P)
+    return ridx, sign, W
+
+
+def _band_modulus_composed(Xr: Tensor, ridx: Tensor, sign: Tensor, W: Tensor) -> Tensor:
+    """The same map as :class:`_BandModulus` from differentiable torch ops (double backward)."""
+    B, (g, P, Lp) = Xr.shape[0], W.shape
+    v = torch.view_as_real(gather(Xr, ridx))
+    Xg = torch.view_as_complex(torch.stack([v[..., 0], v[..., 1] * sign], dim=-1))
+    r = modulus(torch.fft.ifft(Xg[:, :, None, :] * W))
+    return r.transpose(-1, -2).reshape(B, g, P * Lp)
+
+
+class _BandModulus(torch.autograd.Function):
+    """First-order modulus ``U1 = |x * psi1|`` at rate ``N/2^k1`` for a group of filters.
+
+    Input: ``Xr`` = rfft of the padded signal (B, N/2+1) and a plan from
+    :func:`polyphase_plan` per filter, stacked: ``ridx``/``sign`` (g, L') and ``W``
+    (g, P, L'). Output (B, g, P L'). One kernel chain, few temporaries: gather the
+    band, weight it into P phases, P inverse FFTs of L' points (a quarter of the
+    length is 1.3x faster per point here than 65536), modulus, interleave the phases.
+    The backward is written by hand (the adjoint of each step, in place where the
+    tensor is ours); under ``create_graph`` it differentiates the composed ops instead.
+    """
+
+    @staticmethod
+    def _forward(Xr: Tensor, ridx: Tensor, sign: Tensor, W: Tensor):
+        B, (g, P, Lp) = Xr.shape[0], W.shape
+        Xg = Xr[..., ridx]  # (B, g, L')
+        torch.view_as_real(Xg)[..., 1].mul_(sign)  # conjugate the mirrored bins
+        Z = torch.fft.ifft(Xg[:, :, None, :] * W)  # (B, g, P, L')
+        v = torch.view_as_real(Z)
+        U = Z.real.new_empty((B, g, Lp * P))  # time order: sample P m + p = phase p, m
+        r = U.view(B, g, Lp, P).transpose(-1, -2)
+        torch.hypot(v[..., 0], v[..., 1], out=r)
+        return Z, r, U
+
+    @staticmethod
+    def forward(ctx, Xr: Tensor, ridx: Tensor, sign: Tensor, W: Tensor) -> Tensor:
+        Z, _, U = _BandModulus._forward(Xr, ridx, sign, W)
+        ctx.save_for_backward(Xr, ridx, sign, W, Z, U)
+        return U
+
+    @staticmethod
+    def backward(ctx, gU: Tensor):
+        Xr, ridx, sign, W, Z, U = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiate the composed ops
+            with torch.enable_grad():
+                U = _band_modulus_composed(Xr, ridx, sign, W)
+                (dX,) = torch.autograd.grad(U, Xr, gU, create_graph=True)
+            return dX, None, None, None
+        B, (g, P, Lp) = Xr.shape[0], W.shape
+        r = U.view(B, g, Lp, P).transpose(-1, -2)  # |Z|, phase-major like Z
+        q = r + torch.finfo(r.dtype).tiny ** 0.75  # d|z|: g z / |z|, 0 where z = 0
+        q = q.reciprocal_().mul_(gU.reshape(B, g, Lp, P).transpose(-1, -2))
+        dZ = torch.empty_like(Z)  # Z * q, written plane by plane (no complex copy of q)
+        v, dv = torch.view_as_real(Z), torch.view_as_real(dZ)
+        torch.mul(v[..., 0], q, out=dv[..., 0])
+        torch.mul(v[..., 1], q, out=dv[..., 1])
+        dY = torch.fft.fft(dZ, norm="forward")  # adjoint of ifft: fft / L'
+        Wc = W.conj().resolve_conj()
+        dXg = dY.mul_(Wc)[:, :, 0] if P == 1 else dY.mul_(Wc).sum(dim=2)
+        torch.view_as_real(dXg)[..., 1].mul_(sign)
+        dX = Xr.new_zeros(Xr.shape).index_add_(-1, ridx.reshape(-1), dXg.reshape(B, -1))
+        return dX, None, None, None
+
+
+def band_modulus(Xr: Tensor, ridx: Tensor, sign: Tensor, W: Tensor) -> Tensor:
+    """``|x * psi1|`` for a group of filters from ``rfft(x)`` (see :class:`_BandModulus`)."""
+    if not Xr.requires_grad:
+        with torch.no_grad():
+            return _BandModulus._forward(Xr, ridx, sign, W)[2]
+    return _BandModulus.apply(Xr, ridx, sign, W)
