@@ -195,3 +195,32 @@ def test_band_modulus_gradcheck_and_gradgradcheck():
 
     assert torch.autograd.gradcheck(f, (x,), eps=1e-6, atol=1e-6)
     assert torch.autograd.gradgradcheck(f, (x,), eps=1e-6, atol=1e-5)
+
+
+def test_skipped_frequential_rows_hold_no_mass_and_change_nothing(monkeypatch):
+    """Rows of a spinned frequential matrix far from the m data rows carry only tails:
+    they are skipped (45% of the work in the paper's configuration), and the paths
+    equal the same computation with every row kept, to float64 precision."""
+    import scrapl_edu.jtfs as jtfs_mod
+    from scrapl_edu.jtfs import ROWS_TOL
+
+    paper = JTFS(shape=32768, J=12, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=4096, F=8)
+    m = max(paper._n2_m.values())
+    A = frequential_matrix(paper._psi_fr_f[1], m, 2 ** paper._k_fr(1))
+    rows = paper._fr_rows(1, m)
+    assert len(rows) < 0.75 * A.shape[0]
+    mass = np.abs(A).sum(axis=1)
+    assert np.delete(mass, rows).sum() <= ROWS_TOL * mass.sum()
+    assert len(paper._fr_rows(0, m)) == A.shape[0] // 8  # the low-pass keeps every row
+
+    kw = dict(shape=2048, J=8, Q1=8, Q2=1, J_fr=3, Q_fr=1, T=256, F=8)
+    x = torch.randn(2, 2048, dtype=torch.float64, generator=GEN)
+    fast = JTFS(**kw)
+    a = fast(x)
+    with monkeypatch.context() as mp:
+        mp.setattr(jtfs_mod, "ROWS_TOL", 0.0)
+        every_row = JTFS(**kw)
+        b = every_row(x)
+    m = max(fast._n2_m.values())
+    assert len(fast._fr_rows(1, m)) < len(every_row._fr_rows(1, m))
+    assert (a - b).abs().max() <= 1e-11 * b.abs().max()
