@@ -117,10 +117,14 @@ def _z_planes(M: Tensor, Yc: Tensor, mode: str, R: int):
     return [(ar_yr - ai_yi, ai_yr + ar_yi), (ar_yr + ai_yi, ar_yi - ai_yr)], None
 
 
-def _planes_grad(MT: Tensor, ab: list[tuple[Tensor, Tensor]], base, mode: str, R: int) -> Tensor:
-    """The chunk of dL/dY (B, 2m, c) from dL/dZ's planes ``ab`` (the adjoint of _z_planes)."""
+def _planes_grad(
+    MT: Tensor, ab: list[tuple[Tensor, Tensor]], base, mode: str, R: int, out: Tensor
+) -> None:
+    """Write the chunk of dL/dY (B, 2m, c) from dL/dZ's planes ``ab`` into ``out``
+    (the adjoint of :func:`_z_planes`)."""
     if mode == "stacked":
-        return torch.matmul(MT, base)  # base is [a; b] after the in-place scaling
+        out.copy_(torch.matmul(MT, base))  # base is [a; b] after the in-place scaling
+        return
     if mode == "real":
         D = base  # [a | b]
     else:
@@ -134,8 +138,9 @@ def _planes_grad(MT: Tensor, ab: list[tuple[Tensor, Tensor]], base, mode: str, R
         torch.add(b_up, b_dn, out=D[:, :R, c:])
         torch.sub(a_dn, a_up, out=D[:, R:, c:])
     G = torch.matmul(MT, D)  # (B, m, 2c) = [dRe Y | dIm Y]
-    c = G.shape[-1] // 2
-    return torch.cat([G[..., :c], G[..., c:]], dim=1)
+    m, c = G.shape[1], G.shape[-1] // 2
+    out[:, :m] = G[..., :c]
+    out[:, m:] = G[..., c:]
 
 
 def _stacked_matrices(M: Tensor, mode: str, R: int) -> list[Tensor]:
@@ -211,7 +216,7 @@ class _ScatterModulusAverage(torch.autograd.Function):
             for k, (re, im) in enumerate(planes):
                 q = G[:, k * R : (k + 1) * R].div_(torch.hypot(re, im).add_(eps))
                 ab.append((re.mul_(q), im.mul_(q)))  # (Re, Im) of dL/dZ
-            dY[..., c : c + w] = _planes_grad(MT, ab, base, mode, R)
+            _planes_grad(MT, ab, base, mode, R, out=dY[..., c : c + w])
         return dY, None, None, None
 
     @staticmethod
