@@ -27,8 +27,14 @@ IFFT chain; we only reorganise it so that one path costs one path:
 - a filtered-and-subsampled spectrum ``fold_K(X * psi)`` only needs the window of
   ``M/K`` bins where psi lives, so we gather that window instead of multiplying
   all ``M`` bins (the dropped tail is checked to be negligible, else we fold exactly);
+- the first-order band fits in a quarter of that window, so each inverse FFT is
+  split into 4 phases of a quarter of the length (decimation in time), fused with
+  the gather and the modulus in one autograd op (:func:`scrapl_edu.ops.band_modulus`);
 - frequential scattering, time averaging and frequency averaging are small
-  precomputed matrices (a GEMM instead of pad -> FFT -> fold -> IFFT).
+  precomputed matrices (a GEMM instead of pad -> FFT -> fold -> IFFT); rows of a
+  spinned frequential matrix that hold only its tails (<= 1e-12 of its mass) are
+  skipped, and ``jtfs(x)`` computes each spin-down path with its spin-up twin
+  (``A_down = conj(A_up)``: the same four real products serve both).
 
 The result equals kymatio 0.4.0.dev0 path by path (see tests/test_reference_jtfs.py).
 """
@@ -525,8 +531,8 @@ class JTFS(nn.Module):
         tails. We drop the lightest rows while their total L1 mass stays below
         ``ROWS_TOL`` = 1e-12 of the matrix's: the tails fall off like Gaussians, so for
         the paper's configuration that still skips 45% of the frequential work, and the
-        result equals the full computation to 1e-12. The frequency averaging ``phi_F``
-        then reads only the kept rows.
+        paths equal those with every row kept to 1e-11 relative (tested). The frequency
+        averaging ``phi_F`` then reads only the kept rows.
         """
 
         def build() -> np.ndarray:
