@@ -1,7 +1,8 @@
 """The fast operators behind the JTFS against plain torch and finite differences.
 
-Each shortcut in ``scrapl_edu.ops`` (the half-cost rfft backward, the real and paired
-frequential modes, the two-pass modulus backward) is checked here against the
+Each shortcut in ``scrapl_edu.ops`` and ``scrapl_edu.jtfs`` (the half-cost rfft
+backward, the two-pass modulus backward, the real and paired frequential modes, the
+polyphase first order, the skipped frequential rows) is checked here against the
 straightforward computation it replaces, values and gradients.
 """
 
