@@ -25,3 +25,9 @@ $PY -m scrapl_edu.lab compare --table theta_is \
 
 # (4) theta-IS path probabilities of all four chirplet configurations (App. C, Fig. 6).
 $PY -m scrapl_edu.lab theta-is --examples 4 --threads 2 --out $OUT/theta_is_probs
+
+# (5) Timing on an idle machine, one thread (data/results/lab/timing/, quoted in the README).
+$PY -m scrapl_edu.lab run --loss scrapl --threads 1 --no-progress --overwrite \
+  --out $OUT/timing/scrapl_full_run
+$PY -m scrapl_edu.lab run --loss jtfs --steps 12 --threads 1 --no-progress --overwrite \
+  --out $OUT/timing/jtfs_12_steps
