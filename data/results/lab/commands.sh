@@ -31,3 +31,9 @@ $PY -m scrapl_edu.lab run --loss scrapl --threads 1 --no-progress --overwrite \
   --out $OUT/timing/scrapl_full_run
 $PY -m scrapl_edu.lab run --loss jtfs --steps 12 --threads 1 --no-progress --overwrite \
   --out $OUT/timing/jtfs_12_steps
+
+# (6) The full JTFS at equal steps (400, no wall-clock limit); MSS and SCRAPL runs are
+#     copied from (1). Made with the faster JTFS of a later release (about 5 min a run).
+$PY -m scrapl_edu.lab compare --rows mss,jtfs,scrapl --preset classroom --seeds 0 1 2 3 4 --jobs 2 \
+  --reuse $OUT/losses --out $OUT/losses_equal_steps \
+  --title "classroom chirplet, full JTFS at equal steps (400) with SCRAPL and MSS"
