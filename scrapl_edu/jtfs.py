@@ -28,7 +28,7 @@ IFFT chain; we only reorganise it so that one path costs one path:
   ``M/K`` bins where psi lives, so we gather that window instead of multiplying
   all ``M`` bins (the dropped tail is checked to be negligible, else we fold exactly);
 - the first-order band fits in a quarter of that window, so each inverse FFT is
-  split into 4 phases of a quarter of the length (decimation in time), fused with
+  split into up to 4 phases of a quarter of the length (decimation in time), fused with
   the gather and the modulus in one autograd op (:func:`scrapl_edu.ops.band_modulus`);
 - frequential scattering, time averaging and frequency averaging are small
   precomputed matrices (a GEMM instead of pad -> FFT -> fold -> IFFT); rows of a
@@ -536,10 +536,10 @@ class JTFS(nn.Module):
         """
 
         def build() -> np.ndarray:
-            R = self._fr_matrix(n_fr, m).shape[0]
+            A = self._fr_matrix(n_fr, m)
             if self.exact or self.spins[n_fr] == 0:
-                return np.arange(R)
-            mass = np.abs(self._fr_matrix(n_fr, m)).sum(axis=1)
+                return np.arange(A.shape[0])
+            mass = np.abs(A).sum(axis=1)
             order = np.argsort(mass)
             n_drop = int((np.cumsum(mass[order]) <= ROWS_TOL * mass.sum()).sum())
             return np.sort(order[n_drop:])

@@ -29,7 +29,7 @@ class _Modulus(torch.autograd.Function):
 
     d|z|/dz* = z / (2|z|): the gradient is ``g * z / |z|``, and we define it as 0
     where ``|z| = 0`` (the naive sqrt(re^2 + im^2) gives NaN there). A plain backward
-    divides by ``|z| + eps`` (eps = tiny**0.75, 1e-29 in float32): two passes instead of
+    divides by ``|z| + eps`` (eps = tiny**0.75, about 4e-29 in float32): two passes instead of
     five, equal to ``z / |z|`` to float precision wherever ``|z| > 1e-20``. It multiplies
     complex ``z`` by the real ratio, which is faster than broadcasting over (re, im).
     """
@@ -176,7 +176,7 @@ class _ScatterModulusAverage(torch.autograd.Function):
     forward and backward run over chunks of L, and the backward recomputes
     ``A @ Y`` chunk by chunk. Only ``Y`` is saved, so the full transform's memory
     stays small and the work stays in cache. The modulus gradient is ``z/|z|``,
-    computed as ``z / (|z| + eps)`` with ``eps = tiny**0.75`` (1e-29 in float32): 0
+    computed as ``z / (|z| + eps)`` with ``eps = tiny**0.75`` (about 4e-29 in float32): 0
     where ``|z| = 0``, exact to float precision wherever ``|z| > 1e-20``.
     """
 
