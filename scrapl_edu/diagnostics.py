@@ -8,6 +8,7 @@ fixed w and batch; the full gradient is g = ∇_w L^Φ = (1/P) Σ_p G_p (Eq. 13)
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "arithmetic_cost",
     "forward_backward_seconds",
     "EstimatorStats",
     "MonteCarloResult",
@@ -285,3 +287,77 @@ def forward_backward_seconds(fn: Callable[[Tensor], Tensor], x: Tensor, repeats:
         fn(xr).pow(2).sum().backward()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def _fft_flops(x: Tensor, dim: Sequence[int], n_out: int | None, real: bool) -> int:
+    """5 N log2 N per complex FFT of N points, half that for a real one (the usual count)."""
+    shape = list(x.shape)
+    if n_out is not None:  # c2r: the transform's length is the real output's
+        shape[dim[-1]] = n_out
+    n = math.prod(shape[d] for d in dim)
+    if n <= 1:
+        return 0
+    batch = math.prod(shape) // n
+    return round(batch * (2.5 if real else 5.0) * n * math.log2(n))
+
+
+def _raw(formula: Callable[..., int]) -> Callable[..., int]:
+    formula._get_raw = True  # type: ignore[attr-defined]  # FlopCounterMode passes tensors
+    return formula
+
+
+def _cost_mapping() -> dict[Any, Callable[..., int]]:
+    """FFT formulas, and matrix products counted ×4 when complex, for ``FlopCounterMode``."""
+    from torch.utils import flop_counter as fc
+
+    aten = torch.ops.aten
+
+    def complex_aware(formula: Callable[..., int]) -> Callable[..., int]:
+        def count(*args: Any, **kwargs: Any) -> int:
+            n = formula(*args, **kwargs)
+            return 4 * n if any(isinstance(a, Tensor) and a.is_complex() for a in args) else n
+
+        return _raw(count)
+
+    return {
+        aten._fft_r2c: _raw(lambda x, dim, *a, out_val=None, **k: _fft_flops(x, dim, None, True)),
+        aten._fft_c2r: _raw(
+            lambda x, dim, norm, n, *a, out_val=None, **k: _fft_flops(x, dim, n, True)
+        ),
+        aten._fft_c2c: _raw(lambda x, dim, *a, out_val=None, **k: _fft_flops(x, dim, None, False)),
+        aten.mm: complex_aware(fc.mm_flop),
+        aten.addmm: complex_aware(fc.addmm_flop),
+        aten.bmm: complex_aware(fc.bmm_flop),
+        aten.baddbmm: complex_aware(fc.baddbmm_flop),
+    }
+
+
+def arithmetic_cost(
+    fn: Callable[[Tensor], Tensor], x: Tensor, backward: bool = True
+) -> dict[str, int]:
+    """Floating-point operations of ``fn(x)`` (and its backward), counted, not timed.
+
+    A count does not depend on what else the machine is doing, so notebook 4 can check
+    that one path costs a small fraction of the full transform (Section 3) where a timing
+    would be noisy. It counts the arithmetic that dominates a scattering transform, with
+    ``torch.utils.flop_counter.FlopCounterMode``: matrix products (2·m·n·k, ×4 when
+    complex) and FFTs (5·N·log2 N per complex transform of N points, 2.5·N·log2 N per
+    real one). Elementwise work (modulus, filter products, gathers) is not counted.
+
+    Returns ``{"total": ..., "fft": ..., "matmul": ...}``. With ``backward`` (default)
+    it runs ``fn(x).pow(2).sum().backward()`` on a fresh leaf copy of ``x``, the cost
+    a training step pays, as in :func:`forward_backward_seconds`.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    xr = x.detach().clone().requires_grad_(backward)
+    with FlopCounterMode(display=False, custom_mapping=_cost_mapping()) as counter:
+        out = fn(xr)
+        if backward:
+            out.pow(2).sum().backward()
+    counts = counter.get_flop_counts()["Global"]
+    fft = sum(v for k, v in counts.items() if "fft" in str(k))
+    total = int(counter.get_total_flops())
+    return {"total": total, "fft": int(fft), "matmul": total - int(fft)}

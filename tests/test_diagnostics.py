@@ -221,3 +221,45 @@ def test_forward_backward_seconds_runs_fn_and_backward():
     assert calls == [True, True, True] and 0 < t < 60
     with pytest.raises(ValueError, match="repeats"):
         forward_backward_seconds(fn, x, repeats=0)
+
+
+def test_arithmetic_cost_matches_closed_forms():
+    """Matrix products 2·m·n·k (×4 complex), FFTs 5·N·log2 N (half for real), backward too."""
+    from scrapl_edu.diagnostics import arithmetic_cost
+
+    m, k, n = 6, 5, 7
+    W = torch.randn(k, n)
+    fwd = arithmetic_cost(lambda z: z @ W, torch.randn(m, k), backward=False)
+    assert fwd == {"total": 2 * m * k * n, "fft": 0, "matmul": 2 * m * k * n}
+    # backward adds dL/dz = g · Wᵀ, another m·n·k product (W is a constant)
+    assert arithmetic_cost(lambda z: z @ W, torch.randn(m, k))["total"] == 4 * m * k * n
+    Wc = torch.randn(k, n, dtype=torch.complex64)
+    zc = torch.randn(m, k, dtype=torch.complex64)
+    assert arithmetic_cost(lambda z: z @ Wc, zc, backward=False)["total"] == 8 * m * k * n
+
+    b, N = 3, 1024
+    x = torch.randn(b, N)
+    assert arithmetic_cost(torch.fft.rfft, x, backward=False)["fft"] == b * 2.5 * N * 10
+    assert arithmetic_cost(torch.fft.fft, x.to(torch.complex64), backward=False)["fft"] == (
+        b * 5 * N * 10
+    )
+    X = torch.fft.rfft(x)
+    irfft = arithmetic_cost(lambda z: torch.fft.irfft(z, n=N), X, backward=False)
+    assert irfft == {"total": b * 2.5 * N * 10, "fft": b * 2.5 * N * 10, "matmul": 0}
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        arithmetic_cost(torch.fft.rfft, [1.0, 2.0])
+
+
+def test_arithmetic_cost_one_jtfs_path_is_a_fraction_of_all():
+    """Section 3's premise, counted: a path skips the other paths' second-order work."""
+    from scrapl_edu import JTFS
+    from scrapl_edu.diagnostics import arithmetic_cost
+
+    jtfs = JTFS(shape=512, J=5, Q1=4, Q2=1, J_fr=2, Q_fr=1, T=64, F=4)
+    x = torch.randn(1, 512)
+    full = arithmetic_cost(jtfs, x)
+    paths = [arithmetic_cost(lambda z, p=p: jtfs.path(z, p), x) for p in range(jtfs.n_paths)]
+    assert full["fft"] > 0 and full["matmul"] > 0
+    assert max(c["total"] for c in paths) < full["total"]
+    # paths recompute the shared first order, so together they cost more than the whole
+    assert sum(c["total"] for c in paths) > full["total"]
