@@ -45,7 +45,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -648,6 +648,7 @@ def run(
     progress: bool = True,
     stop_after: int | None = None,
     ckpt_every: int | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
 ) -> Results | None:
     """Train and evaluate one configuration (Sections 4.2-4.3; Algorithm 1 for ``scrapl``).
 
@@ -660,6 +661,11 @@ def run(
         stop_after: simulate an interruption: checkpoint after this many steps and return
             None (used by the tests and by notebooks that train in chunks).
         ckpt_every: checkpoint every this many steps (default: ``val_every``).
+        callback: called after every validation (step 0, every ``val_every`` steps and the
+            last step) with a snapshot of the run so far: ``step``, ``steps``,
+            ``val_steps``, ``val_theta_l1`` (‰), ``path_counts`` (SCRAPL's draws per path,
+            else None), ``probs`` (θ-IS's π, or None), ``losses`` and ``grad_var`` (per
+            step). The lists are copies. Live figures (the dashboard) draw from it.
 
     Returns:
         :class:`Results` (also saved to ``out``), or None if stopped by ``stop_after``.
@@ -671,6 +677,10 @@ def run(
     from scrapl_edu.sampling import PathSampler, theta_importance_sampling
 
     config.validate()
+    if callback is not None and not callable(callback):
+        raise TypeError(
+            f"callback must be a function of one dict, or None; got {type(callback).__name__}"
+        )
     out_path = None if out is None else Path(out)
     _prepare_out(out_path, overwrite, resume)
     ckpt_every = ckpt_every or config.val_every
@@ -796,6 +806,20 @@ def run(
         state["val_steps"].append(state["step"])
         state["val"].append(float(pp.mean()))
         state["val_pp"].append([float(v) for v in pp])
+        if callback is not None:
+            h = state["history"]
+            callback(
+                {
+                    "step": state["step"],
+                    "steps": config.steps,
+                    "val_steps": list(state["val_steps"]),
+                    "val_theta_l1": list(state["val"]),
+                    "path_counts": [int(c) for c in loss_fn.sampler.counts] if scrapl else None,
+                    "probs": state["theta_is_probs"],
+                    "losses": list(h["loss"]),
+                    "grad_var": list(h.get("grad_var", [])),
+                }
+            )
 
     def save_checkpoint() -> None:
         if ckpt_file is None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -280,57 +279,26 @@ def _tag(config: dict[str, Any]) -> str:
 
 
 def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> dict[str, Any]:
-    """Run the lab (:func:`scrapl_edu.lab.run`) in chunks, reporting progress between them.
+    """Run the lab (:func:`scrapl_edu.lab.run`), reporting progress at each validation.
 
     ``config`` holds ``preset``, ``loss``, ``p_adam``, ``p_saga``, ``theta_is``, ``steps``
-    and ``seed``. The run is split into about 5 chunks with ``stop_after`` / ``resume`` (the
-    lab's checkpoint), and after each chunk ``progress`` receives the validation curve
-    (θ L1 in ‰), the visits per path, π and the per-step losses read from the checkpoint.
-    Returns the final ``Results.to_dict(with_history=True)``.
+    and ``seed``. ``progress`` receives the lab's per-validation snapshot (the ``callback``
+    of :func:`scrapl_edu.lab.run`: validation curve in θ L1 ‰, visits per path, π, per-step
+    losses) with ``grad_steps`` added for the running gradient variance. Nothing is written
+    to disk. Returns the final ``Results.to_dict(with_history=True)``.
     """
-    import torch
-
     from scrapl_edu import lab
 
     keys = ("loss", "p_adam", "p_saga", "theta_is", "steps", "seed")
     cfg = lab.make_config(config["preset"], **{k: config[k] for k in keys if k in config})
-    with tempfile.TemporaryDirectory(prefix="scrapl-dashboard-") as tmp:
-        steps = cfg.steps
-        cuts = sorted({max(1, round(steps * i / 5)) for i in range(1, 5)} - {steps})
-        for cut in cuts:
-            lab.run(cfg, tmp, resume=True, stop_after=cut, progress=False, ckpt_every=steps)
-            ck = torch.load(Path(tmp) / lab.CHECKPOINT, weights_only=False)
-            st = ck["state"]
-            counts = None
-            if ck.get("loss") and "_extra_state" in ck["loss"]:
-                counts = ck["loss"]["_extra_state"]["sampler"]["counts"].numpy()
-            progress(
-                {
-                    "step": st["step"],
-                    "steps": steps,
-                    "val_steps": list(st["val_steps"]),
-                    "val_theta_l1": list(st["val"]),
-                    "path_counts": counts,
-                    "probs": st["theta_is_probs"],
-                    "losses": list(st["history"]["loss"]),
-                    **_grad_var(st["history"]),
-                }
-            )
-        res = lab.run(cfg, tmp, resume=True, progress=False)
-    d = res.to_dict(with_history=True)
-    progress(
-        {
-            "step": d["steps"],
-            "steps": steps,
-            "val_steps": d["val_steps"],
-            "val_theta_l1": d["val_theta_l1_permille"],
-            "path_counts": d["path_counts"],
-            "probs": d["theta_is_probs"],
-            "losses": d["history"]["loss"],
-            **_grad_var(d["history"]),
-        }
-    )
-    return d
+    res = lab.run(cfg, None, progress=False, callback=lambda snap: progress(_with_steps(snap)))
+    return res.to_dict(with_history=True)
+
+
+def _with_steps(snap: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with ``grad_steps`` for the running gradient variance (if recorded)."""
+    out = {k: v for k, v in snap.items() if k != "grad_var"}
+    return {**out, **_grad_var(snap)}
 
 
 def _grad_var(history: dict[str, list]) -> dict[str, Any]:

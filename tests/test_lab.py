@@ -258,3 +258,40 @@ def test_grad_variance_matches_independent_ema():
         got = _update_grad_variance(state, model)
         assert got == pytest.approx(max(sq - float(mean @ mean), 0.0), rel=1e-9, abs=1e-12)
     assert got > 0
+
+
+def test_callback_reports_each_validation_consistent_with_results():
+    """The live snapshot at each validation agrees with what the run finally returns."""
+    snaps: list[dict] = []
+    res = lab.run(_cfg(loss="scrapl", steps=7), progress=False, callback=snaps.append)
+    # step 0, every val_every (= 3 in fast mode) and the last step
+    assert [s["step"] for s in snaps] == [0, 3, 6, 7]
+    last = snaps[-1]
+    assert last["steps"] == 7 and last["val_steps"] == res.val_steps
+    assert last["val_theta_l1"] == res.val_theta_l1_permille
+    assert last["losses"] == res.history["loss"] and last["grad_var"] == res.history["grad_var"]
+    assert last["path_counts"] == res.path_counts and sum(last["path_counts"]) == 7
+    assert last["probs"] == res.theta_is_probs and last["probs"] is not None
+    for s in snaps:  # each a copy, as it was then
+        assert len(s["losses"]) == s["step"] == sum(s["path_counts"])
+        assert len(s["val_steps"]) == len(s["val_theta_l1"])
+    mss = []
+    lab.run(_cfg(loss="mss", steps=3), progress=False, callback=mss.append)
+    assert [s["step"] for s in mss] == [0, 3] and mss[-1]["path_counts"] is None
+    with pytest.raises(TypeError, match="callback must be a function"):
+        lab.run(_cfg(loss="mss", steps=3), progress=False, callback="print")
+
+
+def test_dashboard_runner_reports_live_and_writes_nothing(tmp_path, monkeypatch):
+    from scrapl_edu.widgets import lab_runner
+
+    monkeypatch.chdir(tmp_path)
+    seen: list[dict] = []
+    config = {"preset": "classroom", "loss": "scrapl", "p_adam": True, "p_saga": False}
+    d = lab_runner({**config, "theta_is": False, "steps": 5, "seed": 0}, seen.append)
+    assert [s["step"] for s in seen] == [0, 3, 5]
+    assert d["steps"] == 5 and seen[-1]["val_theta_l1"] == d["val_theta_l1_permille"]
+    assert seen[-1]["grad_steps"] == [1, 2, 3, 4, 5]
+    assert seen[-1]["grad_var"] == d["history"]["grad_var"]
+    assert d["config"]["p_saga"] is False and d["config"]["theta_is"] is False
+    assert not any(tmp_path.iterdir())
