@@ -373,6 +373,7 @@ class LabDashboard:
         self.result = W.HTML("no run yet")
         self.result.add_class("scrapl-result")
         self.plot = W.Output()
+        self.plot.add_class("scrapl-plot")
         if results_dir is None:
             results_dir = DEFAULT_RESULTS_DIR
         self.table = W.HTML(self._table_html(results_dir))

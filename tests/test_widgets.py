@@ -68,6 +68,7 @@ def test_dashboard_runs_once_headless_and_keeps_the_dom_contract(dash) -> None:
     assert "scrapl-run-button" in d.button._dom_classes
     assert "scrapl-status" in d.status._dom_classes
     assert "scrapl-result" in d.result._dom_classes
+    assert "scrapl-plot" in d.plot._dom_classes
     for key, css in [
         ("p_adam", "scrapl-toggle-p-adam"),
         ("p_saga", "scrapl-toggle-p-saga"),

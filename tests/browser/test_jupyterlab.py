@@ -1,12 +1,13 @@
 """The sound-matching lab in a real JupyterLab, driven by chromium.
 
 Open notebook 08, run all cells (the notebook's default run), switch P-SAGA off, press Run,
-and check that the displayed result is redrawn with P-SAGA off.
+and check that the displayed result and the live figure are redrawn with P-SAGA off.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,34 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 # How a result reports P-SAGA switched off: "P-SAGA off", "P-SAGA: off", "P-SAGA ✗", …
 P_SAGA_OFF = re.compile(r"P-SAGA\W{0,3}(off|✗|✘|no|false)\b|P-SAGA\W{0,3}[✗✘]", re.IGNORECASE)
+
+
+def figure_digest(page: Any) -> str | None:
+    """A short fingerprint of the dashboard's live figure (its PNG data URL is ~100 kB).
+
+    None while no figure is attached (for example between two redraws).
+    """
+    from playwright.sync_api import Error
+
+    img = page.locator(".scrapl-plot img").last
+    try:
+        return img.evaluate(
+            "el => { let h = 0; for (let i = 0; i < el.src.length; i++)"
+            " h = (h * 31 + el.src.charCodeAt(i)) | 0; return el.src.length + ':' + h; }",
+            timeout=2_000,
+        )
+    except Error:
+        return None
+
+
+def wait_for_new_figure(page: Any, before: str | None, seconds: float = 30.0) -> str | None:
+    """Poll until the live figure differs from ``before`` (returns the last fingerprint)."""
+    deadline = time.monotonic() + seconds
+    now = figure_digest(page)
+    while (now is None or now == before) and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        now = figure_digest(page)
+    return now
 
 
 def run_all_cells(page: Any) -> None:
@@ -46,6 +75,9 @@ def test_lab_notebook_reacts_to_p_saga_toggle(
     before = (result.text_content() or "").strip()
     assert before, "the result widget is empty after the default run"
     assert not P_SAGA_OFF.search(before), f"default run should have P-SAGA on: {before!r}"
+    page.locator(".scrapl-plot").first.scroll_into_view_if_needed()
+    figure_before = wait_for_new_figure(page, None)
+    assert figure_before is not None, "no live figure after the default run"
 
     toggle = page.locator(".scrapl-toggle-p-saga input[type='checkbox']").first
     toggle.scroll_into_view_if_needed()
@@ -58,6 +90,11 @@ def test_lab_notebook_reacts_to_p_saga_toggle(
     expect(result).to_contain_text(P_SAGA_OFF, timeout=30_000)
     after = (result.text_content() or "").strip()
     assert after != before
+    # the live figure was redrawn by the second run too
+    page.locator(".scrapl-plot").first.scroll_into_view_if_needed()
+    figure_after = wait_for_new_figure(page, figure_before)
+    assert figure_after is not None, "the live figure is gone after run 2"
+    assert figure_after != figure_before, "the live figure was not redrawn by run 2"
 
     result.scroll_into_view_if_needed()
     save_screenshot(page, "lab_browser.png", tmp_path)
