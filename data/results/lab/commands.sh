@@ -37,3 +37,8 @@ $PY -m scrapl_edu.lab run --loss jtfs --steps 12 --threads 1 --no-progress --ove
 $PY -m scrapl_edu.lab compare --rows mss,jtfs,scrapl --preset classroom --seeds 0 1 2 3 4 --jobs 2 \
   --reuse $OUT/losses --out $OUT/losses_equal_steps \
   --title "classroom chirplet, full JTFS at equal steps (400) with SCRAPL and MSS"
+
+# (7) SCRAPL vs MSS at twice the classroom budget (800 steps), the 2x question of (1).
+$PY -m scrapl_edu.lab compare --rows mss,scrapl --preset classroom --seeds 0 1 2 3 4 --jobs 2 \
+  --run-arg "--steps 800" --out $OUT/losses_800_steps \
+  --title "classroom chirplet, SCRAPL vs MSS at 800 steps (twice the classroom budget)"
