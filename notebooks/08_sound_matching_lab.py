@@ -21,8 +21,9 @@
 # randomly shifted chirplet (Sections 4.2–4.3) through a loss on its own re-synthesis. Tick
 # the techniques of Algorithm 1 — P-Adam (Eq. 6–8), P-SAGA (Eq. 9), θ-IS (Eq. 10–12) — or
 # compare with the full JTFS, MSS or the supervised P-loss, press **Run**, and watch the
-# validation θ error, the paths drawn against π, and the running variance of the gradient.
-# The table on the right is the committed ablation (Table 2 in small, `data/results/`).
+# validation θ error, the paths drawn against π, and the running variance of the gradient
+# (redrawn at each validation; move the pointer onto the figure for the interactive plotly
+# chart: zoom, hover for values). The table on the right is the committed ablation (Table 2 in small, `data/results/`).
 #
 # The notebook runs one default run when executed (headless runs and Voilà included).
 

@@ -427,3 +427,140 @@ def plot_path_histogram(
     ax.set_ylabel("share of steps")
     ax.legend(fontsize=8)
     return fig
+
+
+# --------------------------------------------------------------------------- live lab figure
+def rolling_variance(
+    x: list[float] | np.ndarray, window: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Variance of ``x`` over the last ``window`` values at each step (steps from 1)."""
+    if window < 2:
+        raise ValueError(f"window must be >= 2, got {window}")
+    a = np.asarray(x, dtype=float).reshape(-1)
+    if a.size < 2:
+        return np.arange(1, a.size + 1), np.zeros(a.size)
+    v = np.array([a[max(0, i - window + 1) : i + 1].var() for i in range(a.size)])
+    return np.arange(1, a.size + 1), v
+
+
+def lab_progress_panels(info: dict) -> dict:
+    """The three panels of the lab's live figure, as numbers (both renderers draw these).
+
+    ``info`` is a snapshot of :func:`scrapl_edu.lab.run`'s ``callback`` (with
+    ``grad_steps``) or any dict with some of its keys. Returns:
+
+    - ``theta``: ``(steps, θ L1 ‰)`` of the validation curve;
+    - ``paths``: ``(share of steps per path, π)`` or None when the loss samples no path
+      (π uniform when θ-IS is off, Algorithm 1's default);
+    - ``variance``: ``(steps, values, title, ylabel)``: the running variance of the
+      gradient the optimizer receives when recorded, else the rolling variance of the
+      per-step loss.
+    """
+    theta = (list(info.get("val_steps") or []), list(info.get("val_theta_l1") or []))
+    paths = None
+    counts = info.get("path_counts")
+    if counts is not None and len(counts):
+        c = np.asarray(counts, dtype=float)
+        pi = info.get("probs")
+        pi = np.full(c.size, 1.0 / c.size) if pi is None else np.asarray(pi, dtype=float)
+        if pi.shape != c.shape:
+            raise ValueError(f"probs must have one entry per path ({c.size}), got {pi.size}")
+        paths = (c / max(c.sum(), 1.0), pi)
+    if info.get("grad_var") is not None:
+        gx, gy = np.asarray(info["grad_steps"]), np.asarray(info["grad_var"], dtype=float)
+        var = (gx, gy, "gradient variance (running, ~10 steps)", "E‖g − E g‖²")
+    else:
+        gx, gy = rolling_variance(info.get("losses") or [])
+        var = (gx, gy, "spread of the one-path loss (rolling var., 10 steps)", "variance")
+    return {"theta": theta, "paths": paths, "variance": var}
+
+
+def _log_scale(y: np.ndarray) -> bool:
+    return bool(len(y)) and bool(np.nanmax(y) > 0)
+
+
+def plot_lab_progress(info: dict) -> Figure:
+    """The lab's live figure in matplotlib (the static fallback of :func:`plotly_lab_progress`)."""
+    import matplotlib.pyplot as plt
+
+    panels = lab_progress_panels(info)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+    axes[0].plot(*panels["theta"], "o-")
+    axes[0].axhline(100, color="gray", ls=":", lw=1)
+    axes[0].set(xlabel="step", ylabel="validation θ L1 (‰)", title="θ error")
+    if panels["paths"] is not None:
+        share, pi = panels["paths"]
+        axes[1].bar(np.arange(share.size), share, width=1.0, color="gray")
+        axes[1].step(np.arange(pi.size), pi, where="mid", color="tab:red", label="π")
+        axes[1].legend(fontsize=8)
+        axes[1].set(xlabel="path", ylabel="share of steps", title="paths drawn vs π")
+    else:
+        axes[1].text(
+            0.5,
+            0.5,
+            "no path sampling\n(this loss uses no paths)",
+            ha="center",
+            va="center",
+            transform=axes[1].transAxes,
+        )
+        axes[1].set_axis_off()
+    gx, gy, title, ylabel = panels["variance"]
+    axes[2].plot(gx, gy)
+    axes[2].set(title=title, ylabel=ylabel, xlabel="step")
+    if _log_scale(gy):
+        axes[2].set_yscale("log")
+    fig.tight_layout()
+    return fig
+
+
+def plotly_lab_progress(info: dict):
+    """The lab's live figure in plotly: θ error, paths drawn vs π, gradient variance.
+
+    Hover shows each value; the θ panel marks the 100 ‰ convergence threshold (Table 2).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    panels = lab_progress_panels(info)
+    gx, gy, var_title, var_label = panels["variance"]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("θ error", "paths drawn vs π", var_title))
+    steps, err = panels["theta"]
+    fig.add_trace(go.Scatter(x=steps, y=err, mode="lines+markers", name="θ L1 (‰)"), 1, 1)
+    fig.add_hline(y=100, line_dash="dot", line_color="gray", row=1, col=1)
+    if panels["paths"] is not None:
+        share, pi = panels["paths"]
+        idx = np.arange(share.size)
+        fig.add_trace(go.Bar(x=idx, y=share, name="visits", marker_color="gray"), 1, 2)
+        fig.add_trace(
+            go.Scatter(x=idx, y=pi, name="π", line={"shape": "hvh", "color": "crimson"}), 1, 2
+        )
+    else:
+        fig.add_annotation(
+            text="no path sampling<br>(this loss uses no paths)",
+            showarrow=False,
+            xref="x2 domain",
+            yref="y2 domain",
+            x=0.5,
+            y=0.5,
+        )
+    fig.add_trace(go.Scatter(x=gx, y=gy, mode="lines", name="variance"), 1, 3)
+    fig.update_xaxes(title_text="step", row=1, col=1)
+    fig.update_xaxes(title_text="path", row=1, col=2)
+    fig.update_xaxes(title_text="step", row=1, col=3)
+    fig.update_yaxes(title_text="validation θ L1 (‰)", row=1, col=1)
+    fig.update_yaxes(title_text="share of steps", row=1, col=2)
+    log = _log_scale(gy)
+    fig.update_yaxes(
+        title_text=var_label,
+        type="log" if log else "linear",
+        dtick="D2" if log else None,
+        row=1,
+        col=3,
+    )
+    fig.update_layout(
+        title="live training (sound-matching lab)",
+        height=380,
+        showlegend=False,
+        margin={"t": 70, "b": 50, "l": 60, "r": 20},
+    )
+    return fig

@@ -307,24 +307,16 @@ def _grad_var(history: dict[str, list]) -> dict[str, Any]:
     return {"grad_steps": list(range(1, len(gv) + 1)), "grad_var": list(gv)} if gv else {}
 
 
-def _rolling_var(x: list[float], window: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(x, dtype=float)
-    if a.size < 2:
-        return np.arange(a.size), np.zeros(a.size)
-    w = max(2, min(window, a.size))
-    v = np.array([a[max(0, i - w + 1) : i + 1].var() for i in range(a.size)])
-    return np.arange(1, a.size + 1), v
-
-
 class LabDashboard:
     """The sound-matching lab as a classroom dashboard (notebook 8; Sections 4.2-4.3, Table 2).
 
     Controls: checkboxes for P-Adam, P-SAGA and θ-IS, the loss (SCRAPL, full JTFS, MSS,
-    P-loss), the lab preset, steps and seed; a Run button with a progress bar. Live figure:
-    validation θ L1 (‰), visits per path against π, and the rolling variance of the
-    per-step loss when the runner reports no ``grad_var`` (the lab runner reports the
-    running gradient variance). Beside it, the ablation table
-    committed in ``results_dir``.
+    P-loss), the lab preset, steps and seed; a Run button with a progress bar. Live plotly
+    figure (:func:`scrapl_edu.viz.plotly_lab_progress`, with a matplotlib PNG fallback for
+    renderers without JavaScript): validation θ L1 (‰), visits per path against π, and
+    the running gradient variance (the rolling variance of the per-step loss when the
+    runner reports no ``grad_var``). Beside it, the ablation table committed in
+    ``results_dir``.
 
     Args:
         runner: ``runner(config, progress) -> results dict`` (default :func:`lab_runner`);
@@ -443,51 +435,14 @@ class LabDashboard:
         return cfg
 
     def _on_progress(self, info: Progress) -> None:
-        import matplotlib.pyplot as plt
+        from scrapl_edu import viz
 
         self.bar.max = max(1, int(info.get("steps", self.bar.max)))
         self.bar.value = min(int(info.get("step", 0)), self.bar.max)
         self.status.value = f"Run {self.runs + 1}: step {self.bar.value} / {self.bar.max}"
         self.plot.clear_output(wait=True)
-        with self.plot:
-            fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
-            vs, vv = info.get("val_steps") or [], info.get("val_theta_l1") or []
-            axes[0].plot(vs, vv, "o-")
-            axes[0].axhline(100, color="gray", ls=":", lw=1)
-            axes[0].set(xlabel="step", ylabel="validation θ L1 (‰)", title="θ error")
-            counts = info.get("path_counts")
-            if counts is not None and len(counts):
-                c = np.asarray(counts, dtype=float)
-                pi = info.get("probs")
-                pi = np.full(c.size, 1 / c.size) if pi is None else np.asarray(pi, float)
-                axes[1].bar(np.arange(c.size), c / max(c.sum(), 1), width=1.0, color="gray")
-                axes[1].step(np.arange(c.size), pi, where="mid", color="tab:red", label="π")
-                axes[1].legend(fontsize=8)
-                axes[1].set(xlabel="path", ylabel="share of steps", title="paths drawn vs π")
-            else:
-                axes[1].text(
-                    0.5,
-                    0.5,
-                    "no path sampling\n(this loss uses no paths)",
-                    ha="center",
-                    va="center",
-                    transform=axes[1].transAxes,
-                )
-                axes[1].set_axis_off()
-            if info.get("grad_var") is not None:
-                gx, gy = info["grad_steps"], info["grad_var"]
-                axes[2].set(title="gradient variance (running, ~10 steps)", ylabel="E‖g − E g‖²")
-            else:
-                gx, gy = _rolling_var(info.get("losses") or [])
-                axes[2].set(
-                    title="spread of the one-path loss (rolling var., 10 steps)", ylabel="variance"
-                )
-            axes[2].plot(gx, gy)
-            if len(gy) and np.nanmax(gy) > 0:
-                axes[2].set_yscale("log")
-            axes[2].set_xlabel("step")
-            fig.tight_layout()
-            _show(fig)
+        with self.plot:  # interactive plotly, with a matplotlib PNG for renderers without JS
+            viz.show_plotly(viz.plotly_lab_progress(info), fallback=viz.plot_lab_progress(info))
 
     def run(self) -> dict[str, Any]:
         """One run with the current controls (what the Run button does)."""

@@ -102,3 +102,60 @@ def test_path_histogram_and_errors(jtfs: JTFS) -> None:
         viz.plot_path_histogram(jtfs, counts[:-1])
     with pytest.raises(ValueError, match="path index"):
         viz.path_cell(jtfs, jtfs.n_paths)
+
+
+def test_lab_progress_panels_from_a_snapshot() -> None:
+    info = {
+        "val_steps": [0, 3],
+        "val_theta_l1": [250.0, 120.0],
+        "path_counts": [3, 1, 0, 0],
+        "probs": [0.4, 0.3, 0.2, 0.1],
+        "grad_steps": [1, 2, 3],
+        "grad_var": [0.0, 2.0, 1.0],
+    }
+    panels = viz.lab_progress_panels(info)
+    assert panels["theta"] == ([0, 3], [250.0, 120.0])
+    share, pi = panels["paths"]
+    np.testing.assert_allclose(share, [0.75, 0.25, 0, 0])
+    np.testing.assert_allclose(pi, [0.4, 0.3, 0.2, 0.1])
+    gx, gy, title, _ = panels["variance"]
+    assert list(gx) == [1, 2, 3] and list(gy) == [0.0, 2.0, 1.0] and "gradient" in title
+    # no θ-IS: π is uniform (Algorithm 1's default); no path sampling: no panel
+    np.testing.assert_allclose(viz.lab_progress_panels({**info, "probs": None})["paths"][1], 0.25)
+    assert viz.lab_progress_panels({**info, "path_counts": None})["paths"] is None
+    # no gradient variance recorded: the rolling variance of the loss, against numpy
+    losses = [1.0, 3.0, 2.0, 5.0]
+    gx, gy, title, _ = viz.lab_progress_panels({"losses": losses})["variance"]
+    assert "loss" in title and list(gx) == [1, 2, 3, 4]
+    np.testing.assert_allclose(gy, [0.0, np.var([1, 3]), np.var([1, 3, 2]), np.var(losses)])
+    np.testing.assert_allclose(viz.rolling_variance(losses, window=2)[1][3], np.var([2, 5]))
+    with pytest.raises(ValueError, match="window"):
+        viz.rolling_variance(losses, window=1)
+    with pytest.raises(ValueError, match="probs must have one entry per path"):
+        viz.lab_progress_panels({**info, "probs": [0.5, 0.5]})
+
+
+def test_lab_progress_figures_plotly_and_fallback() -> None:
+    info = {
+        "val_steps": [0, 3, 6],
+        "val_theta_l1": [250.0, 180.0, 90.0],
+        "path_counts": [2, 4],
+        "probs": None,
+        "grad_steps": [1, 2],
+        "grad_var": [1e-3, 1e-2],
+    }
+    fig = viz.plotly_lab_progress(info)
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["θ L1 (‰)"].y) == [250.0, 180.0, 90.0]
+    np.testing.assert_allclose(by_name["visits"].y, [1 / 3, 2 / 3])
+    np.testing.assert_allclose(by_name["π"].y, [0.5, 0.5])
+    assert list(by_name["variance"].y) == [1e-3, 1e-2]
+    assert fig.layout.yaxis3.type == "log"
+    assert any(s.y0 == 100 for s in fig.layout.shapes)  # the convergence threshold
+    no_paths = viz.plotly_lab_progress({**info, "path_counts": None, "grad_var": None})
+    assert "visits" not in {t.name for t in no_paths.data}
+    assert "no path sampling" in no_paths.layout.annotations[-1].text
+    static = viz.plot_lab_progress(info)
+    assert len(static.axes) == 3 and static.axes[2].get_yscale() == "log"
+    np.testing.assert_allclose([b.get_height() for b in static.axes[1].patches], [1 / 3, 2 / 3])
+    plt.close(static)

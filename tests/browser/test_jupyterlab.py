@@ -21,24 +21,35 @@ P_SAGA_OFF = re.compile(r"P-SAGA\W{0,3}(off|✗|✘|no|false)\b|P-SAGA\W{0,3}[�
 
 
 def figure_digest(page: Any) -> str | None:
-    """A short fingerprint of the dashboard's live figure (its PNG data URL is ~100 kB).
+    """A short fingerprint of the data of the dashboard's live plotly figure.
 
-    None while no figure is attached (for example between two redraws).
+    jupyterlab-plotly first shows the figure's PNG fallback and draws the interactive
+    plot on the PNG's ``mouseenter``, which this sends (a real hover is not reliable
+    here: no event fires when the page changes under a pointer that does not move).
+    None while no interactive figure is drawn (for example between two redraws).
     """
     from playwright.sync_api import Error
 
-    img = page.locator(".scrapl-plot img").last
     try:
-        return img.evaluate(
-            "el => { let h = 0; for (let i = 0; i < el.src.length; i++)"
-            " h = (h * 31 + el.src.charCodeAt(i)) | 0; return el.src.length + ':' + h; }",
+        page.locator(".scrapl-plot img.plot-img").last.dispatch_event("mouseenter", timeout=2_000)
+        return page.locator(".scrapl-plot .js-plotly-plot").last.evaluate(
+            "el => { const s = JSON.stringify(el.data); let h = 0;"
+            " for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;"
+            " return s.length + ':' + h; }",
             timeout=2_000,
         )
     except Error:
         return None
 
 
-def wait_for_new_figure(page: Any, before: str | None, seconds: float = 30.0) -> str | None:
+def plot_dom(page: Any) -> str:
+    """The live figure's DOM without its image data (for failure messages)."""
+    return page.locator(".scrapl-plot").first.evaluate(
+        "el => el.innerHTML.replace(/base64,[^\"]*/g, 'base64,...').slice(0, 2000)"
+    )
+
+
+def wait_for_new_figure(page: Any, before: str | None, seconds: float = 60.0) -> str | None:
     """Poll until the live figure differs from ``before`` (returns the last fingerprint)."""
     deadline = time.monotonic() + seconds
     now = figure_digest(page)
@@ -59,6 +70,9 @@ def test_lab_notebook_reacts_to_p_saga_toggle(
 ) -> None:
     from playwright.sync_api import expect
 
+    problems: list[str] = []  # page errors and console errors, reported if a check fails
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     url = f"{jupyterlab.base}/lab/tree/{lab_notebook.parent.name}/{lab_notebook.name}"
     page.goto(f"{url}?token={jupyterlab.token}")
     # The notebook is open and its kernel is up.
@@ -77,7 +91,9 @@ def test_lab_notebook_reacts_to_p_saga_toggle(
     assert not P_SAGA_OFF.search(before), f"default run should have P-SAGA on: {before!r}"
     page.locator(".scrapl-plot").first.scroll_into_view_if_needed()
     figure_before = wait_for_new_figure(page, None)
-    assert figure_before is not None, "no live figure after the default run"
+    assert figure_before is not None, (
+        f"no interactive plotly figure after run 1: {problems} {plot_dom(page)}"
+    )
 
     toggle = page.locator(".scrapl-toggle-p-saga input[type='checkbox']").first
     toggle.scroll_into_view_if_needed()
@@ -93,7 +109,9 @@ def test_lab_notebook_reacts_to_p_saga_toggle(
     # the live figure was redrawn by the second run too
     page.locator(".scrapl-plot").first.scroll_into_view_if_needed()
     figure_after = wait_for_new_figure(page, figure_before)
-    assert figure_after is not None, "the live figure is gone after run 2"
+    assert figure_after is not None, (
+        f"no interactive plotly figure after run 2: {problems} {plot_dom(page)}"
+    )
     assert figure_after != figure_before, "the live figure was not redrawn by run 2"
 
     result.scroll_into_view_if_needed()

@@ -1,7 +1,7 @@
 """The sound-matching lab served by Voila as a classroom dashboard, driven by chromium.
 
 Same command as the README's (``VOILA_FLAGS``): jupytext's lab extension denied. The page
-must render the dashboard and react to a click on Run.
+must render the dashboard, react to a click on Run and draw the live plotly figure.
 """
 
 from __future__ import annotations
@@ -45,6 +45,14 @@ def test_voila_dashboard_renders_and_reacts(voila: Server, page: Any, tmp_path: 
     run.click()
     expect(status).to_contain_text(f"Run {n + 1} finished", timeout=RUN_TIMEOUT_MS)
     expect(result).not_to_have_text(before, timeout=30_000)
+    # the live figure: its PNG first, the interactive plotly chart once the pointer enters
+    graph = page.locator(".scrapl-plot .js-plotly-plot").last
+    for _ in range(30):  # the renderer may be replaced while it draws: ask again
+        page.locator(".scrapl-plot img.plot-img").last.dispatch_event("mouseenter")
+        if graph.is_visible():
+            break
+        page.wait_for_timeout(2_000)
+    expect(graph).to_be_visible(timeout=5_000)
     # jupytext's lab extension is denied: it must not even try to load.
     # (Without the denylist: "Failed to create module: package: jupyterlab-jupytext".)
     assert not [p for p in problems if "jupytext" in p.lower()], problems
