@@ -659,7 +659,7 @@ def run(
         resume: continue from ``out/checkpoint.pt`` if present.
         progress: tqdm progress bar.
         stop_after: simulate an interruption: checkpoint after this many steps and return
-            None (used by the tests and by notebooks that train in chunks).
+            None (used by the tests).
         ckpt_every: checkpoint every this many steps (default: ``val_every``).
         callback: called after every validation (step 0, every ``val_every`` steps and the
             last step) with a snapshot of the run so far: ``step``, ``steps``,
