@@ -54,6 +54,7 @@ sync-notebooks: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_jtfs.py
+	$(BIN)/python benchmarks/path_vs_full.py
 
 fixtures:
 	bash tools/build_reference_env.sh
