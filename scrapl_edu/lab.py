@@ -649,6 +649,7 @@ def run(
     stop_after: int | None = None,
     ckpt_every: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> Results | None:
     """Train and evaluate one configuration (Sections 4.2-4.3; Algorithm 1 for ``scrapl``).
 
@@ -666,6 +667,8 @@ def run(
             ``val_steps``, ``val_theta_l1`` (‰), ``path_counts`` (SCRAPL's draws per path,
             else None), ``probs`` (θ-IS's π, or None), ``losses`` and ``grad_var`` (per
             step). The lists are copies. Live figures (the dashboard) draw from it.
+        on_step: called after every training step with ``(step, steps)``: a cheap hook
+            for progress bars (the dashboard's).
 
     Returns:
         :class:`Results` (also saved to ``out``), or None if stopped by ``stop_after``.
@@ -680,6 +683,10 @@ def run(
     if callback is not None and not callable(callback):
         raise TypeError(
             f"callback must be a function of one dict, or None; got {type(callback).__name__}"
+        )
+    if on_step is not None and not callable(on_step):
+        raise TypeError(
+            f"on_step must be a function of (step, steps), or None; got {type(on_step).__name__}"
         )
     out_path = None if out is None else Path(out)
     _prepare_out(out_path, overwrite, resume)
@@ -885,6 +892,8 @@ def run(
             h["step_s"].append(time.perf_counter() - t0)
             h.setdefault("grad_var", []).append(grad_var)
             bar.update(1)
+            if on_step is not None:
+                on_step(state["step"], config.steps)
             if state["step"] % config.val_every == 0 or state["step"] == config.steps:
                 validate()
                 bar.set_postfix(val_l1=f"{state['val'][-1]:.0f}‰")

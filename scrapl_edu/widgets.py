@@ -284,14 +284,20 @@ def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> 
     ``config`` holds ``preset``, ``loss``, ``p_adam``, ``p_saga``, ``theta_is``, ``steps``
     and ``seed``. ``progress`` receives the lab's per-validation snapshot (the ``callback``
     of :func:`scrapl_edu.lab.run`: validation curve in θ L1 ‰, visits per path, π, per-step
-    losses) with ``grad_steps`` added for the running gradient variance. Nothing is written
-    to disk. Returns the final ``Results.to_dict(with_history=True)``.
+    losses) with ``grad_steps`` added for the running gradient variance, and after every
+    step ``{"step", "steps"}`` alone (for the progress bar). Nothing is written to disk. Returns the final ``Results.to_dict(with_history=True)``.
     """
     from scrapl_edu import lab
 
     keys = ("loss", "p_adam", "p_saga", "theta_is", "steps", "seed")
     cfg = lab.make_config(config["preset"], **{k: config[k] for k in keys if k in config})
-    res = lab.run(cfg, None, progress=False, callback=lambda snap: progress(_with_steps(snap)))
+    res = lab.run(
+        cfg,
+        None,
+        progress=False,
+        callback=lambda snap: progress(_with_steps(snap)),
+        on_step=lambda step, steps: progress({"step": step, "steps": steps}),
+    )
     return res.to_dict(with_history=True)
 
 
@@ -320,7 +326,9 @@ class LabDashboard:
 
     Args:
         runner: ``runner(config, progress) -> results dict`` (default :func:`lab_runner`);
-            tests inject a fast fake. ``results`` must hold ``test_theta_l1_permille``.
+            tests inject a fast fake. ``results`` must hold ``test_theta_l1_permille``. A
+            ``progress`` report with ``val_steps`` redraws the figure; one without moves
+            the progress bar only.
         results_dir: where the committed comparison tables live (default: the
             repository's ``data/results``, wherever the kernel's working folder is).
         presets: preset names for the dropdown (default: the lab's classroom presets).
@@ -440,6 +448,8 @@ class LabDashboard:
         self.bar.max = max(1, int(info.get("steps", self.bar.max)))
         self.bar.value = min(int(info.get("step", 0)), self.bar.max)
         self.status.value = f"Run {self.runs + 1}: step {self.bar.value} / {self.bar.max}"
+        if "val_steps" not in info:  # a step report: the progress bar only
+            return
         self.plot.clear_output(wait=True)
         with self.plot:  # interactive plotly, with a matplotlib PNG for renderers without JS
             viz.show_plotly(viz.plotly_lab_progress(info), fallback=viz.plot_lab_progress(info))

@@ -280,6 +280,11 @@ def test_callback_reports_each_validation_consistent_with_results():
     assert [s["step"] for s in mss] == [0, 3] and mss[-1]["path_counts"] is None
     with pytest.raises(TypeError, match="callback must be a function"):
         lab.run(_cfg(loss="mss", steps=3), progress=False, callback="print")
+    steps: list[tuple[int, int]] = []
+    lab.run(_cfg(loss="p_loss", steps=4), progress=False, on_step=lambda *a: steps.append(a))
+    assert steps == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(TypeError, match="on_step must be a function"):
+        lab.run(_cfg(loss="mss", steps=3), progress=False, on_step=1)
 
 
 def test_dashboard_runner_reports_live_and_writes_nothing(tmp_path, monkeypatch):
@@ -289,9 +294,13 @@ def test_dashboard_runner_reports_live_and_writes_nothing(tmp_path, monkeypatch)
     seen: list[dict] = []
     config = {"preset": "classroom", "loss": "scrapl", "p_adam": True, "p_saga": False}
     d = lab_runner({**config, "theta_is": False, "steps": 5, "seed": 0}, seen.append)
-    assert [s["step"] for s in seen] == [0, 3, 5]
-    assert d["steps"] == 5 and seen[-1]["val_theta_l1"] == d["val_theta_l1_permille"]
-    assert seen[-1]["grad_steps"] == [1, 2, 3, 4, 5]
-    assert seen[-1]["grad_var"] == d["history"]["grad_var"]
+    snaps = [s for s in seen if "val_steps" in s]
+    assert [s["step"] for s in snaps] == [0, 3, 5]
+    assert [s for s in seen if "val_steps" not in s] == [
+        {"step": k, "steps": 5} for k in range(1, 6)
+    ]
+    assert d["steps"] == 5 and snaps[-1]["val_theta_l1"] == d["val_theta_l1_permille"]
+    assert snaps[-1]["grad_steps"] == [1, 2, 3, 4, 5]
+    assert snaps[-1]["grad_var"] == d["history"]["grad_var"]
     assert d["config"]["p_saga"] is False and d["config"]["theta_is"] is False
     assert not any(tmp_path.iterdir())

@@ -163,3 +163,23 @@ def test_path_explorer_selects_and_describes() -> None:
         ex.select(jtfs.n_paths)
     with pytest.raises(ValueError, match="n_paths"):
         PathExplorer(jtfs, coefs[:3])
+
+
+def test_step_reports_move_the_bar_without_redrawing(dash, monkeypatch) -> None:
+    import matplotlib.pyplot as plt
+
+    from scrapl_edu import viz
+
+    d, _ = dash
+    drawn: list[dict] = []
+
+    def show(fig, fallback=None) -> None:
+        drawn.append(fig)
+        plt.close(fallback)
+
+    monkeypatch.setattr(viz, "show_plotly", show)
+    d._on_progress({"step": 3, "steps": 10})
+    assert (d.bar.value, d.bar.max) == (3, 10) and "step 3 / 10" in d.status.value
+    assert drawn == []
+    d._on_progress({"step": 4, "steps": 10, "val_steps": [0, 4], "val_theta_l1": [300, 250]})
+    assert d.bar.value == 4 and len(drawn) == 1
