@@ -358,6 +358,6 @@ def arithmetic_cost(
         if backward:
             out.pow(2).sum().backward()
     counts = counter.get_flop_counts()["Global"]
-    fft = sum(v for k, v in counts.items() if "fft" in str(k))
-    total = int(counter.get_total_flops())
-    return {"total": total, "fft": int(fft), "matmul": total - int(fft)}
+    fft = int(sum(v for k, v in counts.items() if "fft" in str(k)))
+    matmul = int(sum(v for k, v in counts.items() if "mm" in str(k)))
+    return {"total": int(counter.get_total_flops()), "fft": fft, "matmul": matmul}

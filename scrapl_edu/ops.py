@@ -17,6 +17,12 @@ from torch import Tensor
 # --------------------------------------------------------------------------
 
 
+def _eps(dtype: torch.dtype) -> float:
+    """Added to ``|z|`` before dividing by it in a modulus backward: ``tiny**0.75``
+    (about 4e-29 in float32), so ``z / (|z| + eps)`` is 0 where z = 0 and never overflows."""
+    return torch.finfo(dtype).tiny ** 0.75
+
+
 def _abs(z: Tensor) -> Tensor:
     """|z| for complex z as ``hypot(re, im)``: on CPU twice as fast as ``z.abs()``, and
     it never forms denormal squares, which slow a plain sqrt(re^2 + im^2) tenfold."""
@@ -47,7 +53,7 @@ class _Modulus(torch.autograd.Function):
             pos = r > 0
             q = torch.where(pos, g / torch.where(pos, r, 1.0), 0.0)
         else:  # g / (|z| + eps): 0 where z = 0, exact wherever |z| > 1e-20 (float32)
-            q = g / (r + torch.finfo(r.dtype).tiny ** 0.75)
+            q = g / (r + _eps(r.dtype))
         return z * q  # complex times real: twice as fast as broadcasting over (re, im)
 
 
@@ -211,7 +217,7 @@ class _ScatterModulusAverage(torch.autograd.Function):
             )
             return dY, None, None, None
         B = Y.shape[0]
-        eps = torch.finfo(Y.dtype).tiny ** 0.75
+        eps = _eps(Y.dtype)
         MT = M.T
         dY = torch.empty_like(Y)
         for c in range(0, Y.shape[-1], step):
@@ -383,9 +389,8 @@ def polyphase_plan(idx: np.ndarray, h: np.ndarray, N: int, L1: int, P: int):
     as conjugates of their mirror. Returns ``(ridx, sign, W)`` with ``sign = -1``
     where the conjugate is taken and ``W`` of shape (P, L1/P), complex.
     """
-    half = N // 2
-    ridx = np.where(idx <= half, idx, N - idx)
-    sign = np.where(idx <= half, 1.0, -1.0)
+    ridx, w = hermitian_gather_plan(idx, N, np.ones(len(idx)))
+    sign = w[:, 1]
     p = np.arange(P)[:, None]
     W = h[idx][None, :] * np.exp(2j * np.pi * p * idx[None, :] / L1) / (N // L1 * P)
     return ridx, sign, W
@@ -422,11 +427,11 @@ class _BandModulus(torch.autograd.Function):
         U = Z.real.new_empty((B, g, Lp * P))  # time order: sample P m + p = phase p, m
         r = U.view(B, g, Lp, P).transpose(-1, -2)
         torch.hypot(v[..., 0], v[..., 1], out=r)
-        return Z, r, U
+        return Z, U
 
     @staticmethod
     def forward(ctx, Xr: Tensor, ridx: Tensor, sign: Tensor, W: Tensor) -> Tensor:
-        Z, _, U = _BandModulus._forward(Xr, ridx, sign, W)
+        Z, U = _BandModulus._forward(Xr, ridx, sign, W)
         ctx.save_for_backward(Xr, ridx, sign, W, Z, U)
         return U
 
@@ -440,7 +445,7 @@ class _BandModulus(torch.autograd.Function):
             return dX, None, None, None
         B, (g, P, Lp) = Xr.shape[0], W.shape
         r = U.view(B, g, Lp, P).transpose(-1, -2)  # |Z|, phase-major like Z
-        q = r + torch.finfo(r.dtype).tiny ** 0.75  # d|z|: g z / |z|, 0 where z = 0
+        q = r + _eps(r.dtype)  # d|z|: g z / |z|, 0 where z = 0
         q = q.reciprocal_().mul_(gU.reshape(B, g, Lp, P).transpose(-1, -2))
         dZ = torch.empty_like(Z)  # Z * q, written plane by plane (no complex copy of q)
         v, dv = torch.view_as_real(Z), torch.view_as_real(dZ)
@@ -458,5 +463,5 @@ def band_modulus(Xr: Tensor, ridx: Tensor, sign: Tensor, W: Tensor) -> Tensor:
     """``|x * psi1|`` for a group of filters from ``rfft(x)`` (see :class:`_BandModulus`)."""
     if not Xr.requires_grad:
         with torch.no_grad():
-            return _BandModulus._forward(Xr, ridx, sign, W)[2]
+            return _BandModulus._forward(Xr, ridx, sign, W)[1]
     return _BandModulus.apply(Xr, ridx, sign, W)

@@ -446,8 +446,8 @@ def rolling_variance(
 def lab_progress_panels(info: dict) -> dict:
     """The three panels of the lab's live figure, as numbers (both renderers draw these).
 
-    ``info`` is a snapshot of :func:`scrapl_edu.lab.run`'s ``callback`` (with
-    ``grad_steps``) or any dict with some of its keys. Returns:
+    ``info`` is a snapshot of :func:`scrapl_edu.lab.run`'s ``callback`` or any dict with
+    some of its keys (``grad_steps`` defaults to 1, 2, ... for ``grad_var``). Returns:
 
     - ``theta``: ``(steps, θ L1 ‰)`` of the validation curve;
     - ``paths``: ``(share of steps per path, π)`` or None when the loss samples no path
@@ -466,8 +466,9 @@ def lab_progress_panels(info: dict) -> dict:
         if pi.shape != c.shape:
             raise ValueError(f"probs must have one entry per path ({c.size}), got {pi.size}")
         paths = (c / max(c.sum(), 1.0), pi)
-    if info.get("grad_var") is not None:
-        gx, gy = np.asarray(info["grad_steps"]), np.asarray(info["grad_var"], dtype=float)
+    if info.get("grad_var"):
+        gy = np.asarray(info["grad_var"], dtype=float)
+        gx = np.asarray(info.get("grad_steps") or np.arange(1, gy.size + 1))
         var = (gx, gy, "gradient variance (running, ~10 steps)", "E‖g − E g‖²")
     else:
         gx, gy = rolling_variance(info.get("losses") or [])

@@ -284,8 +284,8 @@ def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> 
     ``config`` holds ``preset``, ``loss``, ``p_adam``, ``p_saga``, ``theta_is``, ``steps``
     and ``seed``. ``progress`` receives the lab's per-validation snapshot (the ``callback``
     of :func:`scrapl_edu.lab.run`: validation curve in θ L1 ‰, visits per path, π, per-step
-    losses) with ``grad_steps`` added for the running gradient variance, and after every
-    step ``{"step", "steps"}`` alone (for the progress bar). Nothing is written to disk. Returns the final ``Results.to_dict(with_history=True)``.
+    losses, gradient variance), and after every step ``{"step", "steps"}`` alone (for
+    the progress bar). Nothing is written to disk. Returns the final ``Results.to_dict(with_history=True)``.
     """
     from scrapl_edu import lab
 
@@ -295,22 +295,10 @@ def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> 
         cfg,
         None,
         progress=False,
-        callback=lambda snap: progress(_with_steps(snap)),
+        callback=progress,
         on_step=lambda step, steps: progress({"step": step, "steps": steps}),
     )
     return res.to_dict(with_history=True)
-
-
-def _with_steps(snap: dict[str, Any]) -> dict[str, Any]:
-    """The snapshot with ``grad_steps`` for the running gradient variance (if recorded)."""
-    out = {k: v for k, v in snap.items() if k != "grad_var"}
-    return {**out, **_grad_var(snap)}
-
-
-def _grad_var(history: dict[str, list]) -> dict[str, Any]:
-    """``grad_steps``/``grad_var`` for the live figure, from the lab's per-step history."""
-    gv = history.get("grad_var") or []
-    return {"grad_steps": list(range(1, len(gv) + 1)), "grad_var": list(gv)} if gv else {}
 
 
 class LabDashboard:

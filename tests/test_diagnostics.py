@@ -210,15 +210,18 @@ def test_p_saga_reduces_estimator_variance_after_warmup() -> None:
 def test_forward_backward_seconds_runs_fn_and_backward():
     from scrapl_edu.diagnostics import forward_backward_seconds
 
-    calls = []
+    calls, grads = [], []
 
     def fn(z):
         calls.append(z.requires_grad)
+        z.register_hook(grads.append)  # fires only if the backward reaches z
         return 3 * z
 
     x = torch.ones(4)
     t = forward_backward_seconds(fn, x, repeats=3)
     assert calls == [True, True, True] and 0 < t < 60
+    # d/dz sum((3z)^2) = 18 z, once per repeat
+    assert len(grads) == 3 and all(torch.equal(g, torch.full((4,), 18.0)) for g in grads)
     with pytest.raises(ValueError, match="repeats"):
         forward_backward_seconds(fn, x, repeats=0)
 

@@ -300,7 +300,6 @@ def test_dashboard_runner_reports_live_and_writes_nothing(tmp_path, monkeypatch)
         {"step": k, "steps": 5} for k in range(1, 6)
     ]
     assert d["steps"] == 5 and snaps[-1]["val_theta_l1"] == d["val_theta_l1_permille"]
-    assert snaps[-1]["grad_steps"] == [1, 2, 3, 4, 5]
-    assert snaps[-1]["grad_var"] == d["history"]["grad_var"]
+    assert len(snaps[-1]["grad_var"]) == 5 and snaps[-1]["grad_var"] == d["history"]["grad_var"]
     assert d["config"]["p_saga"] is False and d["config"]["theta_is"] is False
     assert not any(tmp_path.iterdir())

@@ -200,7 +200,7 @@ def test_band_modulus_gradcheck_and_gradgradcheck():
 
 def test_skipped_frequential_rows_hold_no_mass_and_change_nothing(monkeypatch):
     """Rows of a spinned frequential matrix far from the m data rows carry only tails:
-    they are skipped (45% of the work in the paper's configuration), and the paths
+    they are skipped (here: more than a quarter of one wavelet's rows), and the paths
     equal the same computation with every row kept, to float64 precision."""
     import scrapl_edu.jtfs as jtfs_mod
     from scrapl_edu.jtfs import ROWS_TOL

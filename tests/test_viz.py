@@ -141,7 +141,6 @@ def test_lab_progress_figures_plotly_and_fallback() -> None:
         "val_theta_l1": [250.0, 180.0, 90.0],
         "path_counts": [2, 4],
         "probs": None,
-        "grad_steps": [1, 2],
         "grad_var": [1e-3, 1e-2],
     }
     fig = viz.plotly_lab_progress(info)
@@ -150,6 +149,7 @@ def test_lab_progress_figures_plotly_and_fallback() -> None:
     np.testing.assert_allclose(by_name["visits"].y, [1 / 3, 2 / 3])
     np.testing.assert_allclose(by_name["π"].y, [0.5, 0.5])
     assert list(by_name["variance"].y) == [1e-3, 1e-2]
+    assert list(by_name["variance"].x) == [1, 2]  # steps from 1 when not given
     assert fig.layout.yaxis3.type == "log"
     assert any(s.y0 == 100 for s in fig.layout.shapes)  # the convergence threshold
     no_paths = viz.plotly_lab_progress({**info, "path_counts": None, "grad_var": None})
