@@ -42,13 +42,16 @@ import math
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import torch
@@ -198,6 +201,13 @@ TABLES: dict[str, list[str]] = {
 }
 
 
+def split_sizes(n_examples: int, split: Sequence[float]) -> tuple[int, int, int]:
+    """Train / validation / test sizes: rounded shares, the test set takes the rest."""
+    n_train = int(round(n_examples * split[0]))
+    n_val = int(round(n_examples * split[1]))
+    return n_train, n_val, n_examples - n_train - n_val
+
+
 # ------------------------------------------------------------------------------ config
 @dataclass
 class LabConfig:
@@ -277,21 +287,26 @@ class LabConfig:
             or abs(sum(self.split) - 1) > 1e-6
         ):
             raise ValueError(f"split must be 3 positive fractions summing to 1, got {self.split}")
-        n_train = int(round(self.n_examples * self.split[0]))
+        n_train, n_val, n_test = split_sizes(self.n_examples, self.split)
         if n_train < self.batch_size:
             raise ValueError(
                 f"the training set ({n_train} of n_examples={self.n_examples}) is smaller than "
                 f"batch_size={self.batch_size}; use more examples or a smaller batch"
             )
-        if min(int(round(self.n_examples * s)) for s in self.split[1:]) < 1:
-            raise ValueError(f"n_examples={self.n_examples} leaves an empty validation/test set")
+        if min(n_val, n_test) < 1:
+            raise ValueError(
+                f"n_examples={self.n_examples} split {self.split} leaves an empty validation or "
+                f"test set ({n_val} / {n_test}); use more examples"
+            )
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be positive, got lr={self.lr}")
         if not (self.loss_scale > 0 and math.isfinite(self.loss_scale)):
             raise ValueError(f"loss_scale must be positive, got {self.loss_scale}")
-        if self.mss_kind not in ("linear", "log_linear", "revisited", "random"):
+        from scrapl_edu.losses import MSSKind
+
+        if self.mss_kind not in get_args(MSSKind):
             raise ValueError(
-                f"unknown mss_kind {self.mss_kind!r}; choose linear, log_linear, revisited, random"
+                f"unknown mss_kind {self.mss_kind!r}; choose one of {', '.join(get_args(MSSKind))}"
             )
         if self.max_wall_s is not None and self.max_wall_s <= 0:
             raise ValueError(f"max_wall_s must be positive or None, got {self.max_wall_s}")
@@ -303,7 +318,8 @@ class LabConfig:
                         f"parameter range {name}=({low}, {high}) is inverted: low must be <= high"
                     )
         synth_cfg = self.synth_config()  # the synth checks its own ranges and lengths
-        self._check_resolvable(synth_cfg)
+        if self.loss in ("jtfs", "scrapl"):
+            self._check_resolvable(synth_cfg)
 
     def synth_config(self):
         """The synth configuration: the preset's, with ``synth`` overrides applied."""
@@ -418,8 +434,7 @@ def make_dataset(config: LabConfig) -> dict[str, Tensor]:
             for i in range(0, config.n_examples, 256)
         ]
     audio = torch.cat(chunks)
-    n_train = int(round(config.n_examples * config.split[0]))
-    n_val = int(round(config.n_examples * config.split[1]))
+    n_train, n_val, _ = split_sizes(config.n_examples, config.split)
     sl = {"train": slice(0, n_train), "val": slice(n_train, n_train + n_val)}
     sl["test"] = slice(n_train + n_val, config.n_examples)
     out = {}
@@ -622,8 +637,11 @@ def _update_grad_variance(state: dict[str, Any], model: torch.nn.Module) -> floa
     """Running variance of the stochastic gradient, E‖g − E g‖², over ~10 steps.
 
     Exponential moving averages of g and of ‖g‖² (weight :data:`GRAD_EMA`); the
-    variance is their difference. This is the noise that P-Adam, P-SAGA and θ-IS
-    (Eq. 6-12) are there to tame; it is recorded per step as ``history["grad_var"]``.
+    variance is their difference, recorded per step as ``history["grad_var"]``. ``g`` is
+    the gradient the optimizer receives (the one-path gradient for SCRAPL, scaled by
+    ``loss_scale`` for the JTFS losses, so compare it within a loss): θ-IS changes it
+    through the paths it draws, while P-Adam and P-SAGA act inside the step on what is
+    done with it (notebooks 5 and 6 measure those).
     """
     grads = [p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]
     if not grads:
@@ -637,6 +655,39 @@ def _update_grad_variance(state: dict[str, Any], model: torch.nn.Module) -> floa
         ema["sq"] = (1 - GRAD_EMA) * ema["sq"] + GRAD_EMA * float(g.square().sum())
     state["grad_ema"] = ema
     return max(ema["sq"] - float(ema["mean"].square().sum()), 0.0)
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (``ru_maxrss``: KiB on Linux, bytes on macOS)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024.0**2 if sys.platform == "darwin" else 1024.0)
+
+
+@contextmanager
+def _deferred_interrupt() -> Iterator[threading.Event]:
+    """Turn the first Ctrl-C (SIGINT) into a request, honoured at the next step boundary.
+
+    A checkpoint taken in the middle of a step would hold a half-advanced batch order,
+    shift generator and path sampler, so the resumed run would differ. The training loop
+    checks the event after each step, saves, and raises KeyboardInterrupt; a second
+    Ctrl-C interrupts at once (no checkpoint). Only the main thread can take signals;
+    elsewhere the event is never set and Ctrl-C behaves as usual.
+    """
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run(
@@ -814,7 +865,7 @@ def run(
         state["val"].append(float(pp.mean()))
         state["val_pp"].append([float(v) for v in pp])
         if callback is not None:
-            h = state["history"]
+            h, probs = state["history"], state["theta_is_probs"]
             callback(
                 {
                     "step": state["step"],
@@ -822,9 +873,9 @@ def run(
                     "val_steps": list(state["val_steps"]),
                     "val_theta_l1": list(state["val"]),
                     "path_counts": [int(c) for c in loss_fn.sampler.counts] if scrapl else None,
-                    "probs": state["theta_is_probs"],
+                    "probs": None if probs is None else list(probs),
                     "losses": list(h["loss"]),
-                    "grad_var": list(h.get("grad_var", [])),
+                    "grad_var": list(h["grad_var"]),
                 }
             )
 
@@ -857,60 +908,72 @@ def run(
         disable=not progress,
     )
     stopped_early = False
-    try:
-        while state["step"] < config.steps:
-            if config.max_wall_s is not None:
-                spent = state["elapsed_before"] + time.perf_counter() - t_start
-                if spent > config.max_wall_s:
-                    stopped_early = True
-                    break
-            t0 = time.perf_counter()
-            idx = next_batch()
-            x, theta = x_train[idx], th_train[idx]
-            theta_hat = encoder(x)
-            path = -1
-            if config.loss == "p_loss":
-                loss = (theta_hat - theta).abs().mean()
-                scaled = loss
-            else:
-                x_hat = synth(theta_hat, generator=shift_gen)
-                loss = loss_fn(x_hat, x)
-                scaled = loss * config.loss_scale if config.loss in ("jtfs", "scrapl") else loss
+    in_step = False  # True while a step has advanced its generators but not finished
+    with _deferred_interrupt() as interrupt:
+        try:
+            while state["step"] < config.steps:
+                if config.max_wall_s is not None:
+                    spent = state["elapsed_before"] + time.perf_counter() - t_start
+                    if spent > config.max_wall_s:
+                        stopped_early = True
+                        break
+                t0 = time.perf_counter()
+                in_step = True
+                idx = next_batch()
+                x, theta = x_train[idx], th_train[idx]
+                theta_hat = encoder(x)
+                path = -1
+                if config.loss == "p_loss":
+                    loss = (theta_hat - theta).abs().mean()
+                    scaled = loss
+                else:
+                    x_hat = synth(theta_hat, generator=shift_gen)
+                    loss = loss_fn(x_hat, x)
+                    scaled = loss * config.loss_scale if config.loss in ("jtfs", "scrapl") else loss
+                    if scrapl:
+                        path = int(loss_fn.last_path)
+                optimizer.zero_grad(set_to_none=True)
+                scaled.backward()
+                grad_var = _update_grad_variance(state, encoder)
                 if scrapl:
-                    path = int(loss_fn.last_path)
-            optimizer.zero_grad(set_to_none=True)
-            scaled.backward()
-            grad_var = _update_grad_variance(state, encoder)
-            if scrapl:
-                optimizer.step(path=path)
-            else:
-                optimizer.step()
-            state["step"] += 1
-            h = state["history"]
-            h["loss"].append(float(loss.detach()))
-            h["path"].append(path)
-            h["step_s"].append(time.perf_counter() - t0)
-            h.setdefault("grad_var", []).append(grad_var)
-            bar.update(1)
-            if on_step is not None:
-                on_step(state["step"], config.steps)
-            if state["step"] % config.val_every == 0 or state["step"] == config.steps:
-                validate()
-                bar.set_postfix(val_l1=f"{state['val'][-1]:.0f}‰")
-            if state["step"] % ckpt_every == 0 and state["step"] < config.steps:
-                save_checkpoint()
-            if (
-                stop_after is not None
-                and state["step"] >= stop_after
-                and state["step"] < config.steps
-            ):
-                save_checkpoint()
+                    optimizer.step(path=path)
+                else:
+                    optimizer.step()
+                state["step"] += 1
+                h = state["history"]
+                h["loss"].append(float(loss.detach()))
+                h["path"].append(path)
+                h["step_s"].append(time.perf_counter() - t0)
+                h.setdefault("grad_var", []).append(grad_var)
+                bar.update(1)
+                if on_step is not None:
+                    on_step(state["step"], config.steps)
+                if state["step"] % config.val_every == 0 or state["step"] == config.steps:
+                    validate()
+                    bar.set_postfix(val_l1=f"{state['val'][-1]:.0f}‰")
+                if state["step"] % ckpt_every == 0 and state["step"] < config.steps:
+                    save_checkpoint()
+                if (
+                    stop_after is not None
+                    and state["step"] >= stop_after
+                    and state["step"] < config.steps
+                ):
+                    save_checkpoint()
+                    bar.close()
+                    return None
+                in_step = False
+                if interrupt.is_set():  # Ctrl-C during the step: save now, at its boundary
+                    save_checkpoint()
+                    bar.close()
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if in_step:  # a second Ctrl-C mid-step: the last periodic checkpoint stays valid
                 bar.close()
-                return None
-    except KeyboardInterrupt:
-        save_checkpoint()
-        bar.close()
-        raise
+                raise
+            if not interrupt.is_set():
+                save_checkpoint()
+            bar.close()
+            raise
     bar.close()
     if state["val_steps"][-1] != state["step"]:
         validate()
@@ -936,7 +999,7 @@ def run(
         ms_per_step=float(warm.mean() * 1000.0) if warm.size else float("nan"),
         wall_s=float(state["elapsed_before"] + time.perf_counter() - t_start),
         theta_is_s=float(state["theta_is_s"]),
-        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        peak_rss_mb=_peak_rss_mb(),
         history=state["history"],
         theta_is_probs=state["theta_is_probs"],
         path_counts=counts,

@@ -303,3 +303,55 @@ def test_dashboard_runner_reports_live_and_writes_nothing(tmp_path, monkeypatch)
     assert len(snaps[-1]["grad_var"]) == 5 and snaps[-1]["grad_var"] == d["history"]["grad_var"]
     assert d["config"]["p_saga"] is False and d["config"]["theta_is"] is False
     assert not any(tmp_path.iterdir())
+
+
+def test_ctrl_c_mid_step_saves_at_the_step_boundary_and_resumes_identically(tmp_path, monkeypatch):
+    """The first SIGINT is deferred to the end of the step, so the checkpoint is whole."""
+    import signal
+
+    cfg = _cfg(loss="scrapl", theta_is=False, steps=8)
+    full = lab.run(cfg, progress=False)
+    real = lab._update_grad_variance
+
+    def interrupt_in_step(times):
+        calls = []
+
+        def update(state, model):  # runs after backward, before the step is counted
+            calls.append(1)
+            if len(calls) == 5:  # step 5: its batch, shift and path are already drawn
+                for _ in range(times):
+                    os.kill(os.getpid(), signal.SIGINT)
+            return real(state, model)
+
+        return update
+
+    out = tmp_path / "r"
+    monkeypatch.setattr(lab, "_update_grad_variance", interrupt_in_step(1))
+    with pytest.raises(KeyboardInterrupt):
+        lab.run(cfg, out, progress=False)
+    assert torch.load(out / lab.CHECKPOINT, weights_only=False)["state"]["step"] == 5
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    monkeypatch.setattr(lab, "_update_grad_variance", real)
+    resumed = lab.run(cfg, out, resume=True, progress=False)
+    assert resumed.history["path"] == full.history["path"]
+    assert resumed.history["loss"] == full.history["loss"]
+    assert resumed.test_theta_l1_permille == full.test_theta_l1_permille
+
+    # a second Ctrl-C stops at once and keeps the last whole checkpoint (step 3)
+    out2 = tmp_path / "r2"
+    monkeypatch.setattr(lab, "_update_grad_variance", interrupt_in_step(2))
+    with pytest.raises(KeyboardInterrupt):
+        lab.run(cfg, out2, progress=False, ckpt_every=3)
+    assert torch.load(out2 / lab.CHECKPOINT, weights_only=False)["state"]["step"] == 3
+    monkeypatch.setattr(lab, "_update_grad_variance", real)
+    assert lab.run(cfg, out2, resume=True, progress=False).history["path"] == full.history["path"]
+
+
+def test_config_refuses_an_empty_test_set_and_checks_jtfs_only_for_jtfs_losses():
+    assert lab.split_sizes(3, (0.6, 0.2, 0.2)) == (2, 1, 0)
+    with pytest.raises(ValueError, match="empty validation or test set"):
+        _cfg(loss="p_loss", n_examples=3, batch_size=1).validate()
+    # a JTFS too small for the AM range only matters to the losses that use it
+    _cfg(loss="mss", jtfs={"J": 4}).validate()
+    with pytest.raises(ValueError, match="AM"):
+        _cfg(loss="scrapl", jtfs={"J": 4}).validate()
