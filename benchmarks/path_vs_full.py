@@ -25,10 +25,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scrapl_edu.demo import PAPER_CONFIG as CFG  # noqa: E402
 from scrapl_edu.diagnostics import arithmetic_cost, forward_backward_seconds  # noqa: E402
 from scrapl_edu.jtfs import JTFS  # noqa: E402
-
-CFG = dict(shape=32768, J=12, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=4096, F=8)
 
 
 def main(argv: list[str] | None = None) -> dict:
