@@ -9,12 +9,8 @@ the gradient with P-Adam (Eq. 6-8), P-SAGA (Eq. 9) and theta-importance sampling
 from scrapl_edu.jtfs import JTFS, PathInfo
 from scrapl_edu.losses import JTFSLoss, SCRAPLLoss, mss_loss
 from scrapl_edu.optim import SCRAPLOptimizer
-from scrapl_edu.sampling import (
-    PathSampler,
-    ThetaISResult,
-    theta_importance_sampling,
-    top_eigenvalue_hvp,
-)
+from scrapl_edu.sampling import PathSampler
+from scrapl_edu.theta_is import ThetaISResult, theta_importance_sampling, top_eigenvalue_hvp
 
 __all__ = [
     "JTFS",

@@ -20,6 +20,9 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from scrapl_edu.checks import check_path_index
+from scrapl_edu.sampling import PathSampler
+
 __all__ = ["JTFSLoss", "SCRAPLLoss", "mss_loss", "path_distance", "rho_transform"]
 
 Rho = Literal["log1p"] | None
@@ -48,16 +51,6 @@ def _check_pair(x_hat: Tensor, x: Tensor) -> None:
         raise ValueError(f"x must have shape (B, 1, N) or (B, N), got {tuple(x.shape)}")
 
 
-def _check_path_index(p: Any, n_paths: int) -> int:
-    if isinstance(p, Tensor):
-        p = int(p.item())
-    if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p < n_paths:
-        raise ValueError(
-            f"path must be an integer in [0, {n_paths - 1}] (n_paths={n_paths}), got {p!r}"
-        )
-    return p
-
-
 def path_distance(
     jtfs: Any, x_hat: Tensor, x: Tensor, p: int, rho: Rho = None, eps: float = 1e-3
 ) -> Tensor:
@@ -67,7 +60,7 @@ def path_distance(
     """
     _check_pair(x_hat, x)
     P = int(jtfs.n_paths)
-    p = _check_path_index(p, P)
+    p = check_path_index(p, P, name="p")
     with torch.no_grad():
         target = rho_transform(jtfs.path(x, p), rho, eps)
     pred = rho_transform(jtfs.path(x_hat, p), rho, eps)
@@ -129,14 +122,12 @@ class SCRAPLLoss(nn.Module):
     def __init__(
         self,
         jtfs: nn.Module,
-        sampler: Any = None,
+        sampler: PathSampler | None = None,
         reweight: bool = False,
         rho: Rho = None,
         eps: float = 1e-3,
     ) -> None:
         super().__init__()
-        from scrapl_edu.sampling import PathSampler
-
         rho_transform(torch.zeros(1), rho, eps)
         self.jtfs = jtfs
         P = int(jtfs.n_paths)
@@ -173,7 +164,7 @@ class SCRAPLLoss(nn.Module):
         if path is None:
             p = self.sampler.sample()
         else:
-            p = _check_path_index(path, self.n_paths)
+            p = check_path_index(path, self.n_paths, name="path")
         self.last_path = p
         loss = self.path_loss(x_hat, x, p)
         if self.reweight:
@@ -215,7 +206,7 @@ def mss_loss(kind: MSSKind = "log_linear", **overrides: Any) -> nn.Module:
     Returns:
         an ``nn.Module`` called as ``loss(x_hat, x)`` on (B, 1, N) signals.
     """
-    import auraloss
+    import auraloss  # deferred: a heavy import chain that only users of the MSS baselines pay
 
     engel = {
         "fft_sizes": list(_ENGEL_FFT),

@@ -1,32 +1,23 @@
-"""Path sampling: the categorical distribution π of Algorithm 1 and θ-importance sampling.
+"""Path sampling: the categorical distribution π of Algorithm 1.
 
 * :class:`PathSampler` draws one path index per training step from π (uniform by default;
   Prop. 3.1 / Eq. (5) shows that the uniform draw gives an unbiased gradient).
-* :func:`theta_importance_sampling` builds π from the curvature of each path's loss with
-  respect to each synthesizer parameter, Eq. (10)-(12).
-* :func:`top_eigenvalue_hvp` is the power iteration used for λ_max in Eq. (12).
+* :func:`probs_from_importance` turns an importance table into π (Eq. 10);
+  :mod:`scrapl_edu.theta_is` fills that table from loss curvature (Eq. 11-12).
+
+This module knows nothing of the JTFS or the losses (it imports no scrapl_edu module), so
+the losses can hold a sampler and θ-IS can build one.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-__all__ = [
-    "PathSampler",
-    "ThetaISResult",
-    "apply_min_prob",
-    "probs_from_importance",
-    "theta_importance_sampling",
-    "top_eigenvalue_hvp",
-    "validate_probs",
-]
+__all__ = ["PathSampler", "apply_min_prob", "probs_from_importance", "validate_probs"]
 
 
 # --------------------------------------------------------------------------- probabilities
@@ -183,238 +174,3 @@ class PathSampler:
             f"min_prob_frac={self.min_prob_frac}, min_prob={self.probs.min().item():.3g}, "
             f"max_prob={self.probs.max().item():.3g})"
         )
-
-
-# ------------------------------------------------------------------- power iteration
-def top_eigenvalue_hvp(
-    hvp_fn: Callable[[Tensor], Tensor],
-    dim_or_example: int | Tensor,
-    n_iter: int = 20,
-    seed: int = 0,
-    tol: float = 0.0,
-) -> float:
-    """Largest-magnitude eigenvalue of a linear operator known only through ``v ↦ M v``.
-
-    Power iteration: v ← M v / ‖M v‖, with the Rayleigh quotient vᵀ M v (v of unit norm) as
-    the eigenvalue estimate; it converges to the dominant eigenvalue (with its sign) when
-    that eigenvalue is real and strictly largest in magnitude. Used for λ_max in Eq. (12),
-    where M v is a Hessian-vector product (one double-backward pass). The paper's "power
-    iteration with deflation" needs no deflation for the first eigenvalue.
-
-    Args:
-        hvp_fn: function computing M v for a flat vector v.
-        dim_or_example: the dimension of v, or an example tensor (dtype, device, numel).
-        n_iter: maximum number of iterations (each costs one ``hvp_fn`` call).
-        seed: seed of the random start vector (own generator; global RNG untouched).
-        tol: stop early when the relative change of the estimate is below ``tol``.
-
-    Returns:
-        The eigenvalue estimate as a Python float (0.0 if M v = 0).
-    """
-    if isinstance(dim_or_example, Tensor):
-        dim = dim_or_example.numel()
-        dtype, device = dim_or_example.dtype, dim_or_example.device
-    else:
-        dim, dtype, device = int(dim_or_example), torch.float32, torch.device("cpu")
-    if dim < 1:
-        raise ValueError(f"dim_or_example must describe a vector of length >= 1, got {dim}")
-    if n_iter < 1:
-        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    v = torch.randn(dim, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
-    v = v / v.norm()
-    lam = 0.0
-    for _ in range(n_iter):
-        mv = hvp_fn(v).reshape(-1).detach()
-        new_lam = float(torch.dot(v, mv))
-        norm = float(mv.norm())
-        if norm == 0.0 or not math.isfinite(norm):
-            return 0.0 if norm == 0.0 else new_lam
-        v = mv / norm
-        if tol > 0 and lam != 0.0 and abs(new_lam - lam) <= tol * abs(new_lam):
-            return new_lam
-        lam = new_lam
-    return lam
-
-
-# -------------------------------------------------------------------------- θ-IS
-@dataclass
-class ThetaISResult:
-    """Output of :func:`theta_importance_sampling`.
-
-    Attributes:
-        probs: π, shape (P,), float64, Eq. (10).
-        C: importance table C[u, p], shape (U, P), Eq. (12) (mean over the examples).
-        eigs: per-example eigenvalue estimates (signed), shape (n_examples, U, P).
-    """
-
-    probs: Tensor
-    C: Tensor
-    eigs: Tensor
-
-    def to_sampler(self, seed: int | None = None, min_prob_frac: float = 0.0) -> PathSampler:
-        """A :class:`PathSampler` drawing from this π."""
-        return PathSampler(self.probs.numel(), self.probs, seed=seed, min_prob_frac=min_prob_frac)
-
-
-def _resolve_path_loss(obj: Any) -> tuple[Callable[[Tensor, Tensor, int], Tensor], int | None]:
-    """Accept a per-path loss callable, a SCRAPL-style loss, or a JTFS object."""
-    n_paths = getattr(obj, "n_paths", None)
-    if hasattr(obj, "path_loss") and callable(obj.path_loss):
-        return obj.path_loss, n_paths
-    if hasattr(obj, "path") and callable(obj.path) and hasattr(obj, "paths"):
-        from scrapl_edu.losses import path_distance
-
-        def loss(x_hat: Tensor, x: Tensor, p: int) -> Tensor:
-            return path_distance(obj, x_hat, x, p)
-
-        return loss, n_paths
-    if callable(obj):
-        return obj, n_paths
-    raise ValueError(
-        "per_path_loss must be a callable (x_hat, x, p) -> scalar, an object with a "
-        "path_loss method, or a JTFS object with .path() and .paths"
-    )
-
-
-def theta_importance_sampling(
-    encoder: nn.Module,
-    synth: Callable[[Tensor], Tensor],
-    per_path_loss: Any,
-    x_batch: Tensor,
-    n_iter: int = 20,
-    *,
-    n_paths: int | None = None,
-    paths: Sequence[int] | None = None,
-    params: Sequence[Tensor] | None = None,
-    synth_seed: int | None = 0,
-    power_seed: int = 0,
-    tol: float = 0.0,
-    progress: bool = True,
-) -> ThetaISResult:
-    r"""θ-importance sampling, Eq. (10)-(12): a path distribution π from loss curvature.
-
-    For every example x of ``x_batch``, path p and synthesizer parameter u:
-
-    * s_{x,u,p}(w) = ∂(L_p ∘ D)/∂θ_u evaluated at θ = E_x(w)                     (Eq. 11)
-      — *not* detached: s depends on w through θ = E_x(w);
-    * M = ∇_w ( s_{x,u,p}(w) ∇_w E_{x,u}(w) ), a |w| × |w| matrix                 (Eq. 12)
-      = s ∇²_w E_{x,u} + ∇_w E_{x,u} (∇_w s)ᵀ;
-    * C[u, p] = mean over x of |λ_max(M)|, by power iteration (:func:`top_eigenvalue_hvp`);
-    * π_p = (1/U) Σ_u C[u, p] / Σ_p' C[u, p']                                     (Eq. 10).
-
-    M is not symmetric in general (the paper calls it positive definite; the cross term
-    ∇E_u (∇s)ᵀ is not symmetric when U > 1). The product computed here by double backward,
-    v ↦ ∇_w⟨F(w), v⟩ with F = s ∇E_u, is Mᵀ v; Mᵀ and M have the same eigenvalues.
-
-    The synth may be random (e.g. grain positions): its draws are frozen by seeding torch's
-    global RNG with ``synth_seed + i`` (inside ``torch.random.fork_rng``, so the caller's RNG
-    state is untouched) before synthesising example i, and the graph is built once per
-    (x, p), so every Hessian-vector product differentiates the same deterministic function.
-
-    Put the encoder in ``eval()`` mode first if it has dropout or batch normalisation.
-
-    Differences from ``scrapl-loss`` (we follow Eq. 12): it computes one eigenvalue per
-    *batch* of the batch-averaged matrix (mean loss over the batch), sums the products over
-    batches and takes |λ| of that; here λ is computed per example and averaged (E_x outside
-    λ_max). Its power iteration starts from an unseeded ``torch.rand`` vector.
-
-    Args:
-        encoder: module mapping x (B, 1, N) to θ (B, U) (typically in [0, 1]).
-        synth: differentiable decoder θ (B, U) -> x̂ (B, 1, N).
-        per_path_loss: ``f(x_hat, x, p) -> scalar`` (L_p of Eq. 3), or an object with a
-            ``path_loss(x_hat, x, p)`` method (e.g. :class:`scrapl_edu.losses.SCRAPLLoss`),
-            or a JTFS object (then L_p = P · mean ‖φ_p(x) − φ_p(x̂)‖²).
-        x_batch: the representative examples X, shape (N_IS, 1, N) or (N_IS, N).
-        n_iter: power-iteration steps per (x, u, p) (paper: 20).
-        n_paths: P (taken from ``per_path_loss.n_paths`` when present).
-        paths: subset of paths to evaluate (others get C = 0); default all.
-        params: the weights w (default: all encoder parameters requiring grad).
-        synth_seed: base seed that freezes a random synth (None: do not reseed).
-        power_seed: seed of the power-iteration start vectors.
-        tol: early-stopping tolerance of the power iteration.
-        progress: show a tqdm progress bar.
-
-    Returns:
-        :class:`ThetaISResult` with ``probs`` (P,), ``C`` (U, P) and per-example ``eigs``.
-    """
-    from tqdm.auto import tqdm
-
-    loss_fn, found_p = _resolve_path_loss(per_path_loss)
-    P = n_paths if n_paths is not None else found_p
-    if P is None:
-        raise ValueError("n_paths is required when per_path_loss has no n_paths attribute")
-    P = int(P)
-    path_list = list(range(P)) if paths is None else [int(p) for p in paths]
-    for p in path_list:
-        if not 0 <= p < P:
-            raise ValueError(f"paths must hold integers in [0, {P - 1}], got {p}")
-    if params is None:
-        params = [w for w in encoder.parameters() if w.requires_grad]
-    params = list(params)
-    if not params:
-        raise ValueError("params is empty: the encoder has no trainable weights")
-    if x_batch.dim() == 2:
-        x_batch = x_batch.unsqueeze(1)
-    if x_batch.dim() != 3:
-        raise ValueError(f"x_batch must have shape (B, 1, N) or (B, N), got {tuple(x_batch.shape)}")
-    n_ex = x_batch.shape[0]
-    with torch.no_grad():
-        U = encoder(x_batch[:1]).shape[-1]
-    eigs = torch.zeros(n_ex, U, P, dtype=torch.float64)
-    example = torch.cat([w.detach().reshape(-1) for w in params])
-
-    bar = tqdm(total=n_ex * len(path_list), desc="θ-IS", disable=not progress)
-    for i in range(n_ex):
-        x = x_batch[i : i + 1]
-        for p in path_list:
-            with torch.enable_grad():
-                theta = encoder(x)
-                if theta.dim() != 2 or theta.shape[-1] != U:
-                    raise ValueError(
-                        f"encoder must return θ of shape (B, U), got {tuple(theta.shape)}"
-                    )
-                if synth_seed is None:
-                    x_hat = synth(theta)
-                else:
-                    with torch.random.fork_rng(devices=[]):
-                        torch.manual_seed(int(synth_seed) + i)
-                        x_hat = synth(theta)
-                loss = loss_fn(x_hat, x, p)
-                (s,) = torch.autograd.grad(loss, theta, create_graph=True)  # Eq. (11)
-                for u in range(U):
-                    # F(w) = s_u(w) ∇_w E_u(w): vector-Jacobian product with s_u as the
-                    # (differentiable) cotangent.
-                    cot = torch.zeros_like(theta)
-                    cot[:, u] = 1.0
-                    field = torch.autograd.grad(
-                        theta, params, grad_outputs=s * cot, create_graph=True, allow_unused=True
-                    )
-                    field = [
-                        f if f is not None else torch.zeros_like(w)
-                        for f, w in zip(field, params, strict=True)
-                    ]
-                    flat_field = torch.cat([f.reshape(-1) for f in field])
-                    if not flat_field.requires_grad:
-                        eigs[i, u, p] = 0.0
-                        continue
-
-                    def hvp(v: Tensor, flat_field: Tensor = flat_field) -> Tensor:
-                        out = torch.autograd.grad(
-                            flat_field, params, grad_outputs=v, retain_graph=True, allow_unused=True
-                        )
-                        return torch.cat(
-                            [
-                                (o if o is not None else torch.zeros_like(w)).reshape(-1)
-                                for o, w in zip(out, params, strict=True)
-                            ]
-                        )
-
-                    eigs[i, u, p] = top_eigenvalue_hvp(
-                        hvp, example, n_iter=n_iter, seed=power_seed, tol=tol
-                    )
-            bar.update(1)
-    bar.close()
-    C = eigs.abs().mean(dim=0)  # Eq. (12): E_x |λ_max(M)|
-    probs = probs_from_importance(C)  # Eq. (10)
-    return ThetaISResult(probs=probs, C=C, eigs=eigs)

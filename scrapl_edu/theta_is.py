@@ -1,0 +1,270 @@
+"""θ-importance sampling (Section 3.4, Eq. 10-12): a path distribution π from loss curvature.
+
+* :func:`theta_importance_sampling` builds π from the curvature of each path's loss with
+  respect to each synthesizer parameter, Eq. (10)-(12).
+* :func:`top_eigenvalue_hvp` is the power iteration used for λ_max in Eq. (12).
+
+The per-path loss comes in as a plain callable ``(x_hat, x, path) -> scalar`` (e.g.
+``SCRAPLLoss.path_loss``), so this module depends on :mod:`scrapl_edu.sampling` only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from scrapl_edu.checks import check_path_index
+from scrapl_edu.sampling import PathSampler, probs_from_importance
+
+__all__ = ["PathLoss", "ThetaISResult", "theta_importance_sampling", "top_eigenvalue_hvp"]
+
+#: the per-path loss L_p of Eq. (3): ``(x_hat, x, path) -> scalar``
+PathLoss = Callable[[Tensor, Tensor, int], Tensor]
+
+
+# ------------------------------------------------------------------- power iteration
+def top_eigenvalue_hvp(
+    hvp_fn: Callable[[Tensor], Tensor],
+    dim_or_example: int | Tensor,
+    n_iter: int = 20,
+    seed: int = 0,
+    tol: float = 0.0,
+) -> float:
+    """Largest-magnitude eigenvalue of a linear operator known only through ``v ↦ M v``.
+
+    Power iteration: v ← M v / ‖M v‖, with the Rayleigh quotient vᵀ M v (v of unit norm) as
+    the eigenvalue estimate; it converges to the dominant eigenvalue (with its sign) when
+    that eigenvalue is real and strictly largest in magnitude. Used for λ_max in Eq. (12),
+    where M v is a Hessian-vector product (one double-backward pass). The paper's "power
+    iteration with deflation" needs no deflation for the first eigenvalue.
+
+    Args:
+        hvp_fn: function computing M v for a flat vector v.
+        dim_or_example: the dimension of v, or an example tensor (dtype, device, numel).
+        n_iter: maximum number of iterations (each costs one ``hvp_fn`` call).
+        seed: seed of the random start vector (own generator; global RNG untouched).
+        tol: stop early when the relative change of the estimate is below ``tol``.
+
+    Returns:
+        The eigenvalue estimate as a Python float (0.0 if M v = 0).
+    """
+    if isinstance(dim_or_example, Tensor):
+        dim = dim_or_example.numel()
+        dtype, device = dim_or_example.dtype, dim_or_example.device
+    else:
+        dim, dtype, device = int(dim_or_example), torch.float32, torch.device("cpu")
+    if dim < 1:
+        raise ValueError(f"dim_or_example must describe a vector of length >= 1, got {dim}")
+    if n_iter < 1:
+        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    v = torch.randn(dim, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
+    v = v / v.norm()
+    lam = 0.0
+    for _ in range(n_iter):
+        mv = hvp_fn(v).reshape(-1).detach()
+        new_lam = float(torch.dot(v, mv))
+        norm = float(mv.norm())
+        if norm == 0.0 or not math.isfinite(norm):
+            return 0.0 if norm == 0.0 else new_lam
+        v = mv / norm
+        if tol > 0 and lam != 0.0 and abs(new_lam - lam) <= tol * abs(new_lam):
+            return new_lam
+        lam = new_lam
+    return lam
+
+
+# -------------------------------------------------------------------------- θ-IS
+@dataclass
+class ThetaISResult:
+    """Output of :func:`theta_importance_sampling`.
+
+    Attributes:
+        probs: π, shape (P,), float64, Eq. (10).
+        C: importance table C[u, p], shape (U, P), Eq. (12) (mean over the examples).
+        eigs: per-example eigenvalue estimates (signed), shape (n_examples, U, P).
+    """
+
+    probs: Tensor
+    C: Tensor
+    eigs: Tensor
+
+    def to_sampler(self, seed: int | None = None, min_prob_frac: float = 0.0) -> PathSampler:
+        """A :class:`PathSampler` drawing from this π."""
+        return PathSampler(self.probs.numel(), self.probs, seed=seed, min_prob_frac=min_prob_frac)
+
+
+def _check_args(
+    path_loss: PathLoss, x_batch: Tensor, n_paths: int, paths: Sequence[int] | None
+) -> tuple[Tensor, list[int]]:
+    """Validate the inputs of :func:`theta_importance_sampling`; return (x_batch, path list)."""
+    if isinstance(path_loss, nn.Module) and hasattr(path_loss, "path_loss"):
+        raise ValueError(
+            "path_loss must be the per-path loss callable, e.g. loss_fn.path_loss (the "
+            "unweighted L_p of Eq. 3), not the loss module itself"
+        )
+    if not callable(path_loss):
+        raise ValueError(
+            f"path_loss must be a callable (x_hat, x, path) -> scalar, got {path_loss!r}"
+        )
+    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
+        raise ValueError(f"n_paths must be an integer >= 1, got {n_paths!r}")
+    if paths is None:
+        path_list = list(range(n_paths))
+    else:
+        path_list = [check_path_index(p, n_paths, name="paths") for p in paths]
+    if x_batch.dim() == 2:
+        x_batch = x_batch.unsqueeze(1)
+    if x_batch.dim() != 3 or x_batch.shape[0] < 1:
+        raise ValueError(
+            f"x_batch must have shape (B, 1, N) or (B, N) with B >= 1, got {tuple(x_batch.shape)}"
+        )
+    return x_batch, path_list
+
+
+def _curvature_eigenvalues(
+    theta: Tensor,
+    loss: Tensor,
+    params: list[Tensor],
+    n_iter: int,
+    power_seed: int,
+    tol: float,
+) -> list[float]:
+    """|w|-dimensional λ_max of M (Eq. 12) for every parameter u, at one (x, p).
+
+    ``loss`` = L_p(D(θ)) with θ = E_x(w) still attached to the graph of the weights.
+    """
+    (s,) = torch.autograd.grad(loss, theta, create_graph=True)  # Eq. (11)
+    example = torch.cat([w.detach().reshape(-1) for w in params])
+    eigs = []
+    for u in range(theta.shape[-1]):
+        # F(w) = s_u(w) ∇_w E_u(w): vector-Jacobian product with s_u as the
+        # (differentiable) cotangent.
+        cot = torch.zeros_like(theta)
+        cot[:, u] = 1.0
+        field = torch.autograd.grad(
+            theta, params, grad_outputs=s * cot, create_graph=True, allow_unused=True
+        )
+        field = [
+            f if f is not None else torch.zeros_like(w) for f, w in zip(field, params, strict=True)
+        ]
+        flat_field = torch.cat([f.reshape(-1) for f in field])
+        if not flat_field.requires_grad:
+            eigs.append(0.0)
+            continue
+
+        def hvp(v: Tensor, flat_field: Tensor = flat_field) -> Tensor:
+            out = torch.autograd.grad(
+                flat_field, params, grad_outputs=v, retain_graph=True, allow_unused=True
+            )
+            return torch.cat(
+                [
+                    (o if o is not None else torch.zeros_like(w)).reshape(-1)
+                    for o, w in zip(out, params, strict=True)
+                ]
+            )
+
+        eigs.append(top_eigenvalue_hvp(hvp, example, n_iter=n_iter, seed=power_seed, tol=tol))
+    return eigs
+
+
+def theta_importance_sampling(
+    encoder: nn.Module,
+    synth: Callable[[Tensor], Tensor],
+    path_loss: PathLoss,
+    x_batch: Tensor,
+    n_iter: int = 20,
+    *,
+    n_paths: int,
+    paths: Sequence[int] | None = None,
+    params: Sequence[Tensor] | None = None,
+    synth_seed: int | None = 0,
+    power_seed: int = 0,
+    tol: float = 0.0,
+    progress: bool = True,
+) -> ThetaISResult:
+    r"""θ-importance sampling, Eq. (10)-(12): a path distribution π from loss curvature.
+
+    For every example x of ``x_batch``, path p and synthesizer parameter u:
+
+    * s_{x,u,p}(w) = ∂(L_p ∘ D)/∂θ_u evaluated at θ = E_x(w)                     (Eq. 11)
+      — *not* detached: s depends on w through θ = E_x(w);
+    * M = ∇_w ( s_{x,u,p}(w) ∇_w E_{x,u}(w) ), a |w| × |w| matrix                 (Eq. 12)
+      = s ∇²_w E_{x,u} + ∇_w E_{x,u} (∇_w s)ᵀ;
+    * C[u, p] = mean over x of |λ_max(M)|, by power iteration (:func:`top_eigenvalue_hvp`);
+    * π_p = (1/U) Σ_u C[u, p] / Σ_p' C[u, p']                                     (Eq. 10).
+
+    M is not symmetric in general (the paper calls it positive definite; the cross term
+    ∇E_u (∇s)ᵀ is not symmetric when U > 1). The product computed here by double backward,
+    v ↦ ∇_w⟨F(w), v⟩ with F = s ∇E_u, is Mᵀ v; Mᵀ and M have the same eigenvalues.
+
+    The synth may be random (e.g. grain positions): its draws are frozen by seeding torch's
+    global RNG with ``synth_seed + i`` (inside ``torch.random.fork_rng``, so the caller's RNG
+    state is untouched) before synthesising example i, and the graph is built once per
+    (x, p), so every Hessian-vector product differentiates the same deterministic function.
+
+    Put the encoder in ``eval()`` mode first if it has dropout or batch normalisation.
+
+    Differences from ``scrapl-loss`` (we follow Eq. 12): it computes one eigenvalue per
+    *batch* of the batch-averaged matrix (mean loss over the batch), sums the products over
+    batches and takes |λ| of that; here λ is computed per example and averaged (E_x outside
+    λ_max). Its power iteration starts from an unseeded ``torch.rand`` vector.
+
+    Args:
+        encoder: module mapping x (B, 1, N) to θ (B, U) (typically in [0, 1]).
+        synth: differentiable decoder θ (B, U) -> x̂ (B, 1, N).
+        path_loss: ``f(x_hat, x, path) -> scalar``, the per-path loss L_p of Eq. (3), e.g.
+            :meth:`scrapl_edu.losses.SCRAPLLoss.path_loss`.
+        x_batch: the representative examples X, shape (N_IS, 1, N) or (N_IS, N).
+        n_iter: power-iteration steps per (x, u, p) (paper: 20).
+        n_paths: P, the number of paths ``path_loss`` accepts (0 .. P-1).
+        paths: subset of paths to evaluate (others get C = 0); default all.
+        params: the weights w (default: all encoder parameters requiring grad).
+        synth_seed: base seed that freezes a random synth (None: do not reseed).
+        power_seed: seed of the power-iteration start vectors.
+        tol: early-stopping tolerance of the power iteration.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        :class:`ThetaISResult` with ``probs`` (P,), ``C`` (U, P) and per-example ``eigs``.
+    """
+    x_batch, path_list = _check_args(path_loss, x_batch, n_paths, paths)
+    params = [w for w in encoder.parameters() if w.requires_grad] if params is None else params
+    params = list(params)
+    if not params:
+        raise ValueError("params is empty: the encoder has no trainable weights")
+    n_ex = x_batch.shape[0]
+    with torch.no_grad():
+        U = encoder(x_batch[:1]).shape[-1]
+    eigs = torch.zeros(n_ex, U, n_paths, dtype=torch.float64)
+
+    bar = tqdm(total=n_ex * len(path_list), desc="θ-IS", disable=not progress)
+    for i in range(n_ex):
+        x = x_batch[i : i + 1]
+        for p in path_list:
+            with torch.enable_grad():
+                theta = encoder(x)
+                if theta.dim() != 2 or theta.shape[-1] != U:
+                    raise ValueError(
+                        f"encoder must return θ of shape (B, U), got {tuple(theta.shape)}"
+                    )
+                if synth_seed is None:
+                    x_hat = synth(theta)
+                else:
+                    with torch.random.fork_rng(devices=[]):
+                        torch.manual_seed(int(synth_seed) + i)
+                        x_hat = synth(theta)
+                lam = _curvature_eigenvalues(
+                    theta, path_loss(x_hat, x, p), params, n_iter, power_seed, tol
+                )
+                eigs[i, :, p] = torch.tensor(lam, dtype=torch.float64)
+            bar.update(1)
+    bar.close()
+    C = eigs.abs().mean(dim=0)  # Eq. (12): E_x |λ_max(M)|
+    probs = probs_from_importance(C)  # Eq. (10)
+    return ThetaISResult(probs=probs, C=C, eigs=eigs)
