@@ -48,11 +48,11 @@ print(
 # %% [markdown]
 # ## The Morlet filterbank and its Littlewood–Paley sum
 #
-# `jtfs._psi1_f` holds the first-order wavelets $\hat\psi_\lambda$ in the Fourier domain
+# `jtfs.filters("psi1")` holds the first-order wavelets $\hat\psi_\lambda$ in the Fourier domain
 # (`scrapl_edu.filters.morlet_1d`, centre frequencies from `filterbank_params`).
 
 # %%
-psi1 = np.stack(jtfs._psi1_f)
+psi1 = jtfs.filters("psi1")
 fig = viz.plot_filterbank(
     psi1, sr=jtfs.sr, title=f"{len(psi1)} first-order Morlet wavelets (Q1={jtfs.Q1})"
 )

@@ -51,9 +51,9 @@ print(jtfs.extra_repr())
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.5))
 viz.plot_filterbank(
-    np.stack(jtfs._psi2_f), sr=jtfs.sr, ax=axes[0], title="temporal ψ2 (rates)", lp=False
+    jtfs.filters("psi2"), sr=jtfs.sr, ax=axes[0], title="temporal ψ2 (rates)", lp=False
 )
-psi_fr = np.stack(jtfs._psi_fr_f)
+psi_fr = jtfs.filters("psi_fr")
 n = np.fft.fftfreq(psi_fr.shape[1]) * jtfs.Q1  # cycles per octave
 order = np.argsort(n)
 for row, spin in zip(psi_fr, jtfs.spins):

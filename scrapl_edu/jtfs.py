@@ -303,6 +303,29 @@ class JTFS(nn.Module):
             out["spin"] = np.array(self.spins)
         return out
 
+    #: the filterbanks :meth:`filters` returns, and the length of their Fourier grid
+    FILTER_KINDS = ("psi1", "psi2", "psi_fr", "phi", "phi_fr")
+
+    def filters(self, kind: str) -> np.ndarray:
+        """Fourier-domain filters at full resolution (level 0), one row per filter (float64).
+
+        ``kind``: ``"psi1"`` / ``"psi2"`` (first/second-order wavelets ψ̂, length ``N_pad``),
+        ``"phi"`` (the time low-pass φ̂_T, 1 row of ``N_pad``), ``"psi_fr"`` (frequential
+        filters in path order n_fr: the low-pass, then spin up, then spin down; length
+        ``N_fr``) or ``"phi_fr"`` (the frequency low-pass φ̂_F, 1 row of ``N_fr``).
+        Returns a new array of shape (n_filters, length).
+        """
+        banks = {
+            "psi1": lambda: self._psi1_f,
+            "psi2": lambda: self._psi2_f,
+            "psi_fr": lambda: self._psi_fr_f,
+            "phi": lambda: [self._phi_f],
+            "phi_fr": lambda: [self._phi_F_f],
+        }
+        if kind not in banks:
+            raise ValueError(f"kind must be one of {list(self.FILTER_KINDS)}, got {kind!r}")
+        return np.stack(banks[kind]())
+
     def extra_repr(self) -> str:
         return (
             f"shape={self.N}, J={self.J}, Q1={self.Q1}, Q2={self.Q2}, J_fr={self.J_fr}, "
