@@ -106,6 +106,36 @@ def test_wavelets_have_zero_mean_and_unit_l1():
         assert np.argmax(h) == pytest.approx(f.xi * 2048, abs=1)
 
 
+def test_filters_accessor_matches_kymatio(kymatio_fb):
+    """jtfs.filters(kind): kymatio 0.3.0's Morlets/Gaussians from kymatio's own parameters."""
+    kw = dict(shape=2048, J=6, Q1=4, Q2=2, J_fr=2, Q_fr=1, T=256)
+    j = JTFS(**kw)
+    for kind, Q in (("psi1", 4), ("psi2", 2)):
+        xis, sigmas, _ = kymatio_fb.compute_params_filterbank(0.1 / 2**6, Q, 5)
+        want = np.stack([kymatio_fb.morlet_1d(j.N_pad, x, s) for x, s in zip(xis, sigmas)])
+        np.testing.assert_allclose(j.filters(kind), want, atol=1e-13, err_msg=kind)
+    np.testing.assert_allclose(j.filters("phi"), kymatio_fb.gauss_1d(j.N_pad, 0.1 / 256)[None])
+    assert j.filters("psi_fr").shape == (len(j.psi_fr_specs), j.N_fr)
+    assert j.filters("phi_fr").shape == (1, j.N_fr)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        j.filters("psi3")
+    j.filters("psi1")[:] = 0  # a copy: the transform's own filters are untouched
+    assert np.abs(j.filters("psi1")).max() > 0.5
+
+
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_filters_frequential_match_reference(name):
+    """psi_fr / phi_fr (path order n_fr) equal kymatio 0.4.0.dev0's (the paper's) filters."""
+    import json
+    from pathlib import Path
+
+    with np.load(Path(__file__).resolve().parents[1] / "data/reference" / f"jtfs_{name}.npz") as z:
+        j = JTFS(**json.loads(str(z["config_json"]))["kwargs"])
+        # the fixture stores float32: 1e-6 of the peak is its precision
+        np.testing.assert_allclose(j.filters("psi_fr"), z["psi_fr_f"], atol=1e-6)
+        np.testing.assert_allclose(j.filters("phi_fr"), z["phi_fr_f"][None], atol=1e-6)
+
+
 # -------------------------------------------------- scalogram vs kymatio 0.3.0
 
 
