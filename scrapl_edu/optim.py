@@ -19,41 +19,16 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from scrapl_edu.checks import check_path_index
+
 __all__ = ["SCRAPLOptimizer"]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
-def _check_path(path: Any, n_paths: int) -> int:
-    """Return ``path`` as a Python int, or raise a ValueError naming the valid range."""
-    if isinstance(path, Tensor):
-        if path.numel() != 1 or path.is_floating_point() or path.dtype == torch.bool:
-            raise ValueError(
-                f"path must be an integer in [0, {n_paths - 1}] (n_paths={n_paths}), "
-                f"got a tensor {path!r}"
-            )
-        path = int(path.item())
-    if isinstance(path, bool) or not isinstance(path, int):
-        try:
-            import numpy as np
-
-            if isinstance(path, np.integer):
-                path = int(path)
-        except ImportError:  # pragma: no cover
-            pass
-    if isinstance(path, bool) or not isinstance(path, int):
-        raise ValueError(
-            f"path must be an integer in [0, {n_paths - 1}] (n_paths={n_paths}), got {path!r}"
-        )
-    if not 0 <= path < n_paths:
-        raise ValueError(
-            f"path must be an integer in [0, {n_paths - 1}] (n_paths={n_paths}), got {path}"
-        )
-    return path
 
 
 class SCRAPLOptimizer(Optimizer):
@@ -204,18 +179,30 @@ class SCRAPLOptimizer(Optimizer):
     # --------------------------------------------------------------------- step
     @torch.no_grad()
     def step(  # type: ignore[override]
-        self, path: int | None = None, closure: Callable[[], Tensor] | None = None
+        self, closure: Callable[[], Tensor] | None = None, *, path: int | None = None
     ) -> Tensor | None:
         """Perform one optimization step with the gradient of path ``path``.
 
+        torch's signature (``closure`` first) with the path keyword-only:
+        ``optimizer.step(path=loss_fn.last_path)``.
+
         Args:
+            closure: optional closure that re-evaluates the model and returns the loss.
             path: index of the path whose per-path loss produced the current ``.grad``
                 (required when ``p_adam`` or ``p_saga`` is on).
-            closure: optional closure that re-evaluates the model and returns the loss.
 
         Returns:
             The closure's loss, if a closure was given.
         """
+        if closure is not None and not callable(closure):
+            hint = (
+                f"; the path is keyword-only: call step(path={closure!r})"
+                if isinstance(closure, (int, np.integer, Tensor))
+                else ""
+            )
+            raise TypeError(
+                f"closure must be a callable returning the loss or None, got {closure!r}{hint}"
+            )
         if path is None:
             if self.p_adam or self.p_saga:
                 raise ValueError(
@@ -224,7 +211,7 @@ class SCRAPLOptimizer(Optimizer):
                     "loss, e.g. optimizer.step(path=loss_fn.last_path)"
                 )
         else:
-            path = _check_path(path, self.n_paths)
+            path = check_path_index(path, self.n_paths, name="path")
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -6,6 +6,7 @@ import copy
 import io
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -338,3 +339,34 @@ def test_bad_hyperparameters(kwargs, name) -> None:
     args = {"n_paths": 3, **kwargs}
     with pytest.raises(ValueError, match=name):
         SCRAPLOptimizer(_mlp().parameters(), **args)
+
+
+@pytest.mark.parametrize("old", [3, np.int64(1), torch.tensor(2)])
+def test_positional_path_is_refused(old) -> None:
+    """step(closure=None, *, path=None): the old form step(3) names the keyword to use."""
+    model = _mlp()
+    model(torch.randn(2, 5)).sum().backward()
+    opt = SCRAPLOptimizer(model.parameters(), n_paths=3)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(TypeError, match=r"keyword-only: call step\(path="):
+        opt.step(old)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert opt.global_step == 0
+    with pytest.raises(TypeError, match="closure must be a callable"):
+        opt.step("0")
+
+
+def test_step_calls_the_closure_with_grad_enabled() -> None:
+    model = _mlp()
+    x = torch.randn(4, 5)
+    opt = SCRAPLOptimizer(model.parameters(), n_paths=3)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = model(x).pow(2).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure, path=1)
+    assert loss is not None and loss.requires_grad
+    assert opt.visited_paths == [1]
