@@ -799,3 +799,7 @@ class GranularSynth(_PresetSynth):
         if cfg.normalize == "rms":
             x = normalize_rms(x, cfg.target_rms)
         return x.unsqueeze(1)
+
+
+# the drum synth (Section 4.4) lives in drums.py; its public names (drums.__all__) re-exported
+from scrapl_edu.synths.drums import *  # noqa: E402, F403
