@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test unit notebooks browser lint bench fixtures lab dashboard sync-notebooks clean
+.PHONY: setup demo test unit notebooks browser lint bench fixtures lab dashboard sync-notebooks clean \
+	exercises book
 
 setup: $(STAMP)
 
@@ -48,6 +49,10 @@ browser: setup
 dashboard: setup
 	$(BIN)/voila notebooks/08_sound_matching_lab.ipynb --port 8866 --no-browser \
 		--Voila.ip=127.0.0.1 --VoilaConfiguration.extension_denylist="['jupyterlab-jupytext']"
+
+# the student edition: every notebook with its answers removed (nbgrader's ClearSolutions)
+exercises: setup
+	$(BIN)/python tools/make_exercises.py --out exercises
 
 sync-notebooks: setup
 	$(BIN)/jupytext --sync notebooks/*.py
