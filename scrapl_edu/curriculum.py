@@ -364,7 +364,9 @@ def bold_terms(nb: Any) -> set[str]:
                 if child.type == "strong_open" and kids[k + 2].type == "strong_close":
                     text = kids[k + 1].content
                     key = _norm(text)
-                    if key and not any(key == lab or key.startswith(lab + " ") for lab in CONTRACT_LABELS):
+                    if key and not any(
+                        key == lab or key.startswith(lab + " ") for lab in CONTRACT_LABELS
+                    ):
                         out.add(text.strip().strip(".:"))
     return out
 

@@ -46,7 +46,7 @@ def build(out: Path, only: list[str] | None = None, root: Path = ROOT / "noteboo
         target = out / f"{src.stem}.ipynb"
         nbformat.write(student_version(nb), target)
         written.append(target)
-        print(f"{target.relative_to(out.parent) if out.is_relative_to(ROOT) else target}: {n} exercises")
+        print(f"{target}: {n} exercises")
     return written
 
 
