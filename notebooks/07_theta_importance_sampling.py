@@ -30,7 +30,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from scrapl_edu import lab, top_eigenvalue_hvp, viz
+from scrapl_edu import lab, presets, top_eigenvalue_hvp, viz
+from scrapl_edu.config import fast_mode
 
 # %% [markdown]
 # ## Power iteration on Hessian-vector products, on a tiny example
@@ -71,14 +72,15 @@ assert abs(est[-1] - true) < 1e-6 * true
 # AM rate and FM velocity (rate / scale) fall in the preset's θ box (± one filter bandwidth).
 
 # %%
-presets = [f"classroom_{t}" for t in lab._TAGS]
+names = [f"classroom_{t}" for t in presets.chirplet_tags()]
+fast = fast_mode()  # SCRAPL_EDU_FAST=1: the CI sizes
 with tempfile.TemporaryDirectory() as tmp:
-    report = lab.theta_is_presets(presets, tmp, progress=False)
+    report = lab.theta_is_presets(names, tmp, fast=fast, progress=False)
     with np.load(f"{tmp}/theta_is_probs.npz") as z:
         arrays = {k: z[k] for k in z.files}
-fig, axes = plt.subplots(2, len(presets), figsize=(5.2 * len(presets), 8.8), squeeze=False)
-for i, preset in enumerate(presets):
-    jt = lab.build_jtfs(lab.make_config(preset))
+fig, axes = plt.subplots(2, len(names), figsize=(5.2 * len(names), 8.8), squeeze=False)
+for i, preset in enumerate(names):
+    jt = lab.build_jtfs(lab.make_config(preset, fast=fast))
     r = report["presets"][preset]
     probs, in_box = arrays[f"{preset}/probs"], arrays[f"{preset}/in_box"]
     title = f"{preset}\nin-box share {r['ratio']:.2f}x uniform"
@@ -90,8 +92,7 @@ fig.tight_layout()
 plt.show()
 ratios = {p: round(r["ratio"], 2) for p, r in report["presets"].items()}
 print("θ-IS probability on the in-box paths / their uniform share:", ratios)
-assert all(abs(arrays[f"{p}/probs"].sum() - 1) < 1e-9 for p in presets)
-fast = lab.make_config(presets[0]).fast
+assert all(abs(arrays[f"{p}/probs"].sum() - 1) < 1e-9 for p in names)
 if fast:  # the CI sizes (256 Hz, 1 example, 1 power iteration) are too small to resolve the boxes
     print("fast mode: the box test is only meaningful at classroom scale")
 else:

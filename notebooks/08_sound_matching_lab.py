@@ -37,9 +37,9 @@ display(dashboard)
 
 # %%
 last = dashboard.history[-1]
-res, cfg = last["results"], last["config"]
+res, cfg = last["results"], last["config"]  # res: scrapl_edu.lab.Results
 print(dashboard.status.value, "|", cfg)
-print(f"test θ L1 = {res['test_theta_l1_permille']:.1f} ‰ after {res['steps']} steps")
+print(f"test θ L1 = {res.test_theta_l1_permille:.1f} ‰ after {res.steps} steps")
 assert dashboard.status.value == "Run 1 finished"
-assert 0.0 <= res["test_theta_l1_permille"] <= 1000.0
-assert sum(res["path_counts"]) == res["steps"], "one path is drawn per SCRAPL step"
+assert 0.0 <= res.test_theta_l1_permille <= 1000.0
+assert sum(res.path_counts) == res.steps, "one path is drawn per SCRAPL step"

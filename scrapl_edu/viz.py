@@ -1,14 +1,22 @@
 """Figures: data in, figure out (matplotlib for static figures, plotly for interactive ones).
 
 Nothing here computes a transform; callers pass tensors/arrays and the JTFS whose
-metadata labels the axes.
+metadata labels the axes. The lab's figures take its typed payloads
+(:class:`scrapl_edu.lab.Snapshot`, the comparison summary). matplotlib, plotly and IPython
+are imported inside the functions that draw: they are heavy, and a caller that only wants
+numbers (``lab_progress_panels``) should not pay for them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.stats import t as student_t
+
+from scrapl_edu.lab import Snapshot, build_jtfs, make_config
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -115,12 +123,11 @@ def plot_lab_comparison(
     Args:
         curves: label -> (steps (E,), values (seeds, E)) of the validation θ L1 in ‰;
             drawn as the mean with a 95% CI band (Fig. 2 right, Fig. 4).
-        entries: the ``summary["entries"]`` of :func:`scrapl_edu.lab.aggregate`: each
+        entries: the ``summary["entries"]`` of :func:`scrapl_edu.lab.comparison.aggregate`: each
             with ``label``, ``theta_l1`` and ``ms_per_step`` as (mean, 95% CI half-width);
             drawn as test θ L1 against ms per step (Fig. 1).
     """
     import matplotlib.pyplot as plt
-    from scipy.stats import t as student_t
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     for label, (steps, vals) in curves.items():
@@ -157,6 +164,61 @@ def plot_lab_comparison(
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def save_lab_comparison(
+    path: str | Path,
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    summary: dict[str, Any],
+    title: str = "",
+) -> None:
+    """Write :func:`plot_lab_comparison` of a comparison (``scrapl-edu compare``'s figure.png).
+
+    ``curves``: :func:`scrapl_edu.lab.comparison.validation_curves`; ``summary``: what
+    :func:`scrapl_edu.lab.comparison.aggregate` returned.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plot_lab_comparison(curves, summary["entries"], title=title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save_theta_is_figures(out: str | Path, report: dict[str, Any], fast: bool = False) -> None:
+    """``theta_is_grid.png`` (rate x scale) and ``theta_is_box.png`` (rate x velocity + θ box).
+
+    Draws what :func:`scrapl_edu.lab.theta_box.theta_is_presets` wrote in ``out``
+    (``theta_is_probs.npz``) and returned (``report``); ``fast`` as it was given there.
+    """
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    presets = list(report["presets"])
+    with np.load(out / "theta_is_probs.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    jtfs_by = {p: build_jtfs(make_config(p, fast=fast)) for p in presets}
+    n = len(presets)
+    for kind in ("grid", "box"):
+        fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.4), squeeze=False)
+        for ax, preset in zip(axes[0], presets):
+            jt, probs = jtfs_by[preset], arrays[f"{preset}/probs"]
+            r = report["presets"][preset]
+            title = f"{preset}\nin-box share {r['ratio']:.2f}× uniform"
+            if kind == "grid":
+                plot_path_grid(jt, probs * probs.size, ax=ax, title=title, label="P · π_p")
+            else:
+                plot_theta_is_box(
+                    jt,
+                    probs,
+                    tuple(r["am_hz"]),
+                    tuple(r["fm_oct_per_s"]),
+                    ax=ax,
+                    title=title,
+                    in_box=arrays[f"{preset}/in_box"],
+                )
+        fig.tight_layout()
+        fig.savefig(out / f"theta_is_{kind}.png", dpi=90)
+        plt.close(fig)
 
 
 def plot_theta_is_box(
@@ -388,8 +450,6 @@ def show_plotly(fig, fallback: Figure | None = None) -> None:
     and a PNG drawn by matplotlib (``fallback``), which renderers without JavaScript (GitHub,
     nbviewer, nbconvert to PDF) show instead. Nothing is fetched from the network.
     """
-    import io
-
     from IPython.display import display
 
     bundle: dict = {
@@ -443,11 +503,11 @@ def rolling_variance(
     return np.arange(1, a.size + 1), v
 
 
-def lab_progress_panels(info: dict) -> dict:
+def lab_progress_panels(info: Snapshot) -> dict:
     """The three panels of the lab's live figure, as numbers (both renderers draw these).
 
-    ``info`` is a snapshot of :func:`scrapl_edu.lab.run`'s ``callback`` or any dict with
-    some of its keys (``grad_steps`` defaults to 1, 2, ... for ``grad_var``). Returns:
+    ``info`` is the :class:`~scrapl_edu.lab.Snapshot` that :func:`scrapl_edu.lab.run` gives
+    its ``callback``. Returns:
 
     - ``theta``: ``(steps, θ L1 ‰)`` of the validation curve;
     - ``paths``: ``(share of steps per path, π)`` or None when the loss samples no path
@@ -456,22 +516,28 @@ def lab_progress_panels(info: dict) -> dict:
       gradient the optimizer receives when recorded, else the rolling variance of the
       per-step loss.
     """
-    theta = (list(info.get("val_steps") or []), list(info.get("val_theta_l1") or []))
+    if not isinstance(info, Snapshot):
+        raise TypeError(f"info must be a scrapl_edu.lab.Snapshot, got {type(info).__name__}")
+    theta = (list(info.val_steps), list(info.val_theta_l1))
     paths = None
-    counts = info.get("path_counts")
+    counts = info.path_counts
     if counts is not None and len(counts):
         c = np.asarray(counts, dtype=float)
-        pi = info.get("probs")
+        pi = info.probs
         pi = np.full(c.size, 1.0 / c.size) if pi is None else np.asarray(pi, dtype=float)
         if pi.shape != c.shape:
             raise ValueError(f"probs must have one entry per path ({c.size}), got {pi.size}")
         paths = (c / max(c.sum(), 1.0), pi)
-    if info.get("grad_var"):
-        gy = np.asarray(info["grad_var"], dtype=float)
-        gx = np.asarray(info.get("grad_steps") or np.arange(1, gy.size + 1))
-        var = (gx, gy, "gradient variance (running, ~10 steps)", "E‖g − E g‖²")
+    if info.grad_var:
+        gy = np.asarray(info.grad_var, dtype=float)
+        var = (
+            np.arange(1, gy.size + 1),
+            gy,
+            "gradient variance (running, ~10 steps)",
+            "E‖g − E g‖²",
+        )
     else:
-        gx, gy = rolling_variance(info.get("losses") or [])
+        gx, gy = rolling_variance(info.losses)
         var = (gx, gy, "spread of the one-path loss (rolling var., 10 steps)", "variance")
     return {"theta": theta, "paths": paths, "variance": var}
 
@@ -480,7 +546,7 @@ def _log_scale(y: np.ndarray) -> bool:
     return bool(len(y)) and bool(np.nanmax(y) > 0)
 
 
-def plot_lab_progress(info: dict) -> Figure:
+def plot_lab_progress(info: Snapshot) -> Figure:
     """The lab's live figure in matplotlib (the static fallback of :func:`plotly_lab_progress`)."""
     import matplotlib.pyplot as plt
 
@@ -514,7 +580,7 @@ def plot_lab_progress(info: dict) -> Figure:
     return fig
 
 
-def plotly_lab_progress(info: dict):
+def plotly_lab_progress(info: Snapshot):
     """The lab's live figure in plotly: θ error, paths drawn vs π, gradient variance.
 
     Hover shows each value; the θ panel marks the 100 ‰ convergence threshold (Table 2).

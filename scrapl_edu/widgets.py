@@ -14,17 +14,26 @@ PNGs in a saved notebook, with no JavaScript bundle to fetch.
   (Table 2). Its DOM classes are a contract with the browser test:
   ``scrapl-run-button``, ``scrapl-toggle-p-adam``, ``scrapl-toggle-p-saga``,
   ``scrapl-toggle-theta-is``, ``scrapl-result``, ``scrapl-status``.
+
+matplotlib, ipywidgets and IPython are imported inside the functions that use them: they are
+heavy, and ipywidgets is optional outside the notebooks.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markdown_it import MarkdownIt
+
+from scrapl_edu import viz
+from scrapl_edu.config import fast_mode
+from scrapl_edu.lab import Results, Snapshot, StepProgress, make_config, run
+from scrapl_edu.presets import preset_names
 
 __all__ = [
     "LabDashboard",
@@ -48,8 +57,10 @@ LOSS_CHOICES = [
     ("P-loss (supervised)", "p_loss"),
 ]
 
-Progress = dict[str, Any]
-Runner = Callable[[dict[str, Any], Callable[[Progress], None]], dict[str, Any]]
+#: what a runner reports: a snapshot at each validation, a step count after every step
+Progress = Snapshot | StepProgress
+#: ``runner(config, progress) -> Results``: what the dashboard's Run button calls
+Runner = Callable[[dict[str, Any], Callable[[Progress], None]], Results]
 
 
 def _close_all() -> None:
@@ -121,8 +132,6 @@ class PathExplorer:
         """Show path ``index`` (what choosing it in the dropdown does)."""
         import matplotlib.pyplot as plt
 
-        from scrapl_edu.viz import mark_path, plot_path, plot_path_grid
-
         index = int(index)
         if not 0 <= index < self.jtfs.n_paths:
             raise ValueError(f"path index must be in [0, {self.jtfs.n_paths - 1}], got {index}")
@@ -134,15 +143,15 @@ class PathExplorer:
         self.out.clear_output(wait=True)
         with self.out:
             fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-            plot_path_grid(
+            viz.plot_path_grid(
                 self.jtfs,
                 np.log10(self.energy + 1e-30),
                 ax=axes[0],
                 title="log10 energy of every path",
                 label="log10 energy",
             )
-            mark_path(axes[0], self.jtfs, index)
-            plot_path(self.coefs[index], self.jtfs, index, ax=axes[1])
+            viz.mark_path(axes[0], self.jtfs, index)
+            viz.plot_path(self.coefs[index], self.jtfs, index, ax=axes[1])
             fig.tight_layout()
             _show(fig)
 
@@ -225,37 +234,19 @@ class TogglePanel:
 
 # --------------------------------------------------------------------------- lab dashboard
 def markdown_table_to_html(md: str) -> str:
-    """Convert the pipe tables of a markdown text to HTML (other lines become paragraphs)."""
-    out: list[str] = []
-    rows: list[list[str]] = []
+    """Render a results table's markdown as HTML (markdown-it-py, CommonMark + tables).
 
-    def flush() -> None:
-        if not rows:
-            return
-        head, body = rows[0], rows[1:]
-        cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
-        lines = [f"<table class='scrapl-table'><thead><tr>{cells}</tr></thead><tbody>"]
-        for r in body:
-            lines.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
-        lines.append("</tbody></table>")
-        out.append("".join(lines))
-        rows.clear()
-
-    for line in md.splitlines():
-        s = line.strip()
-        if s.startswith("|") and s.endswith("|"):
-            cells = [c.strip() for c in s[1:-1].split("|")]
-            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
-                continue
-            rows.append(cells)
-            continue
-        flush()
-        if s.startswith("#"):
-            out.append(f"<h4>{html.escape(s.lstrip('#').strip())}</h4>")
-        elif s:
-            out.append(f"<p>{html.escape(s)}</p>")
-    flush()
-    return "\n".join(out)
+    Raw HTML in the text is escaped; headings become ``<h4>`` (they sit in a side panel)
+    and tables get the ``scrapl-table`` class.
+    """
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = parser.parse(md)
+    for tok in tokens:
+        if tok.type in ("heading_open", "heading_close"):
+            tok.tag = "h4"
+        elif tok.type == "table_open":
+            tok.attrSet("class", "scrapl-table")
+    return parser.renderer.render(tokens, parser.options, {})
 
 
 #: the repository's committed results (the kernel of a notebook runs in notebooks/)
@@ -278,27 +269,27 @@ def _tag(config: dict[str, Any]) -> str:
     return "SCRAPL + " + " + ".join(on) if on else "SCRAPL (sampling only)"
 
 
-def lab_runner(config: dict[str, Any], progress: Callable[[Progress], None]) -> dict[str, Any]:
-    """Run the lab (:func:`scrapl_edu.lab.run`), reporting progress at each validation.
+def lab_runner(
+    config: dict[str, Any], progress: Callable[[Progress], None], *, fast: bool = False
+) -> Results:
+    """Run the lab (:func:`scrapl_edu.lab.run`), reporting progress as it goes.
 
     ``config`` holds ``preset``, ``loss``, ``p_adam``, ``p_saga``, ``theta_is``, ``steps``
-    and ``seed``. ``progress`` receives the lab's per-validation snapshot (the ``callback``
-    of :func:`scrapl_edu.lab.run`: validation curve in θ L1 ‰, visits per path, π, per-step
-    losses, gradient variance), and after every step ``{"step", "steps"}`` alone (for
-    the progress bar). Nothing is written to disk. Returns the final ``Results.to_dict(with_history=True)``.
+    and ``seed``; ``fast`` shrinks the preset (:func:`scrapl_edu.presets.shrink`).
+    ``progress`` receives the lab's :class:`~scrapl_edu.lab.Snapshot` at each validation
+    (validation curve in θ L1 ‰, visits per path, π, per-step losses, gradient variance) and
+    a :class:`~scrapl_edu.lab.StepProgress` after every step (for the progress bar).
+    Nothing is written to disk. Returns the run's :class:`~scrapl_edu.lab.Results`.
     """
-    from scrapl_edu import lab
-
     keys = ("loss", "p_adam", "p_saga", "theta_is", "steps", "seed")
-    cfg = lab.make_config(config["preset"], **{k: config[k] for k in keys if k in config})
-    res = lab.run(
+    cfg = make_config(config["preset"], fast=fast, **{k: config[k] for k in keys if k in config})
+    return run(
         cfg,
         None,
         progress=False,
         callback=progress,
-        on_step=lambda step, steps: progress({"step": step, "steps": steps}),
+        on_step=lambda step, steps: progress(StepProgress(step, steps)),
     )
-    return res.to_dict(with_history=True)
 
 
 class LabDashboard:
@@ -313,15 +304,16 @@ class LabDashboard:
     ``results_dir``.
 
     Args:
-        runner: ``runner(config, progress) -> results dict`` (default :func:`lab_runner`);
-            tests inject a fast fake. ``results`` must hold ``test_theta_l1_permille``. A
-            ``progress`` report with ``val_steps`` redraws the figure; one without moves
-            the progress bar only.
+        runner: ``runner(config, progress) -> Results`` (default :func:`lab_runner`); tests
+            inject a fast fake. A :class:`~scrapl_edu.lab.Snapshot` given to ``progress``
+            redraws the figure; a :class:`~scrapl_edu.lab.StepProgress` moves the bar only.
         results_dir: where the committed comparison tables live (default: the
             repository's ``data/results``, wherever the kernel's working folder is).
-        presets: preset names for the dropdown (default: the lab's classroom presets).
-        steps, seed: initial values (default steps: the preset's, fast mode aware).
+        presets: preset names for the dropdown (default: the classroom presets).
+        steps, seed: initial values (default steps: the preset's).
         run_default: run once right away with the defaults (headless notebooks, Voilà).
+        fast: shrink the presets (default: ``SCRAPL_EDU_FAST``, read here: the dashboard
+            is where a notebook's run starts).
     """
 
     def __init__(
@@ -332,14 +324,14 @@ class LabDashboard:
         steps: int | None = None,
         seed: int = 0,
         run_default: bool = True,
+        fast: bool | None = None,
     ) -> None:
         import ipywidgets as W
 
-        self.runner: Runner = runner or lab_runner
+        self.fast = fast_mode() if fast is None else bool(fast)
+        self.runner: Runner = runner or partial(lab_runner, fast=self.fast)
         if presets is None:
-            from scrapl_edu.lab import LAB_PRESETS
-
-            presets = [p for p in LAB_PRESETS if p.startswith("classroom")]
+            presets = [p for p in preset_names() if p.startswith("classroom")]
         if not presets:
             raise ValueError("presets is empty: give at least one lab preset name")
         if steps is None:
@@ -366,6 +358,7 @@ class LabDashboard:
             results_dir = DEFAULT_RESULTS_DIR
         self.table = W.HTML(self._table_html(results_dir))
         self.runs = 0
+        #: every finished run: ``{"config": the dashboard's config, "results": Results}``
         self.history: list[dict[str, Any]] = []
         self.loss.observe(lambda _: self._sync_toggles(), names="value")
         self.button.on_click(lambda _: self.run())
@@ -386,13 +379,10 @@ class LabDashboard:
         if run_default:
             self.run()
 
-    @staticmethod
-    def _default_steps(preset: str) -> int:
+    def _default_steps(self, preset: str) -> int:
         try:
-            from scrapl_edu.lab import make_config
-
-            return int(make_config(preset).steps)
-        except Exception:  # noqa: BLE001 - an unknown preset is reported at run time
+            return int(make_config(preset, fast=self.fast).steps)
+        except ValueError:  # an unknown preset is reported at run time
             return 100
 
     @staticmethod
@@ -431,18 +421,18 @@ class LabDashboard:
         return cfg
 
     def _on_progress(self, info: Progress) -> None:
-        from scrapl_edu import viz
-
-        self.bar.max = max(1, int(info.get("steps", self.bar.max)))
-        self.bar.value = min(int(info.get("step", 0)), self.bar.max)
+        if not isinstance(info, Snapshot | StepProgress):
+            raise TypeError(f"progress takes a Snapshot or StepProgress, got {type(info).__name__}")
+        self.bar.max = max(1, int(info.steps))
+        self.bar.value = min(int(info.step), self.bar.max)
         self.status.value = f"Run {self.runs + 1}: step {self.bar.value} / {self.bar.max}"
-        if "val_steps" not in info:  # a step report: the progress bar only
+        if isinstance(info, StepProgress):  # a step report: the progress bar only
             return
         self.plot.clear_output(wait=True)
         with self.plot:  # interactive plotly, with a matplotlib PNG for renderers without JS
             viz.show_plotly(viz.plotly_lab_progress(info), fallback=viz.plot_lab_progress(info))
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> Results:
         """One run with the current controls (what the Run button does)."""
         cfg = self.config
         self.button.disabled = True
@@ -455,29 +445,31 @@ class LabDashboard:
             raise
         finally:
             self.button.disabled = False
-        if "test_theta_l1_permille" not in res:
-            raise ValueError("the runner's results must hold 'test_theta_l1_permille'")
+        if not isinstance(res, Results):
+            raise TypeError(
+                f"the runner must return scrapl_edu.lab.Results, got {type(res).__name__}"
+            )
         self.runs += 1
         self.history.append({"config": cfg, "results": res})
         self.result.value = self._result_html(cfg, res)
         self.status.value = f"Run {self.runs} finished"
         return res
 
-    def _result_html(self, cfg: dict[str, Any], res: dict[str, Any]) -> str:
+    def _result_html(self, cfg: dict[str, Any], res: Results) -> str:
         on = ", ".join(
             f"{TECHNIQUES[k][0].split(' ')[0]} {'on' if cfg.get(k) else 'off'}" for k in TECHNIQUES
         )
-        pp = res.get("test_theta_l1_permille_per_param") or {}
+        pp = res.test_theta_l1_permille_per_param
         per = ", ".join(f"{k} {v:.1f} ‰" for k, v in pp.items())
-        ms = res.get("ms_per_step")
+        ms = res.ms_per_step
         rows = [
             f"<b>Run {self.runs}</b>: {html.escape(_tag(cfg))} on preset "
             f"<code>{html.escape(cfg['preset'])}</code>, {cfg['steps']} steps, seed {cfg['seed']}",
             f"techniques: {on}",
-            f"final test θ L1: <b>{res['test_theta_l1_permille']:.1f} ‰</b>"
+            f"final test θ L1: <b>{res.test_theta_l1_permille:.1f} ‰</b>"
             + (f" ({per})" if per else ""),
         ]
-        if ms is not None:
+        if np.isfinite(ms):
             rows.append(f"{ms:.1f} ms per step")
         return "<br>".join(rows)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 
 from scrapl_edu import JTFS, viz
+from scrapl_edu.lab import Snapshot
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def test_mark_path_draws_a_square_on_the_cell(jtfs: JTFS) -> None:
 
 
 def test_littlewood_paley_and_filterbank_figure(jtfs: JTFS) -> None:
-    F = np.stack(jtfs._psi1_f)
+    F = jtfs.filters("psi1")
     lp = viz.littlewood_paley(F)
     np.testing.assert_allclose(lp, (np.abs(F) ** 2).sum(0))
     fig = viz.plot_filterbank(F, sr=jtfs.sr)
@@ -104,15 +107,22 @@ def test_path_histogram_and_errors(jtfs: JTFS) -> None:
         viz.path_cell(jtfs, jtfs.n_paths)
 
 
-def test_lab_progress_panels_from_a_snapshot() -> None:
-    info = {
+def _snap(**kw) -> Snapshot:
+    base = {
+        "step": 3,
+        "steps": 6,
         "val_steps": [0, 3],
         "val_theta_l1": [250.0, 120.0],
         "path_counts": [3, 1, 0, 0],
         "probs": [0.4, 0.3, 0.2, 0.1],
-        "grad_steps": [1, 2, 3],
+        "losses": [1.0, 0.5, 0.2],
         "grad_var": [0.0, 2.0, 1.0],
     }
+    return Snapshot(**{**base, **kw})
+
+
+def test_lab_progress_panels_from_a_snapshot() -> None:
+    info = _snap()
     panels = viz.lab_progress_panels(info)
     assert panels["theta"] == ([0, 3], [250.0, 120.0])
     share, pi = panels["paths"]
@@ -121,28 +131,30 @@ def test_lab_progress_panels_from_a_snapshot() -> None:
     gx, gy, title, _ = panels["variance"]
     assert list(gx) == [1, 2, 3] and list(gy) == [0.0, 2.0, 1.0] and "gradient" in title
     # no θ-IS: π is uniform (Algorithm 1's default); no path sampling: no panel
-    np.testing.assert_allclose(viz.lab_progress_panels({**info, "probs": None})["paths"][1], 0.25)
-    assert viz.lab_progress_panels({**info, "path_counts": None})["paths"] is None
+    np.testing.assert_allclose(viz.lab_progress_panels(_snap(probs=None))["paths"][1], 0.25)
+    assert viz.lab_progress_panels(_snap(path_counts=None))["paths"] is None
     # no gradient variance recorded: the rolling variance of the loss, against numpy
     losses = [1.0, 3.0, 2.0, 5.0]
-    gx, gy, title, _ = viz.lab_progress_panels({"losses": losses})["variance"]
+    gx, gy, title, _ = viz.lab_progress_panels(_snap(losses=losses, grad_var=[]))["variance"]
     assert "loss" in title and list(gx) == [1, 2, 3, 4]
     np.testing.assert_allclose(gy, [0.0, np.var([1, 3]), np.var([1, 3, 2]), np.var(losses)])
     np.testing.assert_allclose(viz.rolling_variance(losses, window=2)[1][3], np.var([2, 5]))
     with pytest.raises(ValueError, match="window"):
         viz.rolling_variance(losses, window=1)
     with pytest.raises(ValueError, match="probs must have one entry per path"):
-        viz.lab_progress_panels({**info, "probs": [0.5, 0.5]})
+        viz.lab_progress_panels(_snap(probs=[0.5, 0.5]))
+    with pytest.raises(TypeError, match="Snapshot"):
+        viz.lab_progress_panels({"val_steps": [0]})
 
 
 def test_lab_progress_figures_plotly_and_fallback() -> None:
-    info = {
-        "val_steps": [0, 3, 6],
-        "val_theta_l1": [250.0, 180.0, 90.0],
-        "path_counts": [2, 4],
-        "probs": None,
-        "grad_var": [1e-3, 1e-2],
-    }
+    info = _snap(
+        val_steps=[0, 3, 6],
+        val_theta_l1=[250.0, 180.0, 90.0],
+        path_counts=[2, 4],
+        probs=None,
+        grad_var=[1e-3, 1e-2],
+    )
     fig = viz.plotly_lab_progress(info)
     by_name = {t.name: t for t in fig.data}
     assert list(by_name["θ L1 (‰)"].y) == [250.0, 180.0, 90.0]
@@ -152,7 +164,7 @@ def test_lab_progress_figures_plotly_and_fallback() -> None:
     assert list(by_name["variance"].x) == [1, 2]  # steps from 1 when not given
     assert fig.layout.yaxis3.type == "log"
     assert any(s.y0 == 100 for s in fig.layout.shapes)  # the convergence threshold
-    no_paths = viz.plotly_lab_progress({**info, "path_counts": None, "grad_var": None})
+    no_paths = viz.plotly_lab_progress(dataclasses.replace(info, path_counts=None, grad_var=[]))
     assert "visits" not in {t.name for t in no_paths.data}
     assert "no path sampling" in no_paths.layout.annotations[-1].text
     static = viz.plot_lab_progress(info)

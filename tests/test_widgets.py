@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from scrapl_edu import JTFS  # noqa: E402
+from scrapl_edu.lab import Results, Snapshot, StepProgress  # noqa: E402
 from scrapl_edu.widgets import (  # noqa: E402
     LabDashboard,
     PathExplorer,
@@ -19,6 +20,27 @@ from scrapl_edu.widgets import (  # noqa: E402
     find_results_table,
     markdown_table_to_html,
 )
+
+
+def fake_results(score: float, steps: int, counts: list[int] | None) -> Results:
+    """A Results with only what the dashboard shows filled in."""
+    return Results(
+        config={},
+        param_names=["am_hz", "fm_oct_per_s"],
+        test_theta_l1_permille=score,
+        test_theta_l1_permille_per_param={"am_hz": score, "fm_oct_per_s": score},
+        val_steps=[0, steps],
+        val_theta_l1_permille=[300.0, 200.0],
+        val_theta_l1_permille_per_param=[[300.0, 300.0], [200.0, 200.0]],
+        steps_to_convergence=None,
+        val_total_variation=0.1,
+        steps=steps,
+        ms_per_step=1.0,
+        wall_s=1.0,
+        theta_is_s=0.0,
+        peak_rss_mb=1.0,
+        path_counts=counts,
+    )
 
 
 class FakeRunner:
@@ -34,24 +56,19 @@ class FakeRunner:
         counts[0] = config["steps"]
         for step in (config["steps"] // 2, config["steps"]):
             progress(
-                {
-                    "step": step,
-                    "steps": config["steps"],
-                    "val_steps": [0, step],
-                    "val_theta_l1": [300.0, 200.0],
-                    "path_counts": counts,
-                    "probs": None,
-                    "losses": list(np.linspace(1, 0.1, step)),
-                }
+                Snapshot(
+                    step=step,
+                    steps=config["steps"],
+                    val_steps=[0, step],
+                    val_theta_l1=[300.0, 200.0],
+                    path_counts=counts.tolist(),
+                    probs=None,
+                    losses=list(np.linspace(1, 0.1, step)),
+                    grad_var=[],
+                )
             )
         score = 100.0 + 10 * config.get("p_adam", 0) + 20 * config.get("p_saga", 0)
-        return {
-            "test_theta_l1_permille": score,
-            "test_theta_l1_permille_per_param": {"am_hz": score, "fm_oct_per_s": score},
-            "ms_per_step": 1.0,
-            "steps": config["steps"],
-            "path_counts": counts.tolist(),
-        }
+        return fake_results(score, config["steps"], counts.tolist())
 
 
 @pytest.fixture
@@ -118,7 +135,7 @@ def test_runner_errors_are_reported(tmp_path) -> None:
     with pytest.raises(ValueError, match="unknown preset"):
         d.run()
     assert "failed" in d.status.value and "unknown preset" in d.status.value
-    with pytest.raises(ValueError, match="test_theta_l1_permille"):
+    with pytest.raises(TypeError, match="must return scrapl_edu.lab.Results"):
         LabDashboard(runner=lambda c, p: {}, results_dir=tmp_path, presets=["x"], steps=2)
     with pytest.raises(ValueError, match="presets is empty"):
         LabDashboard(runner=broken, presets=[], steps=2, run_default=False)
@@ -178,8 +195,26 @@ def test_step_reports_move_the_bar_without_redrawing(dash, monkeypatch) -> None:
         plt.close(fallback)
 
     monkeypatch.setattr(viz, "show_plotly", show)
-    d._on_progress({"step": 3, "steps": 10})
+    d._on_progress(StepProgress(3, 10))
     assert (d.bar.value, d.bar.max) == (3, 10) and "step 3 / 10" in d.status.value
     assert drawn == []
-    d._on_progress({"step": 4, "steps": 10, "val_steps": [0, 4], "val_theta_l1": [300, 250]})
+    d._on_progress(Snapshot(4, 10, [0, 4], [300.0, 250.0], None, None, [1.0] * 4, []))
     assert d.bar.value == 4 and len(drawn) == 1
+    with pytest.raises(TypeError, match="Snapshot or StepProgress"):
+        d._on_progress({"step": 5, "steps": 10})
+
+
+def test_markdown_tables_render_with_markdown_it(tmp_path) -> None:
+    html = markdown_table_to_html(
+        "### Table\n\nintro *text*\n\n| A | B |\n|:--|--:|\n| 1 | 2 |\n| 3 | 4 |\n"
+    )
+    assert "<h4>Table</h4>" in html and "<em>text</em>" in html
+    assert '<table class="scrapl-table">' in html
+    assert html.count("<tr>") == 3 and '<td style="text-align:right">4</td>' in html
+
+
+def test_committed_ablation_table_shows_in_the_dashboard() -> None:
+    """The dashboard's default results folder is the repository's committed data/results."""
+    d = LabDashboard(runner=FakeRunner(), presets=["classroom"], steps=2, run_default=False)
+    assert "data/results/lab/ablation/table.md" in d.table.value
+    assert d.table.value.count("<tr>") >= 5 and "SCRAPL" in d.table.value

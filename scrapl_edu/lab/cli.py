@@ -1,0 +1,209 @@
+"""The command line (``python -m scrapl_edu.lab`` and the ``scrapl-edu`` console script).
+
+An entry point: it reads fast mode from the environment (``SCRAPL_EDU_FAST=1``,
+:func:`scrapl_edu.config.fast_mode`) and draws the figures (:mod:`scrapl_edu.viz`)::
+
+    python -m scrapl_edu.lab run --preset classroom --loss scrapl --seed 0 --out out/run
+    python -m scrapl_edu.lab compare --table losses --seeds 0 1 2 --out out/losses --jobs 2
+    python -m scrapl_edu.lab theta-is --out out/theta_is_probs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from scrapl_edu import viz
+from scrapl_edu.config import fast_mode
+from scrapl_edu.lab.comparison import compare, validation_curves
+from scrapl_edu.lab.config import ROWS, TABLES
+from scrapl_edu.lab.results import RESULTS_JSON
+from scrapl_edu.lab.run_args import add_run_args, config_from_args
+from scrapl_edu.lab.theta_box import theta_is_presets
+from scrapl_edu.lab.train import run
+from scrapl_edu.presets import chirplet_tags
+
+__all__ = ["main", "parser"]
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``scrapl-edu`` argument parser (``run``, ``compare``, ``theta-is``)."""
+    ap = argparse.ArgumentParser(
+        prog="scrapl-edu",
+        description="SCRAPL sound-matching lab (Sections 4.2-4.3 of the paper). "
+        "Set SCRAPL_EDU_FAST=1 for a seconds-long smoke run.",
+    )
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="train and evaluate one configuration -> DIR/results.json")
+    add_run_args(r)
+    r.add_argument("--out", required=True, help="results folder (refused if it holds results)")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
+    r.add_argument(
+        "--resume", action="store_true", help="continue from DIR/checkpoint.pt if present"
+    )
+    r.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    r.add_argument(
+        "--stop-after", type=int, help="checkpoint and stop after N steps (simulated interruption)"
+    )
+    c = sub.add_parser("compare", help="rows x seeds -> DIR/table.md (mean ± 95%% CI), figure.png")
+    c.add_argument("--preset", nargs="+", default=["classroom"], help="one or more lab presets")
+    c.add_argument(
+        "--table",
+        choices=sorted(TABLES),
+        help="row set: losses (Table 1), ablation (Table 2), theta_is (Table 3)",
+    )
+    c.add_argument("--rows", help=f"comma-separated rows (instead of --table): {', '.join(ROWS)}")
+    c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
+    c.add_argument(
+        "--jobs", type=int, default=1, help="runs in parallel, one thread each (default 1)"
+    )
+    c.add_argument(
+        "--out", required=True, help="output folder (runs/ inside; finished runs are reused)"
+    )
+    c.add_argument(
+        "--overwrite", action="store_true", help="rebuild table/figure in an existing folder"
+    )
+    c.add_argument("--title", default="", help="table title")
+    c.add_argument(
+        "--row-arg",
+        action="append",
+        default=[],
+        metavar="ROW=ARGS",
+        help='extra run arguments for one row, e.g. --row-arg "jtfs=--steps 40"',
+    )
+    c.add_argument(
+        "--run-arg", default="", help='extra arguments for every run, e.g. "--steps 200"'
+    )
+    c.add_argument(
+        "--reuse",
+        nargs="*",
+        default=[],
+        help="other compare folders whose identical finished runs are copied, not rerun",
+    )
+    t = sub.add_parser("theta-is", help="θ-IS path probabilities of chirplet presets (Fig. 6)")
+    t.add_argument(
+        "--preset",
+        nargs="+",
+        default=[f"classroom_{k}" for k in chirplet_tags()],
+        help="chirplet lab presets (default: the four classroom ones)",
+    )
+    t.add_argument("--seed", type=int, default=0, help="encoder/data seed (default 0)")
+    t.add_argument("--examples", type=int, help="N_IS training signals (preset default)")
+    t.add_argument("--iters", type=int, help="power iterations (preset default)")
+    t.add_argument("--threads", type=int, help="torch threads")
+    t.add_argument("--out", required=True, help="output folder")
+    t.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    return ap
+
+
+def _figure(what: str, draw) -> None:
+    try:
+        draw()
+    except Exception as err:  # a figure must never lose the numbers
+        print(f"warning: {what} not written: {err}", file=sys.stderr)
+
+
+def _cmd_theta_is(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
+    try:
+        report = theta_is_presets(
+            args.preset,
+            args.out,
+            seed=args.seed,
+            n_examples=args.examples,
+            n_iter=args.iters,
+            fast=fast,
+            overwrite=args.overwrite,
+        )
+    except (ValueError, FileExistsError) as err:
+        ap.exit(2, f"scrapl-edu theta-is: error: {err}\n")
+    _figure("figure", lambda: viz.save_theta_is_figures(args.out, report, fast=fast))
+    print((Path(args.out) / "theta_is_box.md").read_text())
+    return 0
+
+
+def _cmd_run(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
+    try:
+        config = config_from_args(args, fast)
+        config.validate()
+    except (ValueError, KeyError) as err:
+        ap.exit(2, f"scrapl-edu run: error: {err}\n")
+    try:
+        res = run(
+            config,
+            args.out,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            progress=not args.no_progress,
+            stop_after=args.stop_after,
+        )
+    except FileExistsError as err:
+        ap.exit(2, f"scrapl-edu run: error: {err}\n")
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted; resume with the same command plus --resume (out={args.out})",
+            file=sys.stderr,
+        )
+        return 130
+    if res is None:
+        print(f"stopped after {args.stop_after} steps; checkpoint in {args.out}")
+        return 0
+    pp = ", ".join(f"{k} {v:.1f}" for k, v in res.test_theta_l1_permille_per_param.items())
+    print(
+        f"test θ L1 {res.test_theta_l1_permille:.1f} ‰ ({pp}); {res.steps} steps, "
+        f"{res.ms_per_step:.1f} ms/step, {res.wall_s:.1f} s -> {Path(args.out) / RESULTS_JSON}"
+    )
+    return 0
+
+
+def _cmd_compare(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
+    if args.table and args.rows:
+        ap.error("give --table or --rows, not both")
+    rows = TABLES[args.table] if args.table else (args.rows or "").split(",")
+    rows = [r.strip() for r in rows if r.strip()]
+    if not rows:
+        ap.error("give --table or --rows")
+    row_args: dict[str, list[str]] = {}
+    for item in args.row_arg:
+        name, _, rest = item.partition("=")
+        row_args.setdefault(name.strip(), []).extend(rest.split())
+    try:
+        summary = compare(
+            args.preset,
+            rows,
+            args.seeds,
+            args.out,
+            jobs=args.jobs,
+            overwrite=args.overwrite,
+            extra_args=args.run_arg.split(),
+            row_args=row_args,
+            title=args.title,
+            reuse=args.reuse,
+            fast=fast,
+        )
+    except (ValueError, FileExistsError, RuntimeError) as err:
+        ap.exit(2, f"scrapl-edu compare: error: {err}\n")
+    curves = validation_curves(args.out, args.preset, rows, args.seeds)
+    _figure(
+        "figure",
+        lambda: viz.save_lab_comparison(Path(args.out) / "figure.png", curves, summary, args.title),
+    )
+    print((Path(args.out) / "table.md").read_text())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: ``run`` one configuration, ``compare`` rows x seeds, ``theta-is``."""
+    ap = parser()
+    args = ap.parse_args(argv)
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    fast = fast_mode()  # read here, at the entry point, and passed down
+    command = {"theta-is": _cmd_theta_is, "run": _cmd_run, "compare": _cmd_compare}[args.cmd]
+    return command(ap, args, fast)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

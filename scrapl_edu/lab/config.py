@@ -1,0 +1,256 @@
+"""What defines a run: :class:`LabConfig`, :func:`make_config`, and the rows of Tables 1-3.
+
+A run is a preset (:mod:`scrapl_edu.presets`), a loss, SCRAPL's three switches and a seed.
+The comparison tables name their rows here (:data:`ROWS`, :data:`ROW_LABELS`) and group them
+into tables (:data:`TABLES`): ``losses`` ~ Table 1 / Fig. 1, ``ablation`` ~ Table 2,
+``theta_is`` ~ Table 3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+from scrapl_edu.filters import filterbank_params
+from scrapl_edu.lab.data import split_sizes
+from scrapl_edu.losses import MSSKind
+from scrapl_edu.presets import PRESETS, Preset, UnknownPresetError, get_preset, shrink
+from scrapl_edu.synths import SynthPreset
+
+__all__ = [
+    "LOSSES",
+    "ROWS",
+    "ROW_LABELS",
+    "TABLES",
+    "LabConfig",
+    "make_config",
+]
+
+#: the losses the lab trains with (Section 4.2)
+LOSSES = ("p_loss", "mss", "jtfs", "scrapl")
+#: the losses built on the JTFS
+JTFS_LOSSES = ("jtfs", "scrapl")
+
+#: named rows of the comparison tables (Tables 1-3): loss + SCRAPL switches
+ROWS: dict[str, dict[str, Any]] = {
+    "p_loss": {"loss": "p_loss"},
+    "mss": {"loss": "mss"},
+    "jtfs": {"loss": "jtfs"},
+    "scrapl": {"loss": "scrapl", "p_adam": True, "p_saga": True, "theta_is": True},
+    "scrapl_sampling_only": {"loss": "scrapl", "p_adam": False, "p_saga": False, "theta_is": False},
+    "scrapl_p_adam": {"loss": "scrapl", "p_adam": True, "p_saga": False, "theta_is": False},
+    "scrapl_no_theta_is": {"loss": "scrapl", "p_adam": True, "p_saga": True, "theta_is": False},
+}
+#: display names of the rows
+ROW_LABELS: dict[str, str] = {
+    "p_loss": "P-loss",
+    "mss": "MSS",
+    "jtfs": "JTFS",
+    "scrapl": "SCRAPL",
+    "scrapl_sampling_only": "SCRAPL (sampling only)",
+    "scrapl_p_adam": "SCRAPL + P-Adam",
+    "scrapl_no_theta_is": "SCRAPL + P-Adam + P-SAGA (uniform)",
+}
+#: row sets: ``losses`` ~ Table 1 / Fig. 1, ``ablation`` ~ Table 2, ``theta_is`` ~ Table 3
+TABLES: dict[str, list[str]] = {
+    "losses": ["mss", "jtfs", "scrapl", "p_loss"],
+    "ablation": ["scrapl_sampling_only", "scrapl_p_adam", "scrapl_no_theta_is", "scrapl"],
+    "theta_is": ["scrapl_no_theta_is", "scrapl"],
+}
+
+
+@dataclass
+class LabConfig:
+    """Everything that defines one training run (saved in ``results.json["config"]``).
+
+    Build it with :func:`make_config`, which fills the sizes, ``jtfs`` and ``frontend`` from
+    the preset (the numeric defaults below are the ``classroom`` preset's).
+
+    Attributes:
+        preset: a name of :data:`scrapl_edu.presets.PRESETS`.
+        loss: ``p_loss``, ``mss``, ``jtfs`` or ``scrapl``.
+        p_adam, p_saga, theta_is: SCRAPL's switches (Algorithm 1; Eq. 6-8, 9, 10-12).
+        seed: seeds the data set, the encoder, the batch order, the synth's random shifts
+            and the path sampler.
+        steps: optimizer steps K.
+        batch_size: examples per step.
+        lr, betas, eps, weight_decay: AdamW / SCRAPL optimizer settings (Table 11).
+        n_examples: data-set size, split ``split`` into train / validation / test (60/20/20).
+        val_every: validation (theta L1 on the validation set) every this many steps.
+        mss_kind: which MSS loss (:func:`scrapl_edu.losses.mss_loss`).
+        loss_scale: multiplies the JTFS/SCRAPL loss before backward (the reference's
+            ``grad_mult``): identity-rho JTFS gradients are ~1e-10, below Adam's eps.
+        theta_is_examples, theta_is_iters: theta-IS batch size N_IS and power iterations.
+        min_prob_frac: floor of the path distribution (every path >= f / P).
+        synth: overrides of the preset's synth configuration (e.g. ``{"am_hz": (2, 4)}``).
+        jtfs, frontend: JTFS keyword arguments and encoder front end (the preset's, overridden).
+        channels: encoder conv channels.
+        data_seed: seed of the data set (None: ``seed``).
+        max_wall_s: stop training after this many seconds (None: run all steps).
+        fast: the preset was shrunk for fast mode (:func:`scrapl_edu.presets.shrink`).
+    """
+
+    preset: str = "classroom"
+    loss: str = "scrapl"
+    p_adam: bool = True
+    p_saga: bool = True
+    theta_is: bool = True
+    seed: int = 0
+    steps: int = 400
+    batch_size: int = 8
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.01
+    n_examples: int = 640
+    split: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    val_every: int = 25
+    mss_kind: str = "log_linear"
+    loss_scale: float = 1e8
+    theta_is_examples: int = 2
+    theta_is_iters: int = 2
+    min_prob_frac: float = 0.0
+    synth: dict[str, Any] = field(default_factory=dict)
+    jtfs: dict[str, Any] = field(default_factory=dict)
+    frontend: dict[str, Any] = field(default_factory=dict)
+    channels: tuple[int, ...] = (16, 32, 32, 32)
+    data_seed: int | None = None
+    max_wall_s: float | None = None
+    fast: bool = False
+
+    def base_preset(self) -> Preset:
+        """The registry preset this run starts from (shrunk when ``fast``)."""
+        p = get_preset(self.preset)
+        return shrink(p) if self.fast else p
+
+    def synth_config(self) -> SynthPreset:
+        """The synth configuration: the preset's, with ``synth`` overrides applied."""
+        try:
+            return dataclasses.replace(self.base_preset().synth, **self.synth)
+        except TypeError as err:
+            raise ValueError(f"bad synth override in {self.synth}: {err}") from None
+
+    def jtfs_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`scrapl_edu.jtfs.JTFS` for this run."""
+        cfg = self.synth_config()
+        return {"shape": cfg.n_samples, "sr": cfg.sr, **self.jtfs}
+
+    def validate(self) -> None:
+        """Fail fast with a message in the user's terms (raises ValueError)."""
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        for name in ("steps", "batch_size", "n_examples", "val_every", "theta_is_examples"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
+        if not isinstance(self.theta_is_iters, int) or self.theta_is_iters < 1:
+            raise ValueError(
+                f"theta_is_iters must be a positive integer, got {self.theta_is_iters}"
+            )
+        self._check_split()
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be positive, got lr={self.lr}")
+        if not (self.loss_scale > 0 and math.isfinite(self.loss_scale)):
+            raise ValueError(f"loss_scale must be positive, got {self.loss_scale}")
+        if self.mss_kind not in get_args(MSSKind):
+            raise ValueError(
+                f"unknown mss_kind {self.mss_kind!r}; choose one of {', '.join(get_args(MSSKind))}"
+            )
+        if self.max_wall_s is not None and self.max_wall_s <= 0:
+            raise ValueError(f"max_wall_s must be positive or None, got {self.max_wall_s}")
+        for name in ("am_hz", "fm_oct_per_s", "pitch_hz"):
+            if name in self.synth:
+                low, high = self.synth[name]
+                if low > high:
+                    raise ValueError(
+                        f"parameter range {name}=({low}, {high}) is inverted: low must be <= high"
+                    )
+        synth_cfg = self.synth_config()  # the synth checks its own ranges and lengths
+        if self.loss in JTFS_LOSSES:
+            self._check_resolvable(synth_cfg)
+
+    def _check_split(self) -> None:
+        if (
+            len(self.split) != 3
+            or any(s <= 0 for s in self.split)
+            or abs(sum(self.split) - 1) > 1e-6
+        ):
+            raise ValueError(f"split must be 3 positive fractions summing to 1, got {self.split}")
+        n_train, n_val, n_test = split_sizes(self.n_examples, self.split)
+        if n_train < self.batch_size:
+            raise ValueError(
+                f"the training set ({n_train} of n_examples={self.n_examples}) is smaller than "
+                f"batch_size={self.batch_size}; use more examples or a smaller batch"
+            )
+        if min(n_val, n_test) < 1:
+            raise ValueError(
+                f"n_examples={self.n_examples} split {self.split} leaves an empty validation or "
+                f"test set ({n_val} / {n_test}); use more examples"
+            )
+
+    def _check_resolvable(self, synth_cfg: SynthPreset) -> None:
+        """A chirplet preset must have JTFS rates down to its slowest AM (Section 4.3).
+
+        The slowest second-order wavelet must reach the lower end of the AM range (its centre
+        minus one bandwidth), and its support 2**J must fit in the signal: otherwise the
+        paths that carry theta_AM do not exist and no loss built on them can learn it.
+        """
+        if getattr(synth_cfg, "kind", "") != "chirplet":
+            return
+        J = int(self.jtfs.get("J", 1))
+        n = synth_cfg.n_samples
+        if 2**J > n:
+            raise ValueError(
+                f"preset {self.preset!r}: J={J} needs 2**J={2**J} samples but the signal has "
+                f"{n}; use a smaller J or a longer signal"
+            )
+        specs = filterbank_params(J, int(self.jtfs.get("Q2", 1)))
+        slowest = min((f.xi - f.sigma) * synth_cfg.sr for f in specs if f.xi > 0)
+        am_low = synth_cfg.am_hz[0]
+        if am_low < slowest:
+            longest = 2**J / synth_cfg.sr
+            raise ValueError(
+                f"preset {self.preset!r} cannot resolve its AM range at this length: theta_AM "
+                f"goes down to {am_low} Hz but the slowest second-order wavelet (J={J}, "
+                f"{longest:.3g} s at {synth_cfg.sr:g} Hz) only reaches {slowest:.3g} Hz; "
+                f"raise J (needs a signal of >= 2**J samples) or the lower end of am_hz"
+            )
+
+
+def make_config(preset: str = "classroom", *, fast: bool = False, **overrides: Any) -> LabConfig:
+    """The :class:`LabConfig` of a preset, with ``overrides`` applied.
+
+    Args:
+        preset: a name of :data:`scrapl_edu.presets.PRESETS`.
+        fast: start from :func:`scrapl_edu.presets.shrink` of the preset (seconds of
+            compute). Entry points pass ``fast=scrapl_edu.config.fast_mode()``.
+        overrides: fields of :class:`LabConfig`; ``synth``, ``jtfs`` and ``frontend`` are
+            merged into the preset's.
+    """
+    try:
+        p = get_preset(preset)
+    except UnknownPresetError as err:
+        raise ValueError(str(err)) from None
+    if fast:
+        p = shrink(p)
+    kw: dict[str, Any] = {
+        "preset": p.name,
+        "synth": {},
+        "jtfs": dict(p.jtfs),
+        "frontend": dict(p.frontend),
+        **dataclasses.asdict(p.train),
+        "fast": p.fast,
+    }
+    for key in ("synth", "jtfs", "frontend"):
+        if key in overrides:
+            kw[key] = {**kw[key], **overrides.pop(key)}
+    kw.update(overrides)
+    cfg = LabConfig(**kw)
+    cfg.betas = tuple(cfg.betas)  # type: ignore[assignment]
+    cfg.split = tuple(cfg.split)  # type: ignore[assignment]
+    cfg.channels = tuple(cfg.channels)
+    return cfg

@@ -1,0 +1,54 @@
+"""The data set of a run: theta ~ U[0,1]^U, its audio, split train / validation / test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from scrapl_edu.synths import sample_theta
+
+if TYPE_CHECKING:  # config.py imports this module (split_sizes): a type only, no cycle
+    from scrapl_edu.lab.config import LabConfig
+
+__all__ = ["make_dataset", "split_sizes"]
+
+#: examples synthesised per call (bounds the memory of a large data set)
+_CHUNK = 256
+
+
+def split_sizes(n_examples: int, split: Sequence[float]) -> tuple[int, int, int]:
+    """Train / validation / test sizes: rounded shares, the test set takes the rest."""
+    n_train = int(round(n_examples * split[0]))
+    n_val = int(round(n_examples * split[1]))
+    return n_train, n_val, n_examples - n_train - n_val
+
+
+def make_dataset(config: LabConfig) -> dict[str, Tensor]:
+    """theta ~ U[0,1]^U (log-uniform physical values) and the audio, split 60/20/20.
+
+    Every example has its own seeded random shift / grain draw, so the data set is fixed by
+    ``data_seed`` (Appendix E, "N (# of examples)", "train / val / test split"). Returns
+    ``x_train``, ``theta_train``, ``x_val``, ``theta_val``, ``x_test``, ``theta_test``.
+    """
+    seed = config.seed if config.data_seed is None else config.data_seed
+    synth = config.synth_config().build()
+    gen = torch.Generator().manual_seed(10_000 + int(seed))
+    theta = sample_theta(config.n_examples, generator=gen, n_params=synth.n_params)
+    seeds = [int(s) for s in torch.randint(0, 2**31 - 1, (config.n_examples,), generator=gen)]
+    with torch.no_grad():
+        chunks = [
+            synth(theta[i : i + _CHUNK], seed=seeds[i : i + _CHUNK])
+            for i in range(0, config.n_examples, _CHUNK)
+        ]
+    audio = torch.cat(chunks)
+    n_train, n_val, _ = split_sizes(config.n_examples, config.split)
+    sl = {"train": slice(0, n_train), "val": slice(n_train, n_train + n_val)}
+    sl["test"] = slice(n_train + n_val, config.n_examples)
+    out = {}
+    for name, s in sl.items():
+        out[f"x_{name}"] = audio[s]
+        out[f"theta_{name}"] = theta[s]
+    return out

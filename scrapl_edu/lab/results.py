@@ -1,0 +1,197 @@
+"""What a run produces and reports: :class:`Results`, the live :class:`Snapshot`, Table 2's metrics.
+
+* :class:`Results`: one finished run (``results.json`` + ``history.csv`` + ``validation.csv``);
+  :meth:`Results.save` / :meth:`Results.load`.
+* :class:`Snapshot`: the run so far, given to ``run(callback=...)`` at every validation
+  (the dashboard's live figures draw from it); :class:`StepProgress`: the cheap per-step report.
+* :func:`convergence_step` and :func:`total_variation`: Table 2's "Conv. steps" and "Total Var.".
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CONVERGENCE_PERMILLE",
+    "RESULTS_JSON",
+    "Results",
+    "Snapshot",
+    "StepProgress",
+    "convergence_step",
+    "total_variation",
+]
+
+#: convergence threshold on the validation theta L1 (Table 2 caption: "< 100 per mille")
+CONVERGENCE_PERMILLE = 100.0
+#: file name of a run's results inside its folder
+RESULTS_JSON = "results.json"
+
+
+def convergence_step(steps: Sequence[int], curve: Sequence[float]) -> int | None:
+    """First step whose validation theta L1 is below 100 per mille (Table 2), else None."""
+    for s, v in zip(steps, curve):
+        if v < CONVERGENCE_PERMILLE:
+            return int(s)
+    return None
+
+
+def total_variation(curve: Sequence[float]) -> float:
+    """Sum of |v_{k+1} - v_k| (Table 2 "Total Var."), in the curve's units."""
+    c = np.asarray(curve, dtype=float)
+    return float(np.abs(np.diff(c)).sum()) if c.size > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """After every training step: ``step`` of ``steps`` done (progress bars)."""
+
+    step: int
+    steps: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The run so far, at a validation (step 0, every ``val_every`` steps, the last step).
+
+    Every list is a copy, as it was then.
+
+    Attributes:
+        step, steps: steps done, steps planned.
+        val_steps, val_theta_l1: the validation curve, theta L1 in per mille of the range.
+        path_counts: SCRAPL's draws per path (None for the losses that draw no path).
+        probs: theta-IS's path distribution pi (None: uniform, or no paths).
+        losses: the training loss of every step.
+        grad_var: running variance of the gradient at every step (see
+            :func:`scrapl_edu.lab.train.update_grad_variance`).
+    """
+
+    step: int
+    steps: int
+    val_steps: list[int]
+    val_theta_l1: list[float]
+    path_counts: list[int] | None
+    probs: list[float] | None
+    losses: list[float]
+    grad_var: list[float]
+
+
+def _empty_history() -> dict[str, list]:
+    return {"loss": [], "path": [], "step_s": [], "grad_var": []}
+
+
+@dataclass
+class Results:
+    """What one run produced (the JSON of ``results.json`` is :meth:`to_dict`).
+
+    Attributes:
+        config: the full :class:`~scrapl_edu.lab.config.LabConfig` as a dict.
+        param_names: names of the synth parameters.
+        test_theta_l1_permille: test theta L1, mean over parameters, per mille of the range.
+        test_theta_l1_permille_per_param: the same per parameter (name -> value).
+        val_steps, val_theta_l1_permille, val_theta_l1_permille_per_param: validation curve.
+        steps_to_convergence: first validation step with theta L1 < 100 per mille (None: never).
+        val_total_variation: sum |v_k+1 - v_k| of the validation curve, theta L1 as a
+            fraction of the range (Table 2, "Total Var.").
+        steps: optimizer steps done; ms_per_step: mean training step time; wall_s: the whole
+            run (data, theta-IS, training, evaluation); theta_is_s: theta-IS time.
+        peak_rss_mb: peak resident memory of the process (``resource.getrusage``).
+        history: per step ``loss``, ``path`` (-1 if none), ``step_s`` and ``grad_var``
+            (empty when loaded from ``results.json`` alone).
+        theta_is_probs: the path distribution pi (None unless theta-IS ran).
+        path_counts: visits per path (SCRAPL) or None.
+        n_paths: P of the run's JTFS (0 for p_loss / mss).
+        stopped_early: training stopped by ``max_wall_s``.
+    """
+
+    config: dict[str, Any]
+    param_names: list[str]
+    test_theta_l1_permille: float
+    test_theta_l1_permille_per_param: dict[str, float]
+    val_steps: list[int]
+    val_theta_l1_permille: list[float]
+    val_theta_l1_permille_per_param: list[list[float]]
+    steps_to_convergence: int | None
+    val_total_variation: float
+    steps: int
+    ms_per_step: float
+    wall_s: float
+    theta_is_s: float
+    peak_rss_mb: float
+    history: dict[str, list] = field(default_factory=_empty_history)
+    theta_is_probs: list[float] | None = None
+    path_counts: list[int] | None = None
+    n_paths: int = 0
+    stopped_early: bool = False
+
+    def to_dict(self, with_history: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        if not with_history:
+            d.pop("history")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Results:
+        """The inverse of :meth:`to_dict` (unknown keys are refused with a ValueError)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"not a results dict: unknown keys {sorted(unknown)}")
+        return cls(**d)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Results:
+        """Read ``folder/results.json`` (and ``history.csv`` when present)."""
+        folder = Path(folder)
+        f = folder / RESULTS_JSON if folder.is_dir() else folder
+        res = cls.from_dict(json.loads(f.read_text()))
+        hist = f.parent / "history.csv"
+        if hist.exists():
+            h = _empty_history()
+            with open(hist, newline="") as fh:
+                for row in csv.DictReader(fh):
+                    h["loss"].append(float(row["loss"]))
+                    h["path"].append(int(row["path"]))
+                    h["step_s"].append(float(row["step_s"]))
+                    h["grad_var"].append(float(row.get("grad_var") or "nan"))
+            res.history = h
+        return res
+
+    def save(self, out: str | Path) -> None:
+        """Write ``results.json``, ``history.csv`` and ``validation.csv`` into ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "history.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["step", "loss", "path", "step_s", "grad_var"])
+            h = self.history
+            gv = h.get("grad_var") or [float("nan")] * len(h["loss"])
+            for k in range(len(h["loss"])):
+                w.writerow(
+                    [
+                        k + 1,
+                        f"{h['loss'][k]:.6g}",
+                        h["path"][k],
+                        f"{h['step_s'][k]:.5f}",
+                        f"{gv[k]:.6g}",
+                    ]
+                )
+        with open(out / "validation.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(
+                ["step", "theta_l1_permille", *[f"{n}_l1_permille" for n in self.param_names]]
+            )
+            for s, v, pp in zip(
+                self.val_steps, self.val_theta_l1_permille, self.val_theta_l1_permille_per_param
+            ):
+                w.writerow([s, f"{v:.4f}", *[f"{x:.4f}" for x in pp]])
+        tmp = out / (RESULTS_JSON + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        tmp.replace(out / RESULTS_JSON)

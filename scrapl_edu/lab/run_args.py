@@ -1,0 +1,106 @@
+"""The arguments of one run on the command line, and the :class:`LabConfig` they make.
+
+Shared by the command line (``scrapl-edu run``) and :func:`scrapl_edu.lab.comparison.compare`,
+which launches runs with these arguments and checks reusable runs against their config.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from scrapl_edu.lab.config import LOSSES, LabConfig, make_config
+from scrapl_edu.presets import PRESETS
+
+__all__ = ["add_run_args", "config_from_args", "config_from_argv"]
+
+
+def add_run_args(ap: argparse.ArgumentParser) -> None:
+    """The options that define a run (``--preset``, ``--loss``, switches, sizes)."""
+    ap.add_argument(
+        "--preset",
+        default="classroom",
+        help=f"lab preset (default classroom): {', '.join(PRESETS)}",
+    )
+    ap.add_argument(
+        "--loss", default="scrapl", help=f"training loss: {', '.join(LOSSES)} (default scrapl)"
+    )
+    ap.add_argument(
+        "--no-p-adam",
+        action="store_true",
+        help="SCRAPL: shared Adam moments instead of P-Adam (Eq. 6-8)",
+    )
+    ap.add_argument("--no-p-saga", action="store_true", help="SCRAPL: no P-SAGA correction (Eq. 9)")
+    ap.add_argument(
+        "--no-theta-is",
+        action="store_true",
+        help="SCRAPL: uniform path sampling instead of θ-IS (Eq. 10-12)",
+    )
+    ap.add_argument(
+        "--seed", type=int, default=0, help="seed of data, init, batches, shifts, paths (default 0)"
+    )
+    ap.add_argument("--steps", type=int, help="optimizer steps (preset default)")
+    ap.add_argument("--batch-size", type=int, help="batch size (preset default)")
+    ap.add_argument("--lr", type=float, help="learning rate (preset default)")
+    ap.add_argument("--n-examples", type=int, help="data-set size, split 60/20/20 (preset default)")
+    ap.add_argument(
+        "--mss-kind", help="MSS variant: linear, log_linear (default), revisited, random"
+    )
+    ap.add_argument("--theta-is-examples", type=int, help="θ-IS batch size N_IS (preset default)")
+    ap.add_argument("--theta-is-iters", type=int, help="θ-IS power iterations (preset default)")
+    ap.add_argument("--max-wall-s", type=float, help="stop training after this many seconds")
+    ap.add_argument(
+        "--am-hz",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="override the chirplet AM range (Hz)",
+    )
+    ap.add_argument(
+        "--fm-oct-per-s",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="override the chirplet FM range (oct/s)",
+    )
+    ap.add_argument("--threads", type=int, help="torch threads (compare uses 1 per run)")
+
+
+def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
+    """The :class:`LabConfig` of parsed run arguments (``fast``: the shrunk preset)."""
+    over: dict[str, Any] = {"loss": args.loss, "seed": args.seed}
+    if args.loss == "scrapl":
+        over.update(
+            p_adam=not args.no_p_adam, p_saga=not args.no_p_saga, theta_is=not args.no_theta_is
+        )
+    else:
+        over.update(p_adam=False, p_saga=False, theta_is=False)
+    for name in (
+        "steps",
+        "batch_size",
+        "lr",
+        "n_examples",
+        "mss_kind",
+        "theta_is_examples",
+        "theta_is_iters",
+        "max_wall_s",
+    ):
+        v = getattr(args, name)
+        if v is not None:
+            over[name] = v
+    synth = {}
+    if args.am_hz:
+        synth["am_hz"] = tuple(args.am_hz)
+    if args.fm_oct_per_s:
+        synth["fm_oct_per_s"] = tuple(args.fm_oct_per_s)
+    if synth:
+        over["synth"] = synth
+    return make_config(args.preset, fast=fast, **over)
+
+
+def config_from_argv(argv: Sequence[str], fast: bool) -> LabConfig:
+    """The :class:`LabConfig` of a list of run arguments, e.g. ``["--loss", "mss"]``."""
+    ap = argparse.ArgumentParser()
+    add_run_args(ap)
+    return config_from_args(ap.parse_args(list(argv)), fast)

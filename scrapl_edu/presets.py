@@ -1,0 +1,285 @@
+"""The one preset registry: synth, JTFS, encoder front end and training sizes together.
+
+A :class:`Preset` is everything a named experiment needs before a seed is chosen: the synth
+configuration (:mod:`scrapl_edu.synths`), the keyword arguments of the JTFS
+(:class:`scrapl_edu.jtfs.JTFS`), the encoder's front end (:class:`scrapl_edu.models.LogSpectrogram`)
+and the training sizes (Appendix E, Tables 10-11). Every user of a preset reads it from here:
+the lab (:func:`scrapl_edu.lab.make_config`), the demo, the benchmarks and the notebooks.
+
+Presets (:data:`PRESETS`):
+
+* ``chirplet_<tag>`` and ``granular``: the paper's full-scale set-ups (8192 Hz, 32768 samples,
+  the JTFS of :data:`PAPER_JTFS`; Tables 10-11), ``<tag>`` one of :func:`chirplet_tags`, the
+  four chirplet configurations of Section 4.3 / Table 3.
+* ``classroom_<tag>``: the same chirplets at classroom scale: 4 s at 1024 Hz (4096 samples,
+  carrier 128 Hz), the paper's AM rates in Hz, FM rates in oct/s and +-0.25 s random shifts, so
+  the informative JTFS paths (rates in Hz, scales in cycles/octave) are the paper's. The JTFS
+  (J=9, Q1=8, Q2=1, J_fr=3, Q_fr=1, T=512, F=8: P=63 paths) covers 0.7-45 Hz.
+* ``classroom`` = ``classroom_am2.8-8.4_fm2-4``: the configuration where uniform path sampling
+  never converged on theta_FM and theta-IS did (Table 7); ``classroom_aligned``: the same
+  without shifts (the control in which MSS works).
+* ``classroom_granular``: the granular texture at the classroom scale (0.5 s grains, pitches
+  32-256 Hz, the same fractions of the sample rate as Table 10's).
+
+Fast mode (CI, notebooks' smoke runs) is :func:`shrink`, a pure function applied by entry
+points (the command line, the demo, the notebooks, the dashboard), which read the
+``SCRAPL_EDU_FAST`` variable through :func:`scrapl_edu.config.fast_mode`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapl_edu.synths import ChirpletConfig, GranularConfig, SynthPreset
+
+__all__ = [
+    "FAST",
+    "PAPER_JTFS",
+    "PRESETS",
+    "Preset",
+    "TrainSizes",
+    "UnknownPresetError",
+    "chirplet_tags",
+    "get_preset",
+    "preset_names",
+    "shrink",
+    "synth_config",
+]
+
+#: the paper's JTFS (Tables 10-11): with 32768 samples at 8192 Hz
+PAPER_JTFS: dict[str, int] = {"J": 12, "Q1": 8, "Q2": 2, "J_fr": 3, "Q_fr": 2, "T": 4096, "F": 8}
+#: the classroom JTFS: the paper's rates in Hz and scales in cycles/octave at 1024 Hz, P = 63
+CLASSROOM_JTFS: dict[str, int] = {"J": 9, "Q1": 8, "Q2": 1, "J_fr": 3, "Q_fr": 1, "T": 512, "F": 8}
+
+#: the four chirplet configurations of Section 4.3 / Table 3: tag -> (AM Hz, FM oct/s)
+_CHIRPLET_RANGES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "am1-2_fm0.5-1": ((1.0, 2.0), (0.5, 1.0)),
+    "am1-2_fm2-4": ((1.0, 2.0), (2.0, 4.0)),
+    "am2.8-8.4_fm2-4": ((2.8, 8.4), (2.0, 4.0)),
+    "am2.8-8.4_fm4-12": ((2.8, 8.4), (4.0, 12.0)),
+}
+
+
+class UnknownPresetError(ValueError, KeyError):
+    """An unknown preset name (a ValueError; also a KeyError, as a dictionary lookup is)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class TrainSizes:
+    """Training sizes of a preset (Appendix E; Tables 10-11 at full scale).
+
+    Attributes:
+        steps: optimizer steps K.
+        batch_size: examples per step.
+        lr: learning rate.
+        n_examples: data-set size (split 60/20/20).
+        val_every: validation every this many steps.
+        theta_is_examples, theta_is_iters: theta-IS batch size N_IS and power iterations.
+        channels: the encoder's conv channels.
+    """
+
+    steps: int
+    batch_size: int
+    lr: float
+    n_examples: int
+    val_every: int
+    theta_is_examples: int
+    theta_is_iters: int
+    channels: tuple[int, ...] = (16, 32, 32, 32)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named experiment set-up: synth + JTFS + encoder front end + training sizes.
+
+    Attributes:
+        name: the registry key.
+        synth: the synth configuration (:class:`~scrapl_edu.synths.ChirpletConfig` or
+            :class:`~scrapl_edu.synths.GranularConfig`).
+        jtfs: keyword arguments of :class:`scrapl_edu.jtfs.JTFS` other than ``shape``/``sr``.
+        frontend: keyword arguments of the encoder's :class:`~scrapl_edu.models.LogSpectrogram`.
+        train: the training sizes.
+        fast: made by :func:`shrink`.
+    """
+
+    name: str
+    synth: SynthPreset
+    jtfs: dict[str, Any] = field(hash=False)
+    frontend: dict[str, int] = field(hash=False)
+    train: TrainSizes
+    fast: bool = False
+
+    def jtfs_kwargs(self) -> dict[str, Any]:
+        """All keyword arguments of :class:`scrapl_edu.jtfs.JTFS` (signal length and rate too)."""
+        return {"shape": self.synth.n_samples, "sr": self.synth.sr, **self.jtfs}
+
+
+def chirplet_tags() -> list[str]:
+    """The four chirplet configurations of Section 4.3 / Table 3, e.g. ``"am1-2_fm0.5-1"``."""
+    return list(_CHIRPLET_RANGES)
+
+
+def _classroom_train() -> TrainSizes:
+    return TrainSizes(
+        steps=400,
+        batch_size=8,
+        lr=1e-3,
+        n_examples=640,
+        val_every=25,
+        theta_is_examples=2,
+        theta_is_iters=2,
+    )
+
+
+def _paper_train(n_is: int, lr: float, steps: int) -> TrainSizes:
+    return TrainSizes(
+        steps=steps,
+        batch_size=32,
+        lr=lr,
+        n_examples=5120,
+        val_every=96,
+        theta_is_examples=n_is,
+        theta_is_iters=20,
+    )
+
+
+def _classroom(name: str, synth: SynthPreset) -> Preset:
+    return Preset(
+        name=name,
+        synth=synth,
+        jtfs=dict(CLASSROOM_JTFS),
+        frontend={"n_fft": 128, "hop_length": 64},
+        train=_classroom_train(),
+    )
+
+
+def _paper(name: str, synth: SynthPreset, n_is: int, lr: float, steps: int) -> Preset:
+    return Preset(
+        name=name,
+        synth=synth,
+        jtfs=dict(PAPER_JTFS),
+        frontend={"n_fft": 512, "hop_length": 128},
+        train=_paper_train(n_is, lr, steps),
+    )
+
+
+def _build() -> dict[str, Preset]:
+    out: dict[str, Preset] = {}
+
+    def chirp_1024(name: str, am, fm, max_shift: int = 256) -> ChirpletConfig:
+        # sr / 8 and carrier / 4 of the paper's (its two-octave sweep stays below Nyquist),
+        # every duration in seconds kept (4 s signal, +-0.25 s shifts): the AM (Hz) and FM
+        # (oct/s) ranges, hence the informative JTFS paths, are the paper's
+        return ChirpletConfig(
+            name=name,
+            sr=1024.0,
+            n_samples=4096,
+            carrier_hz=128.0,
+            am_hz=am,
+            fm_oct_per_s=fm,
+            max_shift=max_shift,
+        )
+
+    am, fm = _CHIRPLET_RANGES["am2.8-8.4_fm2-4"]
+    out["classroom"] = _classroom("classroom", chirp_1024("classroom", am, fm))
+    out["classroom_aligned"] = _classroom(
+        "classroom_aligned", chirp_1024("classroom_aligned", am, fm, max_shift=0)
+    )
+    for tag, (am, fm) in _CHIRPLET_RANGES.items():
+        name = f"classroom_{tag}"
+        out[name] = _classroom(name, chirp_1024(name, am, fm))
+        # Table 11: 50 epochs of 3072 / 32 = 96 steps, lr 1e-4, theta-IS on 32 examples
+        name = f"chirplet_{tag}"
+        out[name] = _paper(
+            name, ChirpletConfig(name=name, am_hz=am, fm_oct_per_s=fm), 32, 1e-4, 4800
+        )
+    # Table 10: 200 epochs, lr 1e-5, theta-IS on 320 examples
+    out["granular"] = _paper("granular", GranularConfig(), 320, 1e-5, 19200)
+    granular_1024 = GranularConfig(
+        name="classroom_granular",
+        sr=1024.0,
+        n_samples=4096,
+        grain_n_samples=512,  # 0.5 s, as in Table 10
+        pitch_hz=(32.0, 256.0),  # 256-2048 Hz / 8: the same fractions of sr
+    )
+    out["classroom_granular"] = _classroom("classroom_granular", granular_1024)
+    return out
+
+
+#: every named preset (see the module docstring)
+PRESETS: dict[str, Preset] = _build()
+
+
+def preset_names() -> list[str]:
+    """The names of :data:`PRESETS`, in registry order."""
+    return list(PRESETS)
+
+
+def get_preset(name: str | Preset) -> Preset:
+    """The :class:`Preset` called ``name`` (a Preset passes through).
+
+    Raises:
+        UnknownPresetError: (a ValueError and a KeyError) naming the valid presets.
+    """
+    if isinstance(name, Preset):
+        return name
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise UnknownPresetError(
+            f"unknown preset {name!r}; choose one of {sorted(PRESETS)}"
+        ) from None
+
+
+def synth_config(name: str | SynthPreset) -> SynthPreset:
+    """The synth configuration of preset ``name`` (a synth configuration passes through)."""
+    if isinstance(name, ChirpletConfig | GranularConfig):
+        return name
+    return get_preset(name).synth
+
+
+#: what fast mode changes: seconds per run (tiny signal, few steps)
+FAST: dict[str, Any] = {
+    "chirplet": {"sr": 256.0, "n_samples": 1024, "carrier_hz": 32.0, "max_shift": 64},
+    "granular": {"sr": 256.0, "n_samples": 1024, "grain_n_samples": 128, "pitch_hz": (8.0, 64.0)},
+    "jtfs": {"J": 7, "Q1": 4, "Q2": 1, "J_fr": 2, "Q_fr": 1, "T": 128, "F": 4},
+    "frontend": {"n_fft": 32, "hop_length": 16},
+    "train": {
+        "steps": 6,
+        "batch_size": 4,
+        "n_examples": 40,
+        "val_every": 3,
+        "theta_is_examples": 1,
+        "theta_is_iters": 1,
+        "channels": (8, 8),
+    },
+}
+
+
+def shrink(preset: str | Preset) -> Preset:
+    """The fast-mode version of a preset: seconds of compute (CI, smoke runs of notebooks).
+
+    A pure function: 256 Hz, 1024-sample signals (an aligned preset stays aligned), a
+    7-octave JTFS, 6 steps of batch 4 on 40 examples, a two-block encoder; the learning
+    rate and the synth's parameter ranges are the preset's. Shrinking twice is shrinking once.
+    """
+    p = get_preset(preset)
+    if p.fast:
+        return p
+    kind = "granular" if isinstance(p.synth, GranularConfig) else "chirplet"
+    synth_over = dict(FAST[kind])
+    if kind == "chirplet" and p.synth.max_shift == 0:
+        synth_over["max_shift"] = 0
+    return dataclasses.replace(
+        p,
+        synth=dataclasses.replace(p.synth, **synth_over),
+        jtfs=dict(FAST["jtfs"]),
+        frontend=dict(FAST["frontend"]),
+        train=dataclasses.replace(p.train, **FAST["train"]),
+        fast=True,
+    )
