@@ -54,6 +54,11 @@ dashboard: setup
 exercises: setup
 	$(BIN)/python tools/make_exercises.py --out exercises
 
+# the read-only edition: every notebook executed and exported to static HTML in book/
+# (open book/index.html; no kernel, no network). Classroom mode; SCRAPL_EDU_FAST=1 for fast mode.
+book: setup
+	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out book
+
 sync-notebooks: setup
 	$(BIN)/jupytext --sync notebooks/*.py
 	$(BIN)/python tools/strip_notebooks.py notebooks/*.ipynb
