@@ -153,7 +153,7 @@ def test_scalogram_matches_kymatio_030_first_order():
     ref = sc(x)[:, sc.meta()["order"] == 1]
     S1 = ours.scalogram(x)
     assert S1.shape == ref.shape
-    k1 = torch.tensor([ours._k1(n) for n in range(S1.shape[1])], dtype=torch.float32)
+    k1 = torch.tensor([ours.plan.k1(n) for n in range(S1.shape[1])], dtype=torch.float32)
     # 0.3.0 averages the periodised filter levels where 0.4 sums them: S1_030 = S1 / 2**k1
     err = (S1 / 2 ** k1[None, :, None] - ref).abs().max() / ref.abs().max()
     assert err < 1e-5
@@ -268,10 +268,20 @@ def test_bad_input(small, x, exc, match):
         small.path(x, 0)
 
 
-@pytest.mark.parametrize("i, exc", [(-1, IndexError), (10**6, IndexError), (1.5, TypeError)])
-def test_bad_path_index(small, i, exc):
-    with pytest.raises(exc, match="path index"):
+@pytest.mark.parametrize("i", [-1, 10**6, 1.5, True, torch.tensor(0.0)])
+def test_bad_path_index(small, i):
+    """One message everywhere (scrapl_edu.checks); a ValueError that is also an IndexError."""
+    with pytest.raises(ValueError, match=rf"i must be an integer in \[0, {small.n_paths - 1}\]"):
         small.path(torch.zeros(1, 1024), i)
+    with pytest.raises(IndexError, match="path index"):
+        small.path(torch.zeros(1, 1024), i)
+
+
+@pytest.mark.parametrize("shape", [(0, 1024), (0, 1, 1024)])
+def test_empty_batch_is_named(small, shape):
+    for call in (lambda x: small.path(x, 0), small, small.scalogram):
+        with pytest.raises(ValueError, match=r"x is an empty batch .* B >= 1"):
+            call(torch.zeros(shape))
 
 
 def test_gradgradcheck_float64():
@@ -321,3 +331,22 @@ def test_first_order_filterbank_equals_kymatio_030_scattering1d(J, Q1, T):
     np.testing.assert_allclose(ours["xi"], [f["xi"] for f in ref], rtol=1e-12)
     np.testing.assert_allclose(ours["sigma"], [f["sigma"] for f in ref], rtol=1e-12)
     assert list(ours["j"]) == [f["j"] for f in ref]
+
+
+def test_plan_is_frozen_and_its_arrays_read_only(small):
+    """The plan (what to compute) cannot be changed under the module that applies it."""
+    import dataclasses
+
+    from scrapl_edu.jtfs_plan import make_plan
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        small.plan.T = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        small.T = 2  # the module reads the plan's fields, read-only
+    with pytest.raises(ValueError, match="read-only"):
+        small.plan.psi1_f[0][0] = 1.0
+    m = small.plan.n1_count[small.paths[0].n2]
+    with pytest.raises(ValueError, match="read-only"):
+        small.plan.fr_matrix(1, m)[0, 0] = 1.0
+    again = make_plan(**{k: v for k, v in SMALL.items()})
+    assert again.paths == small.paths and again.padding == small.padding

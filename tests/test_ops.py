@@ -64,10 +64,10 @@ def _planes(Y: torch.Tensor) -> torch.Tensor:
 def fr_case():
     """A complex frequential matrix with a real low-pass and a mirrored spin-down twin."""
     j = JTFS(shape=4096, J=6, Q1=4, Q2=2, J_fr=2, Q_fr=2, T=64, F=4)
-    m = max(j._n2_m.values())
-    up = frequential_matrix(j._psi_fr_f[1], m, 2 ** j._k_fr(1))
-    down = frequential_matrix(j._psi_fr_f[1 + j.K_fr], m, 2 ** j._k_fr(1 + j.K_fr))
-    low = frequential_matrix(j._psi_fr_f[0], m, 2 ** j._k_fr(0))
+    m = max(j.plan.n1_count.values())
+    up = frequential_matrix(j.plan.psi_fr_f[1], m, 2 ** j.plan.k_fr(1))
+    down = frequential_matrix(j.plan.psi_fr_f[1 + j.K_fr], m, 2 ** j.plan.k_fr(1 + j.K_fr))
+    low = frequential_matrix(j.plan.psi_fr_f[0], m, 2 ** j.plan.k_fr(0))
     L = 40
     Y = torch.randn(2, m, L, dtype=torch.complex128, generator=GEN)
     PhiT = torch.randn(3, L, dtype=torch.float64, generator=GEN)
@@ -84,11 +84,11 @@ def test_spin_down_is_conjugate_and_low_pass_is_real(fr_case):
     assert np.abs(down - up.conj()).max() <= 1e-12 * np.abs(up).max()
     assert np.abs(low.imag).max() <= 1e-12 * np.abs(low).max()
     paper = JTFS(shape=32768, J=12, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=4096, F=8)
-    m_p = max(paper._n2_m.values())
-    assert paper._fr_mode(0, m_p, pair=True) == "real"
+    m_p = max(paper.plan.n1_count.values())
+    assert paper.plan.fr_mode(0, m_p, pair=True) == "real"
     for n_fr in range(1, paper.K_fr + 1):
-        assert paper._fr_mode(n_fr, m_p, pair=True) == "pair"
-        assert paper._fr_mode(n_fr, m_p, pair=False) == "stacked"
+        assert paper.plan.fr_mode(n_fr, m_p, pair=True) == "pair"
+        assert paper.plan.fr_mode(n_fr, m_p, pair=False) == "stacked"
 
 
 @pytest.mark.parametrize("mode", ["stacked", "real", "pair"])
@@ -202,27 +202,27 @@ def test_skipped_frequential_rows_hold_no_mass_and_change_nothing(monkeypatch):
     """Rows of a spinned frequential matrix far from the m data rows carry only tails:
     they are skipped (here: more than a quarter of one wavelet's rows), and the paths
     equal the same computation with every row kept, to float64 precision."""
-    import scrapl_edu.jtfs as jtfs_mod
+    import scrapl_edu.jtfs_plan as plan_mod
     from scrapl_edu.jtfs import ROWS_TOL
 
     paper = JTFS(shape=32768, J=12, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=4096, F=8)
-    m = max(paper._n2_m.values())
-    A = frequential_matrix(paper._psi_fr_f[1], m, 2 ** paper._k_fr(1))
-    rows = paper._fr_rows(1, m)
+    m = max(paper.plan.n1_count.values())
+    A = frequential_matrix(paper.plan.psi_fr_f[1], m, 2 ** paper.plan.k_fr(1))
+    rows = paper.plan.fr_rows(1, m)
     assert len(rows) < 0.75 * A.shape[0]
     mass = np.abs(A).sum(axis=1)
     assert np.delete(mass, rows).sum() <= ROWS_TOL * mass.sum()
-    low = frequential_matrix(paper._psi_fr_f[0], m, 2 ** paper._k_fr(0))
-    assert len(paper._fr_rows(0, m)) == low.shape[0]  # the low-pass keeps every row
+    low = frequential_matrix(paper.plan.psi_fr_f[0], m, 2 ** paper.plan.k_fr(0))
+    assert len(paper.plan.fr_rows(0, m)) == low.shape[0]  # the low-pass keeps every row
 
     kw = dict(shape=2048, J=8, Q1=8, Q2=1, J_fr=3, Q_fr=1, T=256, F=8)
     x = torch.randn(2, 2048, dtype=torch.float64, generator=GEN)
     fast = JTFS(**kw)
     a = fast(x)
     with monkeypatch.context() as mp:
-        mp.setattr(jtfs_mod, "ROWS_TOL", 0.0)
+        mp.setattr(plan_mod, "ROWS_TOL", 0.0)
         every_row = JTFS(**kw)
         b = every_row(x)
-    m = max(fast._n2_m.values())
-    assert len(fast._fr_rows(1, m)) < len(every_row._fr_rows(1, m))
+    m = max(fast.plan.n1_count.values())
+    assert len(fast.plan.fr_rows(1, m)) < len(every_row.plan.fr_rows(1, m))
     assert (a - b).abs().max() <= 1e-11 * b.abs().max()
