@@ -25,9 +25,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scrapl_edu.demo import PAPER_CONFIG as CFG  # noqa: E402
 from scrapl_edu.diagnostics import arithmetic_cost, forward_backward_seconds  # noqa: E402
 from scrapl_edu.jtfs import JTFS  # noqa: E402
+from scrapl_edu.presets import paper_jtfs_kwargs  # noqa: E402
+
+CFG = paper_jtfs_kwargs()  # the paper configuration, defined once in scrapl_edu.presets
 
 
 def main(argv: list[str] | None = None) -> dict:

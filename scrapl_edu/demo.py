@@ -3,7 +3,8 @@
     python -m scrapl_edu.demo --out out/demo
 
 Writes ``jtfs_demo.png`` (scalogram + path grid) and ``jtfs_demo.json`` (path energies
-and timings). ``SCRAPL_EDU_FAST=1`` uses a smaller configuration.
+and timings). The JTFS is the paper's (:func:`scrapl_edu.presets.paper_jtfs_kwargs`);
+``SCRAPL_EDU_FAST=1`` shrinks it (:func:`scrapl_edu.presets.shrink`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scrapl_edu import viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.jtfs import JTFS
+from scrapl_edu.presets import get_preset, shrink
 
-PAPER_CONFIG = dict(shape=32768, J=12, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=4096, F=8, sr=8192)
-FAST_CONFIG = dict(shape=8192, J=8, Q1=8, Q2=2, J_fr=3, Q_fr=2, T=256, F=8, sr=2048)
+#: the preset whose JTFS the demo shows: a paper set-up (32768 samples at 8192 Hz, Table 11)
+DEMO_PRESET = "chirplet_am2.8-8.4_fm2-4"
+
+
+def demo_jtfs_kwargs(fast: bool = False) -> dict:
+    """The demo's JTFS: the paper's, or its fast-mode shrink."""
+    preset = get_preset(DEMO_PRESET)
+    return (shrink(preset) if fast else preset).jtfs_kwargs()
 
 
 def chirp(n: int, sr: float, f0: float, octaves_per_s: float, am_hz: float) -> torch.Tensor:
@@ -41,14 +50,12 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    import matplotlib
+    import matplotlib  # deferred: heavy, and only this entry point draws
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from scrapl_edu.viz import plot_path_grid, plot_scalogram
-
-    cfg = FAST_CONFIG if fast_mode() else PAPER_CONFIG
+    cfg = demo_jtfs_kwargs(fast=fast_mode())  # fast mode is read here, at the entry point
     jtfs = JTFS(**cfg)
     sr = cfg["sr"]
     x = chirp(cfg["shape"], sr, f0=sr / 32, octaves_per_s=2 * sr / cfg["shape"], am_hz=4.0)
@@ -63,8 +70,8 @@ def main(argv: list[str] | None = None) -> dict:
         t3 = time.perf_counter()
     energy = full.pow(2).sum(dim=(-1, -2)).numpy()
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
-    plot_scalogram(S1.numpy(), jtfs, ax=axes[0], title="first order: scalogram of an AM chirp")
-    plot_path_grid(
+    viz.plot_scalogram(S1.numpy(), jtfs, ax=axes[0], title="first order: scalogram of an AM chirp")
+    viz.plot_path_grid(
         jtfs,
         np.log10(energy + 1e-30),
         ax=axes[1],

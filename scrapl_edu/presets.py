@@ -29,23 +29,33 @@ points (the command line, the demo, the notebooks, the dashboard), which read th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
+
+from torch import Tensor, nn
 
 from scrapl_edu.synths import ChirpletConfig, GranularConfig, SynthPreset
 
 __all__ = [
+    "CLASSROOM_JTFS",
     "FAST",
     "PAPER_JTFS",
     "PRESETS",
+    "SYNTH_PRESETS",
     "Preset",
     "TrainSizes",
     "UnknownPresetError",
     "chirplet_tags",
     "get_preset",
+    "make_synth",
+    "paper_jtfs_kwargs",
+    "params_to_theta",
     "preset_names",
     "shrink",
     "synth_config",
+    "theta_to_params",
 ]
 
 #: the paper's JTFS (Tables 10-11): with 32768 samples at 8192 Hz
@@ -236,11 +246,46 @@ def get_preset(name: str | Preset) -> Preset:
         ) from None
 
 
+def paper_jtfs_kwargs() -> dict[str, Any]:
+    """The paper's JTFS (:data:`PAPER_JTFS`) on its signals: 32768 samples at 8192 Hz."""
+    return get_preset("granular").jtfs_kwargs()
+
+
+#: the synth configuration of every preset (a read-only view of :data:`PRESETS`)
+SYNTH_PRESETS: Mapping[str, SynthPreset] = MappingProxyType(
+    {n: p.synth for n, p in PRESETS.items()}
+)
+
+
 def synth_config(name: str | SynthPreset) -> SynthPreset:
     """The synth configuration of preset ``name`` (a synth configuration passes through)."""
     if isinstance(name, ChirpletConfig | GranularConfig):
         return name
     return get_preset(name).synth
+
+
+def make_synth(preset: str | SynthPreset = "classroom", **overrides: Any) -> nn.Module:
+    """Build the synth of a preset, e.g. ``make_synth("classroom", max_shift=0)``.
+
+    ``overrides`` replace fields of the configuration (``dataclasses.replace``).
+    """
+    config = synth_config(preset)
+    if overrides:
+        config = dataclasses.replace(config, **overrides)
+    return config.build()
+
+
+def theta_to_params(theta01: Tensor, preset: str | SynthPreset = "classroom") -> tuple[Tensor, ...]:
+    """Normalised ``(B, U)`` theta -> physical parameters of ``preset``, one ``(B,)`` tensor each.
+
+    Chirplet: ``(am_hz, fm_oct_per_s)``, log-uniform; granular: ``(density, slope_oct_per_s)``.
+    """
+    return synth_config(preset).theta_to_params(theta01)
+
+
+def params_to_theta(*params: Tensor, preset: str | SynthPreset = "classroom") -> Tensor:
+    """Inverse of :func:`theta_to_params`: physical parameters -> ``(B, U)`` theta in [0, 1]."""
+    return synth_config(preset).params_to_theta(*params)
 
 
 #: what fast mode changes: seconds per run (tiny signal, few steps)

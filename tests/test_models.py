@@ -7,8 +7,15 @@ import pytest
 import torch
 from torch import nn
 
-from scrapl_edu.models import Encoder, Spectrogram, count_parameters, paper_encoder_kwargs
-from scrapl_edu.synths import PRESETS, sample_theta
+from scrapl_edu.models import (
+    Encoder,
+    LogSpectrogram,
+    Spectrogram,
+    count_parameters,
+    paper_encoder_kwargs,
+)
+from scrapl_edu.presets import SYNTH_PRESETS as PRESETS
+from scrapl_edu.synths import sample_theta
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +125,20 @@ def test_errors():
         Encoder()(torch.randn(2, 3, 4096))
     with pytest.raises(ValueError, match="n_fft"):
         Encoder()(torch.randn(2, 1, 100))
+
+
+def test_log_spectrogram_is_standardised_on_its_fit_signals(audio):
+    """LogSpectrogram.fit measures mean/std of log1p|STFT|; the features then have 0 / 1."""
+    front = LogSpectrogram(n_fft=128, hop_length=64)
+    raw = torch.log1p(Spectrogram(n_fft=128, hop_length=64)(audio))
+    assert raw.mean().abs() < 0.5 and raw.std() < 0.5  # tiny at RMS 0.05: why it standardises
+    front.fit(audio)
+    f = front(audio)
+    assert f.mean().item() == pytest.approx(0.0, abs=1e-5)
+    assert f.std().item() == pytest.approx(1.0, rel=1e-4)
+    torch.testing.assert_close(f, (raw - raw.mean()) / raw.std())
+    state = front.state_dict()
+    assert set(state) == {"mean", "std"}  # saved with the encoder; the window is not
+    again = LogSpectrogram(n_fft=128, hop_length=64)
+    again.load_state_dict(state)
+    torch.testing.assert_close(again(audio), f)

@@ -14,21 +14,19 @@ import pytest
 import torch
 from scipy.signal import argrelmin, hilbert
 
+from scrapl_edu.presets import SYNTH_PRESETS as PRESETS
+from scrapl_edu.presets import make_synth, params_to_theta, theta_to_params
+from scrapl_edu.presets import synth_config as get_preset
 from scrapl_edu.synths import (
-    PRESETS,
     ChirpletConfig,
     ChirpletSynth,
     GrainDraw,
     GranularConfig,
     GranularSynth,
-    get_preset,
     grain_amplitudes,
     inverse_log_uniform,
     log_uniform,
-    make_synth,
-    params_to_theta,
     sample_theta,
-    theta_to_params,
 )
 
 PAPER_CHIRPLETS = {
@@ -230,7 +228,7 @@ def test_output_shape_dtype_and_normalisation():
     synth = PRESETS["classroom"].build()
     theta = sample_theta(3, generator=torch.Generator().manual_seed(1))
     x = synth(theta, seed=0)
-    assert x.shape == (3, 1, 8192) and x.dtype == torch.float32
+    assert x.shape == (3, 1, synth.config.n_samples) and x.dtype == torch.float32
     np.testing.assert_allclose(x.pow(2).mean(-1).sqrt().numpy(), 0.05, rtol=1e-4)
     assert synth(theta.double(), seed=0).dtype == torch.float64
     raw = make_synth("classroom", normalize="none")(theta, seed=0)

@@ -56,30 +56,22 @@ evaluate the chirplet at the shifted times (the same up to the window's ``< 1e-5
 (3) the grain phase is integrated in closed form rather than by a cumulative sum. As in their
 synth, the steepest grains at the highest pitches exceed Nyquist near their edges and alias.
 
-Presets (:data:`PRESETS`): the paper's four chirplet configurations (Section 4.3, Table 3) as
-``chirplet_am1-2_fm0.5-1``, ``chirplet_am1-2_fm2-4``, ``chirplet_am2.8-8.4_fm2-4``,
-``chirplet_am2.8-8.4_fm4-12`` and ``granular`` at full scale (8192 Hz, 32768 samples); their
-classroom versions ``classroom_am...`` and ``classroom_granular`` at 2048 Hz, 8192 samples:
-the same 4 s duration, AM rates (Hz), FM rates (oct/s), +-0.25 s shifts and 0.5 s grains, with
-the audio frequencies lowered (carrier 256 Hz; pitches 64-512 Hz), so the JTFS paths that carry
-the information (rates in Hz, scales in cycles/octave) are the paper's, at a quarter of the
-cost. ``classroom`` is ``classroom_am2.8-8.4_fm2-4``, the configuration where uniform path
-sampling never converged on theta_FM and theta-IS did (Table 7); ``classroom_aligned`` is the
-same without shifts (the control in which MSS works).
+Named configurations (the paper's Table 10-11 set-ups and their classroom versions) live with
+their JTFS, encoder front end and training sizes in the one preset registry,
+:mod:`scrapl_edu.presets` (``presets.synth_config("classroom")``, ``presets.make_synth(...)``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
 
 __all__ = [
-    "PRESETS",
     "ChirpletConfig",
     "ChirpletSynth",
     "GrainDraw",
@@ -89,17 +81,13 @@ __all__ = [
     "chirplet",
     "exp_chirp_phase",
     "gaussian_window",
-    "get_preset",
     "grain_amplitudes",
     "grain_slope",
     "hann_window",
     "inverse_log_uniform",
     "log_uniform",
-    "make_synth",
     "normalize_rms",
-    "params_to_theta",
     "sample_theta",
-    "theta_to_params",
 ]
 
 Normalize = Literal["rms", "none"]
@@ -297,7 +285,7 @@ def _draw(
 
 
 # --------------------------------------------------------------------------------------------
-# Configurations (frozen dataclasses) and presets
+# Configurations (frozen dataclasses; the named ones are in scrapl_edu.presets)
 # --------------------------------------------------------------------------------------------
 
 
@@ -513,95 +501,8 @@ class GranularConfig:
         return GranularSynth(self, validate=validate)
 
 
+#: a synth configuration (each preset of :mod:`scrapl_edu.presets` holds one)
 SynthPreset = ChirpletConfig | GranularConfig
-
-
-def _paper_chirplets() -> dict[str, ChirpletConfig]:
-    """The four configurations of Section 4.3 / Table 3, at the paper's scale (Table 11)."""
-    ranges = {
-        "am1-2_fm0.5-1": ((1.0, 2.0), (0.5, 1.0)),
-        "am1-2_fm2-4": ((1.0, 2.0), (2.0, 4.0)),
-        "am2.8-8.4_fm2-4": ((2.8, 8.4), (2.0, 4.0)),
-        "am2.8-8.4_fm4-12": ((2.8, 8.4), (4.0, 12.0)),
-    }
-    out: dict[str, ChirpletConfig] = {}
-    for tag, (am, fm) in ranges.items():
-        out[f"chirplet_{tag}"] = ChirpletConfig(name=f"chirplet_{tag}", am_hz=am, fm_oct_per_s=fm)
-        # Classroom scale: sr and every audio frequency / 4 (carrier / 2, still an octave below
-        # the top of the band), all durations in seconds kept (4 s signal, +-0.25 s shifts), so
-        # the AM (Hz) and FM (oct/s) ranges, hence the informative JTFS paths, are the paper's.
-        out[f"classroom_{tag}"] = ChirpletConfig(
-            name=f"classroom_{tag}",
-            sr=2048.0,
-            n_samples=8192,
-            carrier_hz=256.0,
-            am_hz=am,
-            fm_oct_per_s=fm,
-            max_shift=512,
-        )
-    return out
-
-
-def _build_presets() -> dict[str, SynthPreset]:
-    presets: dict[str, SynthPreset] = {}
-    presets.update(_paper_chirplets())
-    presets["granular"] = GranularConfig()
-    # The configuration where uniform path sampling fails on theta_FM (Table 7: CR 0%) and
-    # theta-IS succeeds: the clearest classroom demonstration.
-    classroom = replace(presets["classroom_am2.8-8.4_fm2-4"], name="classroom")
-    presets["classroom"] = classroom
-    presets["classroom_aligned"] = replace(classroom, name="classroom_aligned", max_shift=0)
-    presets["classroom_granular"] = GranularConfig(
-        name="classroom_granular",
-        sr=2048.0,
-        n_samples=8192,
-        grain_n_samples=1024,  # 0.5 s, as in Table 10
-        pitch_hz=(64.0, 512.0),  # 256-2048 Hz / 4: the same fractions of sr
-    )
-    return presets
-
-
-#: every named preset: the paper's four chirplet configurations and granular synth (full
-#: scale), their classroom versions, and ``classroom`` (= ``classroom_am2.8-8.4_fm2-4``)
-PRESETS: dict[str, SynthPreset] = _build_presets()
-
-
-def get_preset(preset: str | SynthPreset) -> SynthPreset:
-    """Look a preset up by name (a config passes through)."""
-    if isinstance(preset, ChirpletConfig | GranularConfig):
-        return preset
-    try:
-        return PRESETS[preset]
-    except KeyError:
-        raise KeyError(
-            f"unknown synth preset {preset!r}; choose one of {sorted(PRESETS)}"
-        ) from None
-
-
-def make_synth(
-    preset: str | SynthPreset = "classroom", **overrides
-) -> ChirpletSynth | GranularSynth:
-    """Build the synth of a preset, e.g. ``make_synth("classroom", max_shift=0)``.
-
-    ``overrides`` replace fields of the configuration (``dataclasses.replace``).
-    """
-    config = get_preset(preset)
-    if overrides:
-        config = replace(config, **overrides)
-    return config.build()
-
-
-def theta_to_params(theta01: Tensor, preset: str | SynthPreset = "classroom") -> tuple[Tensor, ...]:
-    """Normalised ``(B, U)`` theta -> physical parameters of ``preset``, one ``(B,)`` tensor each.
-
-    Chirplet: ``(am_hz, fm_oct_per_s)``, log-uniform; granular: ``(density, slope_oct_per_s)``.
-    """
-    return get_preset(preset).theta_to_params(theta01)
-
-
-def params_to_theta(*params: Tensor, preset: str | SynthPreset = "classroom") -> Tensor:
-    """Inverse of :func:`theta_to_params`: physical parameters -> ``(B, U)`` theta in [0, 1]."""
-    return get_preset(preset).params_to_theta(*params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,7 +543,7 @@ class ChirpletSynth(_PresetSynth):
     theta differ: a MSS loss between them is not zero, a time-invariant JTFS loss nearly is.
 
     Args:
-        config: the :class:`ChirpletConfig` (or use ``PRESETS[name].build()``).
+        config: the :class:`ChirpletConfig` (or use ``scrapl_edu.presets.synth_config(name).build()``).
         random_shift: if False, the synth is deterministic (delta = 0) unless ``shifts`` given.
         validate: check that theta lies in [0, 1] on every call (a data-dependent check that
             ``torch.func.vmap`` refuses; set False there).
