@@ -30,8 +30,10 @@ test: setup
 	bash tools/install_browser.sh
 	$(MAKE) lint unit notebooks browser
 
+# ruff, then the layering of the package (import-linter contracts in pyproject.toml)
 lint: setup
 	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks
+	$(BIN)/lint-imports
 
 unit: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests --ignore=tests/browser
