@@ -176,6 +176,40 @@ class SCRAPLOptimizer(Optimizer):
                     return sorted(st["g_hat"])
         return []
 
+    @torch.no_grad()
+    def path_update_norms(self, source: str = "g_hat") -> Tensor:
+        """Per-path norms over all parameters, ``(n_paths,)`` float64; NaN for unvisited paths.
+
+        Read-only (copies nothing into the state). ``source="g_hat"``: ``||ĝ_p||``, the P-SAGA
+        table entry of path p (its last ``g_current``, Eq. 9; needs ``p_saga``).
+        ``source="v"``: ``sqrt(Σ v̂_p)``, the RMS norm of path p's raw gradient from P-Adam's
+        second moment (Eq. 7), debiased at p's last visit τ_p by ``1 - β2^(τ_p / P)``, which
+        makes it the weighted mean of the g⊙g seen on p's visits (needs ``p_adam``). Computed
+        in float64 whatever ``state_dtype`` stores. Used by :mod:`scrapl_edu.adaptive_pi`.
+        """
+        if source not in ("g_hat", "v"):
+            raise ValueError(f"source must be 'g_hat' or 'v', got {source!r}")
+        if (source == "g_hat" and not self.p_saga) or (source == "v" and not self.p_adam):
+            raise ValueError(
+                f"source={source!r} needs {'p_saga' if source == 'g_hat' else 'p_adam'}=True "
+                f"(p_adam={self.p_adam}, p_saga={self.p_saga})"
+            )
+        total = torch.zeros(self.n_paths, dtype=torch.float64)
+        seen = torch.zeros(self.n_paths, dtype=torch.bool)
+        for group in self.param_groups:
+            beta2 = group["betas"][1]
+            for p in group["params"]:
+                st = self.state.get(p) or {}
+                for path, t in st.get(source, {}).items():
+                    sq = t.detach().to(device="cpu", dtype=torch.float64)
+                    if source == "g_hat":
+                        value = sq.pow(2).sum()
+                    else:
+                        value = sq.sum() / (1.0 - beta2 ** (st["tau"][path] / self.n_paths))
+                    total[path] += value
+                    seen[path] = True
+        return torch.where(seen, total.sqrt(), torch.full_like(total, math.nan))
+
     # --------------------------------------------------------------------- step
     @torch.no_grad()
     def step(  # type: ignore[override]
