@@ -1,4 +1,9 @@
-"""Run-mode switches read from the environment."""
+"""Run-mode switches read from the environment, by entry points only.
+
+The command line, the demo, the notebooks and the dashboard call :func:`fast_mode` and pass
+the answer down (``make_config(..., fast=...)``, :func:`scrapl_edu.presets.shrink`); library
+code takes it as an argument and never reads the environment itself.
+"""
 
 import os
 
