@@ -16,6 +16,9 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils import flop_counter as fc
+
+from scrapl_edu.sampling import PathSampler
 
 __all__ = [
     "arithmetic_cost",
@@ -216,8 +219,6 @@ def monte_carlo_unbiasedness(
     For an unbiased estimator E[error²] = std_error², so ``z`` is typically about 1 (a few
     at most); a biased one gives a ``z`` that grows like sqrt(n_samples).
     """
-    from scrapl_edu.sampling import PathSampler
-
     G = G.to(torch.float64)
     P = G.shape[0]
     pi, _ = _weights(P, probs, reweight)
@@ -308,8 +309,6 @@ def _raw(formula: Callable[..., int]) -> Callable[..., int]:
 
 def _cost_mapping() -> dict[Any, Callable[..., int]]:
     """FFT formulas, and matrix products counted ×4 when complex, for ``FlopCounterMode``."""
-    from torch.utils import flop_counter as fc
-
     aten = torch.ops.aten
 
     def complex_aware(formula: Callable[..., int]) -> Callable[..., int]:
@@ -348,12 +347,10 @@ def arithmetic_cost(
     it runs ``fn(x).pow(2).sum().backward()`` on a fresh leaf copy of ``x``, the cost
     a training step pays, as in :func:`forward_backward_seconds`.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     xr = x.detach().clone().requires_grad_(backward)
-    with FlopCounterMode(display=False, custom_mapping=_cost_mapping()) as counter:
+    with fc.FlopCounterMode(display=False, custom_mapping=_cost_mapping()) as counter:
         out = fn(xr)
         if backward:
             out.pow(2).sum().backward()
