@@ -324,7 +324,7 @@ def _pole_radius(cutoff_hz: float, q: float, sr: float) -> float:
 def biquad_fft_length(
     n_samples: int, cutoff_hz: Range, q: Range, sr: float, tol: float = _TAIL_TOL
 ) -> int:
-    """An FFT length ``L >= n_samples + tail`` for :func:`biquad_fft_filter` over a range of filters.
+    """An FFT length ``L >= n_samples + tail`` for :func:`biquad_fft_filter` over filter ranges.
 
     ``tail`` is the number of samples after which the slowest impulse response in the ranges
     (largest pole radius ``r``, found on a grid of cut-offs and Qs) has decayed below ``tol``
@@ -468,7 +468,8 @@ class DrumConfig:
             raise ValueError(f"n_samples must be >= 16, got n_samples={self.n_samples}")
         if not (math.isfinite(self.shift_max_s) and self.shift_max_s >= 0):
             raise ValueError(
-                f"shift_max_s must be >= 0 seconds (0 = aligned), got shift_max_s={self.shift_max_s}"
+                "shift_max_s must be >= 0 seconds (0 = aligned), got "
+                f"shift_max_s={self.shift_max_s}"
             )
         if 2 * self.max_shift >= self.n_samples:
             raise ValueError(
@@ -577,7 +578,7 @@ class DrumConfig:
         return out
 
     def voice_box(self, voice: str) -> tuple[Tensor, Tensor]:
-        """``(low, high)`` float64 tensors of shape (14,): ``voice``'s box in this config's theta."""
+        """``(low, high)`` float64 (14,) tensors: ``voice``'s box in this config's theta."""
         box, ranges = self.voice_ranges_in_config(voice), self.param_ranges
         low, high = [], []
         for name in DRUM_PARAM_NAMES:
