@@ -36,7 +36,7 @@ from scrapl_edu import JTFS, viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import make_config
 
-cfg = make_config("classroom")  # the lab's classroom chirplet preset (fast mode aware)
+cfg = make_config("classroom", fast=fast_mode())  # the classroom chirplet (shrunk in fast mode)
 synth_cfg = cfg.synth_config()
 synth = synth_cfg.build()
 jtfs = JTFS(**cfg.jtfs_kwargs())

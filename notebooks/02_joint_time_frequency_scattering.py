@@ -34,10 +34,11 @@ import torch
 from IPython.display import display
 
 from scrapl_edu import JTFS, viz
+from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import make_config
 from scrapl_edu.widgets import PathExplorer
 
-cfg = make_config("classroom")
+cfg = make_config("classroom", fast=fast_mode())
 synth_cfg = cfg.synth_config()
 jtfs = JTFS(**cfg.jtfs_kwargs())
 print(jtfs.extra_repr())

@@ -29,9 +29,10 @@ import numpy as np
 import torch
 
 from scrapl_edu import JTFS, JTFSLoss, mss_loss, viz
+from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import make_config
 
-cfg = make_config("classroom")
+cfg = make_config("classroom", fast=fast_mode())
 synth_cfg = cfg.synth_config()
 synth = synth_cfg.build()
 jtfs = JTFS(**cfg.jtfs_kwargs())

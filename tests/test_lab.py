@@ -432,3 +432,13 @@ def test_committed_results_still_load_and_aggregate(tmp_path):
         assert summary["entries"] and all(e["row"] in lab.ROWS for e in summary["entries"])
         assert set(summary["rows"]) <= set(lab.ROWS)
         assert set(summary["presets"]) <= set(preset_names())  # the names still resolve
+
+
+def test_compare_reports_failed_runs_with_their_log(tmp_path):
+    """A run that exits non-zero is reported with its exit code and log."""
+    with pytest.raises(RuntimeError, match=r"some runs failed:[\s\S]*seed0 \(exit 2; see"):
+        lab.compare(
+            ["classroom"], ["p_loss"], [0], tmp_path, extra_args=["--steps", "0"], fast=True
+        )
+    log = (lab.run_dir(tmp_path, "classroom", "p_loss", 0) / "log.txt").read_text()
+    assert "steps must be a positive integer" in log
