@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: -all
+#     cell_metadata_filter: nbgrader,-all
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -15,86 +15,240 @@
 # ---
 
 # %% [markdown]
-# # 5 · P-Adam: path-wise moments
+# # 05 · P-Adam: path-wise moments
 #
-# **Idea.** Adam smooths the stochastic gradient with moving averages $m$ and $v$. With
-# SCRAPL the gradient of step $k$ comes from a random path, and paths are **not identically
-# distributed**: a loud path fills the shared $v$, so a quiet path's step is crushed, and
-# the shared $m$ mixes directions of unrelated paths into every step. P-Adam (Eq. 6–8) keeps
-# one $(m_p, v_p)$ per path, with the decay $\beta^{(k-\tau_p)/P}$ adapted to how long ago
-# path $p$ was last drawn, and bias correction $1-\beta^{k/P}$.
+# **Objectives**
+# - explain why Adam's shared moments mix paths whose gradients are not identically
+#   distributed, and what the per-path moments of P-Adam (Eq. 6–8) change;
+# - implement one P-Adam update by hand and check it against the library's optimizer;
+# - derive that on a *frozen* gradient table every P-Adam step is $G_p/(\varepsilon+|G_p|)$,
+#   so a frozen table cannot show what P-Adam does;
+# - measure Adam against P-Adam on a moving model over paired seeds and read the paired
+#   differences as the paper's Table 6 does.
+#
+# **Prerequisites**: 04 (the one-path estimator and its variance); Adam's update rule
+# **Study time**: about 50 min
+# **Paper**: Section 3.2 (Eq. 6–8), Algorithm 1, Appendix B (Table 6)
+
+# %% [markdown]
+# **Idea.** **Adam** smooths the stochastic gradient $g$ with moving averages of its first
+# and second moments, $m$ and $v$, and steps along $\hat m/(\varepsilon+\sqrt{\hat v})$. In
+# SCRAPL the gradient of step $k$ comes from a random **path**, and paths are not identically
+# distributed: notebook 04 measured path gradients whose norms span orders of magnitude. A
+# loud path fills the shared $v$ (a quiet path's step is crushed) and the shared $m$ carries
+# the loud paths' directions into every step. **P-Adam** keeps one $(m_p, v_p)$ per path:
+#
+# $$m_p \leftarrow \beta_1^{(k-\tau_p)/P} m_p + \big(1-\beta_1^{(k-\tau_p)/P}\big) g,\qquad
+# v_p \leftarrow \beta_2^{(k-\tau_p)/P} v_p + \big(1-\beta_2^{(k-\tau_p)/P}\big) g\odot g,$$
+#
+# $$g_{current} = \frac{m_p/(1-\beta_1^{k/P})}{\varepsilon + \sqrt{v_p/(1-\beta_2^{k/P})}},$$
+#
+# where $\tau_p$ is the step at which path $p$ was last drawn (Eq. 6–8). A path drawn
+# uniformly comes back about every $P$ steps; the exponent $(k-\tau_p)/P$ then decays its
+# moments by about $\beta$ per visit, as Adam does per step.
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+import torch
+from IPython.display import Markdown, display
 
-from scrapl_edu import toy, viz
+from scrapl_edu import SCRAPLOptimizer, lessons, toy
+from scrapl_edu.config import fast_mode
 from scrapl_edu.sampling import PathSampler
-from scrapl_edu.widgets import TogglePanel
 
-problem = toy.make_problem("classroom", theta_star=(0.6, 0.4))
+problem = toy.make_problem("classroom")
 P = problem.n_paths
-G = toy.gradient_table(problem, toy.ThetaModel([0.3, 0.7]), shift_seed=1)
-norms = G.norm(dim=1).numpy()
-print(f"{P} paths; path gradient norms span {norms.max() / norms[norms > 0].min():.1e}x")
+SEEDS = [0, 1, 2, 3]
+STEPS = 50 if fast_mode() else 2 * P  # classroom: each path drawn about twice per run
+PROBE_EVERY = 8 if fast_mode() else 6  # steps between two measurements of the full gradient
+print(f"fast mode: {fast_mode()} | P = {P} paths, {STEPS} steps per run, seeds {SEEDS}")
 
 # %% [markdown]
-# ## Replaying real path gradients through the two optimizers
+# ## Eq. (6)–(8) by hand
 #
-# We freeze the table $G$ (one gradient per path) and replay 3P uniform draws through
-# `SCRAPLOptimizer` with shared moments (Adam) and with P-Adam (`toy.replay`). For each step
-# we ask: does the step go downhill for the path that was drawn ($\langle d, \nabla L_p\rangle > 0$),
-# and how big is it?
+# **Exercise 1.** Write one P-Adam update: given path $p$'s moments $m, v$ (zeros before its
+# first visit), its gradient $g$ at step $k$, the step $\tau$ of its last visit (0 before)
+# and $P$, return the new $m$, $v$ and the direction $g_{current}$ of Eq. (8). The graded
+# cell replays three steps through `SCRAPLOptimizer(p_adam=True, p_saga=False)` and compares.
 
-# %%
+
+# %% nbgrader={"grade": false, "grade_id": "ex_05_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def p_adam_update(m, v, g, k, tau, P, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One P-Adam update of path p (Eq. 6-7) and its direction g_current (Eq. 8)."""
+    ### BEGIN SOLUTION
+    decay1, decay2 = beta1 ** ((k - tau) / P), beta2 ** ((k - tau) / P)
+    m = decay1 * m + (1 - decay1) * g
+    v = decay2 * v + (1 - decay2) * g * g
+    m_hat, v_hat = m / (1 - beta1 ** (k / P)), v / (1 - beta2 ** (k / P))
+    g_current = m_hat / (eps + np.sqrt(v_hat))
+    ### END SOLUTION
+    return m, v, g_current
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_05_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+w = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+opt = SCRAPLOptimizer([w], n_paths=4, lr=1.0, p_adam=True, p_saga=False)
+moments = {}  # path -> (m, v, tau)
+for k, (p, g) in enumerate([(2, 0.5), (0, -3.0), (2, 0.2), (2, -0.1)], start=1):
+    before = float(w)
+    w.grad = torch.tensor([g], dtype=torch.float64)
+    opt.step(path=p)
+    m, v, tau = moments.get(p, (0.0, 0.0, 0))
+    m, v, g_current = p_adam_update(m, v, g, k, tau, 4)
+    moments[p] = (m, v, k)
+    assert abs((before - float(w)) - float(g_current)) < 1e-9, f"step {k}, path {p}"
+
+# %% [markdown]
+# ## Why a frozen gradient table proves nothing about P-Adam
+#
+# Suppose every path always returns the same gradient $G_p$ (a frozen table, as if the model
+# never moved). Path $p$'s first visit, at step $k_1$ (with $\tau_p = 0$), leaves
+# $m_p = (1-\beta_1^{k_1/P})\,G_p$. Assume $m_p = (1-\beta_1^{\tau/P})\,G_p$ after a visit
+# at step $\tau$ and apply Eq. (6) at the next visit $k$:
+#
+# $$m_p = \beta_1^{(k-\tau)/P}\big(1-\beta_1^{\tau/P}\big)G_p + \big(1-\beta_1^{(k-\tau)/P}\big)G_p
+# = \big(1-\beta_1^{k/P}\big)\,G_p .$$
+#
+# **Exercise 2.** Finish the derivation: what are $\hat m_p$ and $\hat v_p$ after the bias
+# correction of Eq. (8), and what is the step? Write it as a function of $G_p$ alone (ε as in
+# the optimizer, `1e-8`). The graded cell replays a random table (norms from $10^{-3}$ to
+# $10^{3}$) through the optimizer.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_05_2", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def frozen_step(G_p, eps=1e-8):
+    """P-Adam's step for path p on a frozen table, from G_p alone."""
+    ### BEGIN SOLUTION
+    # m_hat = m_p / (1 - beta1^(k/P)) = G_p and, the same way, v_hat = G_p * G_p: the decay
+    # and the bias correction cancel, so the step is G_p / (eps + |G_p|), whatever k, tau_p,
+    # beta1 and beta2 are.
+    return G_p / (eps + np.abs(G_p))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_05_2_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+gen = torch.Generator().manual_seed(5)
+scales = torch.logspace(-3, 3, P, dtype=torch.float64)[:, None]
+G_frozen = torch.randn(P, 2, generator=gen, dtype=torch.float64) * scales
 draws = PathSampler(P, seed=0).sample_many(3 * P)
-Gd = G.numpy()[draws]
-res = {}
-for name, p_adam in (("Adam (shared moments)", False), ("P-Adam (Eq. 6-8)", True)):
-    D = toy.replay(G, draws, p_adam=p_adam, p_saga=False)
-    downhill = (D * Gd).sum(1) > 0
-    res[name] = (np.cumsum(downhill) / np.arange(1, len(draws) + 1), np.linalg.norm(D, axis=1))
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
-for name, (share, size) in res.items():
-    axes[0].plot(share, label=name)
-    axes[1].loglog(norms[draws], size, ".", ms=3, label=name)
-axes[0].set(
-    xlabel="step", ylabel="share of steps so far", title="steps downhill for the drawn path"
-)
-axes[1].set(xlabel="‖∇L_p‖ of the drawn path", ylabel="‖update‖ / lr", title="size")
-axes[0].legend(fontsize=8)
-plt.show()
-downhill = {k: float(v[0][-1]) for k, v in res.items()}
-print("share of steps that go downhill for the drawn path:", downhill)
-assert downhill["P-Adam (Eq. 6-8)"] == 1.0, "with its own moments, every step descends its own path"
-assert downhill["Adam (shared moments)"] < 0.95, "shared moments: some steps climb the drawn path"
+D_padam = toy.replay(G_frozen, draws, p_adam=True, p_saga=False)
+want = np.stack([np.asarray(frozen_step(G_frozen[p].numpy())) for p in draws])
+assert np.allclose(D_padam, want, rtol=1e-6, atol=0), "P-Adam on a frozen table"
 
 # %% [markdown]
-# ## Measured on a real fit
-#
-# Fit θ of one shifted chirplet with SCRAPL (`toy.fit`, Algorithm 1 with w = θ). Switch P-Adam
-# on and off and press Run; the default run compares both. On a two-parameter toy both
-# usually converge — the lab (notebook 8, Table 2) measures the effect on a real encoder.
+# So on a frozen table every P-Adam step is $\pm 1$ per coordinate, the sign of the drawn
+# path's gradient: it "descends the drawn path" for *any* table, and a demonstration built on
+# that proves nothing. Shared Adam has no such cancellation (its moments mix paths):
 
 # %%
-steps = 60 if problem.jtfs.N <= 1024 else 150
+D_adam = toy.replay(G_frozen, draws, p_adam=False, p_saga=False)
+exact = lessons.frozen_table_step(G_frozen[draws]).numpy()
+print(f"max |P-Adam step − G_p/(ε+|G_p|)| = {np.abs(D_padam - exact).max():.1e}")
+print(f"max |Adam step − G_p/(ε+|G_p|)|   = {np.abs(D_adam - exact).max():.2f}")
+assert np.allclose(D_padam, exact, rtol=1e-6) and not np.allclose(D_adam, exact, atol=0.1)
 
+# %% [markdown]
+# ## Adam vs P-Adam on a moving model
+#
+# Now the gradients move: each run fits θ of one randomly shifted chirplet
+# (`toy`: w = logit θ, the "encoder" of Section 3.4 reduced to its output) with one path per
+# step, and the gradients change as θ moves. `lessons.paired_runs` runs both optimizers side
+# by side; within a **seed** they share the target, θ0, the path draws and the random shifts,
+# so the two can be compared seed by seed. At every step it records the cosine between the
+# applied step $d_k$ and the drawn path's gradient $\nabla\mathcal L_{p_k}$; every few steps
+# it also computes the full gradient $\nabla\mathcal L^\Phi$ (all paths, Eq. 3) on the same
+# render and the cosine of $d_k$ with it. At the start and the end it evaluates the full
+# loss $\mathcal L^\Phi$ over four fixed shifts.
+#
+# **Exercise 3 (predict, then check).** Before running the next cells: which optimizer's
+# applied step will point closer to the full gradient, and which closer to the gradient of
+# the path just drawn? Answer `"Adam"` or `"P-Adam"`.
 
-def compare(switches):
-    curves = {}
-    for p_adam in sorted({switches["p_adam"], False}, reverse=True):
-        errs = [
-            toy.fit(problem, steps, p_adam=p_adam, p_saga=switches["p_saga"], seed=s)[0].theta_error
-            for s in range(2)
-        ]
-        curves["P-Adam" if p_adam else "Adam"] = (np.arange(steps + 1), np.mean(errs, axis=0))
-    return viz.plot_curves(
-        curves, ylabel="mean |θ − θ*|", title="SCRAPL fit of one sound (2 seeds)"
-    )
+# %% nbgrader={"grade": false, "grade_id": "ex_05_3", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+closer_to_full_gradient = "Adam"  # shared m: a running mean over recent paths, loud ones first
+closer_to_drawn_path = "P-Adam"  # each path stepped with its own moments
+### END SOLUTION
 
+# %%
+runs = lessons.paired_runs(["Adam", "P-Adam"], SEEDS, STEPS, probe_every=PROBE_EVERY)
+lessons.plot_paired_runs(runs)
+plt.show()
+display(Markdown(lessons.paired_table(runs, "Adam", "P-Adam")))
 
-panel = TogglePanel(
-    compare, techniques=("p_adam", "p_saga"), defaults={"p_adam": True, "p_saga": False}
+# %% [markdown]
+# What the toggle changes is the *applied* step. Shared Adam's $m$ is a running mean of the
+# last few gradients weighted by their size, so its step leans on the loud paths, which also
+# dominate the full gradient: its cosine with $\nabla\mathcal L^\Phi$ is high and its
+# cosine with the drawn path lower. P-Adam normalises each path by its own moments: every
+# path gets a step of the same size (right panel), the step follows the path just drawn, and
+# it departs from the full gradient, which the quiet paths hardly move.
+#
+# One more thing shows when the run is cut in two halves. While θ travels (first half),
+# P-Adam follows the drawn path on every seed. Near θ* (second half) a path's gradient
+# changes between two of its visits, about $P$ steps apart, and its moments $m_p$, averaged
+# over those visits, go stale: on some seeds the step then follows the drawn path less well.
+# Notebook 06 measures the same staleness in P-SAGA's table. Checked on every seed:
+
+# %%
+a, b = runs.arm("Adam"), runs.arm("P-Adam")
+first, second = slice(0, STEPS // 2), slice(STEPS // 2, STEPS)
+drawn = runs.cos_drawn[:, :, first].mean(axis=2)  # (arm, seed), first half of the run
+drawn_late = runs.cos_drawn[:, :, second].mean(axis=2)
+full = np.nanmean(runs.cos_full, axis=2)  # the whole run
+print("cos(step, drawn path), 1st half:  Adam", drawn[a].round(2), " P-Adam", drawn[b].round(2))
+print(
+    "cos(step, drawn path), 2nd half:  Adam",
+    drawn_late[a].round(2),
+    " P-Adam",
+    drawn_late[b].round(2),
 )
-display(panel)
+print("cos(step, full gradient):        Adam", full[a].round(2), " P-Adam", full[b].round(2))
+assert (drawn[b] > drawn[a]).all(), "while θ moves, P-Adam's step should follow the drawn path"
+assert (full[a] > full[b]).all(), "Adam's shared moments should follow the full gradient"
+
+# %% nbgrader={"grade": true, "grade_id": "ex_05_3_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+assert closer_to_full_gradient == ("Adam" if full[a].mean() > full[b].mean() else "P-Adam")
+assert closer_to_drawn_path == ("P-Adam" if drawn[b].mean() > drawn[a].mean() else "Adam")
+
+# %% [markdown]
+# ## Reading the paired differences
+#
+# Following the full gradient is not the goal: the goal is θ. The table gives, for each
+# outcome, the mean of each arm, the paired difference over seeds with its 95% interval, a
+# paired t-test and the number of seeds on which P-Adam did better. Read it as the paper's
+# Table 6, where adding P-Adam changed the test θ L1 by −12.3 ± 17 ‰ (p = 0.15): not
+# significant. An interval that straddles 0 says "no effect shown", not "better" or
+# "worse"; four seeds of a two-parameter toy are a small sample. In our runs the θ error and
+# the full loss moved by less than their seed-to-seed spread (the README keeps the numbers),
+# while the mechanism above (which direction the step follows) held on every seed.
+
+# %%
+theta_diff = lessons.paired_summary(
+    runs.theta_error[a, :, -1], runs.theta_error[b, :, -1], better="lower"
+)
+loss_diff = lessons.paired_summary(runs.loss_ratio[a], runs.loss_ratio[b], better="lower")
+print("final θ error, P-Adam − Adam:", theta_diff)
+print("full loss end/start, P-Adam − Adam:", loss_diff)
+shown = abs(theta_diff.mean) > theta_diff.ci95  # the 95% interval excludes 0
+print(f"an effect of P-Adam on the θ error is {'' if shown else 'not '}shown at 95%")
+
+# %% [markdown]
+# ## Recap
+#
+# - Adam's shared moments mix paths that are not identically distributed; P-Adam keeps one
+#   $(m_p, v_p)$ per path with the decay $\beta^{(k-\tau_p)/P}$ and the correction
+#   $1-\beta^{k/P}$ (Eq. 6–8).
+# - On a frozen table the decay and the correction cancel exactly: every step is
+#   $G_p/(\varepsilon+|G_p|)$. A frozen table cannot tell what P-Adam does.
+# - On a moving model P-Adam's step follows the drawn path and gives every path a step of the
+#   same size; Adam's shared momentum follows the full gradient, dominated by loud paths.
+#   Near θ* the per-path moments go stale (a path is revisited about every $P$ steps).
+# - Whether that helps θ is an empirical question, answered with paired seeds: the paper's
+#   Table 6 finds P-Adam's effect on θ L1 not significant.
+#
+# **Previous**: [04 · Random paths](04_random_paths.ipynb) · **Next**: [06 · P-SAGA](06_p_saga.ipynb)
+#
+# **References**: Section 3.2 (Eq. 6–8); Algorithm 1; Appendix B, Table 6; Kingma & Ba (2014)
+# for Adam.

@@ -8,8 +8,9 @@ and JTFS (Eq. 1), the per-path loss L_p of Eq. (3),
 :class:`~scrapl_edu.optim.SCRAPLOptimizer` (Eq. 6-9, Algorithm 1) and
 :class:`~scrapl_edu.sampling.PathSampler`.
 
-Scale: the lab preset's (:func:`scrapl_edu.lab.make_config`), so ``SCRAPL_EDU_FAST=1`` gives
-the lab's tiny CI sizes and the default gives the classroom ones (1024 Hz, 4 s, P = 63).
+Scale: the preset's (:mod:`scrapl_edu.presets`), so ``SCRAPL_EDU_FAST=1`` gives the tiny CI
+sizes (:func:`scrapl_edu.presets.shrink`) and the default the classroom ones (1024 Hz, 4 s,
+P = 63).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from scrapl_edu.config import fast_mode
 from scrapl_edu.jtfs import JTFS
 from scrapl_edu.losses import path_distance
 from scrapl_edu.optim import SCRAPLOptimizer
+from scrapl_edu.presets import get_preset, shrink
 from scrapl_edu.sampling import PathSampler
 from scrapl_edu.synths import ChirpletConfig
 
@@ -111,20 +114,27 @@ class ToyProblem:
 
 
 def make_problem(
-    preset: str = "classroom", theta_star: Sequence[float] = (0.6, 0.4), seed: int = 0
+    preset: str = "classroom",
+    theta_star: Sequence[float] = (0.6, 0.4),
+    seed: int = 0,
+    fast: bool | None = None,
 ) -> ToyProblem:
-    """A :class:`ToyProblem` for a chirplet lab preset (its synth and JTFS; fast mode aware)."""
-    from scrapl_edu.lab import make_config
+    """A :class:`ToyProblem` for a chirplet preset of :mod:`scrapl_edu.presets`.
 
-    lab_cfg = make_config(preset)
-    cfg = lab_cfg.synth_config()
+    ``fast``: use :func:`scrapl_edu.presets.shrink` of the preset (None: fast mode as set by
+    ``SCRAPL_EDU_FAST``, :func:`scrapl_edu.config.fast_mode`).
+    """
+    p = get_preset(preset)
+    if fast_mode() if fast is None else fast:
+        p = shrink(p)
+    cfg = p.synth
     if not isinstance(cfg, ChirpletConfig):
         raise ValueError(f"the toy problems use chirplet presets, got {preset!r} ({cfg.kind})")
     ts = torch.as_tensor(theta_star, dtype=torch.float32).reshape(1, -1)
     if ts.shape[1] != cfg.n_params or bool(((ts < 0) | (ts > 1)).any()):
         raise ValueError(f"theta_star must be {cfg.n_params} numbers in [0, 1], got {theta_star}")
     target = cfg.build()(ts, seed=10_000 + seed).detach()
-    jtfs = _jtfs(lab_cfg.jtfs_kwargs())
+    jtfs = _jtfs(p.jtfs_kwargs())
     return ToyProblem(config=cfg, jtfs=jtfs, theta_star=ts, target=target, seed=seed)
 
 

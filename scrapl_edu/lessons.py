@@ -1,0 +1,674 @@
+"""Measurements behind the curriculum's demonstrations (notebooks 1-7), where tests reach them.
+
+The centre piece is :func:`paired_runs`: several SCRAPL fits of the toy problem
+(:mod:`scrapl_edu.toy`, w = logit θ) run side by side, one per optimizer *arm* (Adam or
+P-Adam, with or without P-SAGA) and *seed*. Within a seed every arm sees the same target,
+the same initial θ, the same path draws and the same random shifts, so arms can be compared
+seed by seed (paired differences, as the paper's Table 6). Unlike a frozen gradient table,
+the gradients here move as θ moves, which is where P-Adam and P-SAGA differ from Adam.
+
+What a run records (Algorithm 1, batch of one sound):
+
+* every step k: the applied direction d_k = (w_{k-1} − w_k) / α, the drawn path's gradient
+  G_{p_k}(w_{k-1}) and the cosine between them;
+* at probe steps: the full gradient g_k = ∇L^Φ(w_{k-1}) (Eq. 3, 13) on the same render,
+  and cos(d_k, g_k);
+* at table probes: the whole table G_p(w_{k-1}) for every path, and from it, without moving
+  the run, the direction d_p the optimizer *would* apply for each path p, with its P-SAGA
+  table and with the table switched off (:func:`scrapl_edu.diagnostics.optimizer_directions`):
+  their variance over the path draw, their mean, and how far each table entry ĝ_p lags the
+  path's current P-Adam direction;
+* the full loss L^Φ at the start and at the end, averaged over a fixed set of shifts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from scrapl_edu import toy
+from scrapl_edu.diagnostics import cosine_similarity, direction_variance
+from scrapl_edu.losses import JTFSLoss, path_distance
+from scrapl_edu.optim import SCRAPLOptimizer
+from scrapl_edu.sampling import PathSampler
+
+__all__ = [
+    "ARMS",
+    "OUTCOMES",
+    "PairedRuns",
+    "PairedSummary",
+    "candidate_directions",
+    "frozen_table_step",
+    "paired_runs",
+    "paired_summary",
+    "paired_table",
+    "plot_paired_runs",
+    "plot_saga_runs",
+    "saga_expected_shift",
+]
+
+#: optimizer arms: name -> SCRAPLOptimizer switches
+ARMS: dict[str, dict[str, bool]] = {
+    "Adam": {"p_adam": False, "p_saga": False},
+    "P-Adam": {"p_adam": True, "p_saga": False},
+    "Adam + P-SAGA": {"p_adam": False, "p_saga": True},
+    "P-Adam + P-SAGA": {"p_adam": True, "p_saga": True},
+}
+
+
+def frozen_table_step(G: Tensor, eps: float = 1e-8) -> Tensor:
+    """P-Adam's step on a *frozen* table: G_p / (ε + |G_p|), elementwise (Eq. 6-8).
+
+    If path p always returns the same gradient G_p, Eq. (6) after visits at steps
+    τ_1 < ... < τ_n = k gives m_p = (1 − β1^{k/P}) G_p (by induction: β1^{(k−τ)/P}
+    (1 − β1^{τ/P}) + 1 − β1^{(k−τ)/P} = 1 − β1^{k/P}); the bias correction of Eq. (8)
+    divides by exactly that factor, so m̂_p = G_p, and likewise v̂_p = G_p ⊙ G_p. The
+    decay and the correction cancel: the step does not depend on k, τ_p, β1 or β2.
+    """
+    G = torch.as_tensor(G, dtype=torch.float64)
+    return G / (eps + G.abs())
+
+
+# ------------------------------------------------------------------------- paired runs
+@dataclass
+class PairedRuns:
+    """What :func:`paired_runs` measured. Arrays are indexed ``[arm, seed, ...]``.
+
+    Attributes:
+        arms: arm names (keys of :data:`ARMS` or the caller's).
+        seeds: the seeds (one problem each: target, θ*, θ0, path draws, shifts).
+        n_paths: P.
+        n_weights: |w|.
+        theta_star, theta0: per seed, shape (S, U).
+        paths: drawn path of every step, shape (S, K) (the same for every arm).
+        theta_error: mean |θ − θ*| after each step, shape (A, S, K + 1).
+        cos_drawn: cos(d_k, G_{p_k}) at every step, shape (A, S, K).
+        step_norm: ‖d_k‖ at every step, shape (A, S, K).
+        grad_norm: ‖G_{p_k}‖ at every step, shape (A, S, K).
+        probe_steps: steps k where the full gradient was measured, shape (n_probe,).
+        cos_full: cos(d_k, g_k) at the probe steps, shape (A, S, n_probe).
+        table_steps: steps k of the table probes, shape (n_table,).
+        var_applied: variance over the path draw of the direction the run would apply,
+            Σ_p π_p ‖d_p − E d‖², shape (A, S, n_table).
+        var_no_table: the same with the P-SAGA table switched off (same state).
+        mean_shift: ‖E_π d − E_π d^{no table}‖ / ‖E_π d^{no table}‖: how far the table moves
+            the expected step, shape (A, S, n_table) (0 without P-SAGA).
+        cos_mean_full: cos(E_π d, g_k), shape (A, S, n_table).
+        cos_mean_full_no_table: cos(E_π d^{no table}, g_k), shape (A, S, n_table).
+        table_lag: mean over visited paths of ‖ĝ_p − g_current,p(w)‖ / ‖g_current,p(w)‖
+            (how stale the P-SAGA table is), shape (A, S, n_table) (nan without P-SAGA).
+        table_mean_lag: ‖mean_{γ∈Γ} ĝ_γ − E_π d^{no table}‖ / ‖E_π d^{no table}‖: how far the
+            table's average (the part of Eq. 9 every step shares) is from the current mean
+            step, shape (A, S, n_table) (nan without P-SAGA).
+        n_visited: card Γ at each table probe, shape (A, S, n_table).
+        loss_start, loss_end: full loss L^Φ at θ0 and at the end, averaged over
+            ``eval_shifts`` fixed shifts, shape (A, S).
+        memory: ``optimizer.memory_report()`` of each arm at the end (seed 0's).
+    """
+
+    arms: list[str]
+    seeds: list[int]
+    n_paths: int
+    n_weights: int
+    theta_star: np.ndarray
+    theta0: np.ndarray
+    paths: np.ndarray
+    theta_error: np.ndarray
+    cos_drawn: np.ndarray
+    step_norm: np.ndarray
+    grad_norm: np.ndarray
+    probe_steps: np.ndarray
+    cos_full: np.ndarray
+    table_steps: np.ndarray
+    var_applied: np.ndarray
+    var_no_table: np.ndarray
+    mean_shift: np.ndarray
+    cos_mean_full: np.ndarray
+    cos_mean_full_no_table: np.ndarray
+    table_lag: np.ndarray
+    table_mean_lag: np.ndarray
+    n_visited: np.ndarray
+    loss_start: np.ndarray
+    loss_end: np.ndarray
+    memory: dict[str, dict] = field(default_factory=dict)
+
+    def arm(self, name: str) -> int:
+        """Index of arm ``name`` (ValueError listing the arms otherwise)."""
+        if name not in self.arms:
+            raise ValueError(f"unknown arm {name!r}; this run has {self.arms}")
+        return self.arms.index(name)
+
+    @property
+    def steps(self) -> int:
+        return self.paths.shape[1]
+
+    @property
+    def loss_ratio(self) -> np.ndarray:
+        """L^Φ(end) / L^Φ(start), shape (A, S): below 1 means the full loss went down."""
+        return self.loss_end / self.loss_start
+
+
+def _draw_problem_thetas(seed: int, n_params: int) -> tuple[np.ndarray, np.ndarray]:
+    """θ* and θ0 of a seed: uniform in [0.15, 0.85], at least 0.25 apart (mean |Δθ|)."""
+    rng = np.random.default_rng(10_007 + seed)
+    while True:
+        star, start = rng.uniform(0.15, 0.85, (2, n_params))
+        if np.abs(star - start).mean() >= 0.25:
+            return star, start
+
+
+def _flat(params: Sequence[Tensor]) -> Tensor:
+    return torch.cat([w.detach().reshape(-1).to(torch.float64) for w in params])
+
+
+def candidate_directions(
+    model: torch.nn.Module,
+    optimizer: SCRAPLOptimizer,
+    G: Tensor,
+    paths: Sequence[int] | None = None,
+    p_saga: bool | None = None,
+) -> Tensor:
+    """The direction d_p = (w − w_after) / α the optimizer would apply if path p were drawn.
+
+    The same numbers as :func:`scrapl_edu.diagnostics.optimizer_directions` with a path
+    loss whose gradient is ``G[p]`` (tested), but instead of deep-copying the model and
+    the optimizer for every path it steps the real ones and puts their state back: a
+    P-path probe of a small model then costs P optimizer steps, not P deep copies.
+
+    Args:
+        model: the model (its weights w, flattened in ``parameters()`` order).
+        optimizer: its :class:`~scrapl_edu.optim.SCRAPLOptimizer` (left as it was).
+        G: gradient table, shape (P, |w|): G[p] = ∇_w L_p(w).
+        paths: candidate paths (default: all).
+        p_saga: override the optimizer's P-SAGA switch for the probe (None: keep it);
+            ``False`` gives g_current of Eq. (8) (or shared Adam's), the step without
+            the table.
+
+    Returns:
+        Shape (len(paths), |w|), float64.
+    """
+    params = [w for w in model.parameters() if w.requires_grad]
+    sizes = [w.numel() for w in params]
+    G = torch.as_tensor(G, dtype=torch.float64)
+    if G.dim() != 2 or G.shape[1] != sum(sizes):
+        raise ValueError(f"G must have shape (P, |w|={sum(sizes)}), got {tuple(G.shape)}")
+    paths = range(G.shape[0]) if paths is None else paths
+    lr = optimizer.param_groups[0]["lr"]
+    if lr <= 0:
+        raise ValueError(f"the optimizer's lr must be > 0 to read a direction, got {lr}")
+
+    def copy_state(st: dict) -> dict:
+        # per-path entries are replaced, never changed in place, by a step: a shallow copy
+        # of each dict keeps them; shared tensors (running sums, Adam moments) are cloned
+        return {
+            k: v.clone() if isinstance(v, Tensor) else dict(v) if isinstance(v, dict) else v
+            for k, v in st.items()
+        }
+
+    saved_state = {w: copy_state(optimizer.state[w]) for w in params if w in optimizer.state}
+    saved_w = [w.detach().clone() for w in params]
+    before = _flat(saved_w)
+    saved_grad = [None if w.grad is None else w.grad.clone() for w in params]
+    saved_k, saved_switch = optimizer.global_step, optimizer.p_saga
+    rows = []
+    try:
+        if p_saga is not None:
+            optimizer.p_saga = bool(p_saga)
+        for p in paths:
+            chunks = torch.split(G[int(p)], sizes)
+            for w, c in zip(params, chunks, strict=True):
+                w.grad = c.reshape(w.shape).to(w.dtype).clone()
+            optimizer.step(path=int(p))
+            rows.append((before - _flat(params)) / lr)
+            with torch.no_grad():
+                for w, s in zip(params, saved_w, strict=True):
+                    w.copy_(s)
+            for w in params:
+                if w in saved_state:
+                    optimizer.state[w] = copy_state(saved_state[w])
+                else:
+                    optimizer.state.pop(w, None)
+            optimizer.global_step = saved_k
+    finally:
+        optimizer.p_saga = saved_switch
+        optimizer.global_step = saved_k
+        with torch.no_grad():
+            for w, s, g in zip(params, saved_w, saved_grad, strict=True):
+                w.copy_(s)
+                w.grad = g
+        for w in params:
+            if w in saved_state:
+                optimizer.state[w] = saved_state[w]
+            else:
+                optimizer.state.pop(w, None)
+    return torch.stack(rows)
+
+
+def paired_runs(
+    arms: Sequence[str] | dict[str, dict[str, bool]] = ("Adam", "P-Adam"),
+    seeds: Sequence[int] = (0, 1, 2),
+    steps: int = 60,
+    *,
+    preset: str = "classroom",
+    lr: float = 0.05,
+    probe_every: int = 3,
+    table_every: int | None = None,
+    probs: Tensor | None = None,
+    eval_shifts: int = 4,
+    progress: bool = True,
+    fast: bool | None = None,
+) -> PairedRuns:
+    """Fit the toy problem with several optimizer arms in lockstep, paired by seed.
+
+    Args:
+        arms: names from :data:`ARMS`, or a dict name -> ``{"p_adam": .., "p_saga": ..}``.
+        seeds: one problem per seed: θ* and θ0 drawn from the seed
+            (:func:`_draw_problem_thetas`), the target's random shift, the path draws
+            (``PathSampler(seed=seed)``) and the renders' shifts; identical across arms.
+        steps: K, steps of Algorithm 1 per run.
+        preset: the chirplet lab preset of :func:`scrapl_edu.toy.make_problem`.
+        lr: learning rate α.
+        probe_every: measure the full gradient every ``probe_every`` steps (and at step 1).
+        table_every: measure the whole gradient table every ``table_every`` steps (costs
+            P path evaluations); None: never.
+        probs: π for the path draw (None: uniform).
+        eval_shifts: number of fixed shifts over which the start/end full loss is averaged.
+        progress: show a tqdm bar.
+        fast: the preset's fast-mode version (None: as ``SCRAPL_EDU_FAST`` says).
+    """
+    if isinstance(arms, dict):
+        arm_cfg = dict(arms)
+    else:
+        unknown = [a for a in arms if a not in ARMS]
+        if unknown:
+            raise ValueError(f"unknown arm(s) {unknown}; choose from {list(ARMS)} or pass a dict")
+        arm_cfg = {a: ARMS[a] for a in arms}
+    if not arm_cfg:
+        raise ValueError("arms is empty: pass at least one optimizer arm")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: pass at least one seed")
+    if steps < 1:
+        raise ValueError(f"steps must be a positive number of optimisation steps, got {steps}")
+    if probe_every < 1:
+        raise ValueError(f"probe_every must be >= 1, got {probe_every}")
+    if table_every is not None and table_every < 1:
+        raise ValueError(f"table_every must be None or >= 1, got {table_every}")
+
+    names = list(arm_cfg)
+    A, S, K = len(names), len(seeds), int(steps)
+    problems, models, opts, samplers, stars, starts = [], [], [], [], [], []
+    for s in seeds:
+        star, start = _draw_problem_thetas(s, n_params=2)  # the chirplet's (θ_AM, θ_FM)
+        problem = toy.make_problem(preset, theta_star=tuple(star), seed=s, fast=fast)
+        problems.append(problem)
+        stars.append(star)
+        starts.append(start)
+        row_m, row_o = [], []
+        for name in names:
+            m = toy.ThetaModel(start)
+            row_m.append(m)
+            row_o.append(
+                SCRAPLOptimizer(
+                    m.parameters(),
+                    n_paths=problem.n_paths,
+                    lr=lr,
+                    p_adam=arm_cfg[name]["p_adam"],
+                    p_saga=arm_cfg[name]["p_saga"],
+                )
+            )
+        models.append(row_m)
+        opts.append(row_o)
+        samplers.append(PathSampler(problem.n_paths, probs, seed=s))
+    P, jtfs = problems[0].n_paths, problems[0].jtfs
+    n_w = sum(w.numel() for w in models[0][0].parameters())
+    full_loss = JTFSLoss(jtfs)
+    scale = problems[0].loss_scale
+    pi = None if probs is None else torch.as_tensor(samplers[0].probs, dtype=torch.float64)
+
+    def stacked_theta() -> Tensor:
+        return torch.cat([m() for row in models for m in row])  # (S * A, U), seed-major
+
+    def targets() -> Tensor:
+        return torch.cat([pr.target.expand(A, -1, -1) for pr in problems])
+
+    def eval_full_loss() -> np.ndarray:
+        """L^Φ averaged over ``eval_shifts`` fixed shifts, shape (A, S)."""
+        out = torch.zeros(S * A, dtype=torch.float64)
+        with torch.no_grad():
+            th = stacked_theta()
+            phi_x = jtfs(targets())
+            for j in range(eval_shifts):
+                x_hat = problems[0].synth(th, seed=[900_001 + j] * th.shape[0])
+                # per-run L^Φ (Eq. 3; JTFSLoss with ρ = identity, without the batch mean)
+                sq = (jtfs(x_hat) - phi_x).pow(2).reshape(th.shape[0], -1).sum(dim=1)
+                out += scale * sq.to(torch.float64) / eval_shifts
+        return out.numpy().reshape(S, A).T
+
+    probe_steps = [k for k in range(1, K + 1) if k == 1 or k % probe_every == 0]
+    table_steps = (
+        [] if table_every is None else [k for k in range(1, K + 1) if k % table_every == 0]
+    )
+    theta_err = np.zeros((A, S, K + 1))
+    cos_drawn, step_norm, grad_norm = (np.zeros((A, S, K)) for _ in range(3))
+    cos_full = np.full((A, S, len(probe_steps)), np.nan)
+    n_t = len(table_steps)
+    var_applied, var_no_table, mean_shift = (np.full((A, S, n_t), np.nan) for _ in range(3))
+    cos_mean_full, cos_mean_no, table_lag = (np.full((A, S, n_t), np.nan) for _ in range(3))
+    mean_lag = np.full((A, S, n_t), np.nan)
+    n_visited = np.zeros((A, S, n_t), dtype=int)
+    paths = np.zeros((S, K), dtype=int)
+    for i in range(S):
+        for a in range(A):
+            theta_err[a, i, 0] = np.abs(models[i][a].theta.numpy() - stars[i]).mean()
+    loss_start = eval_full_loss()
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm  # optional progress display
+
+        bar = tqdm(total=K, desc=f"{A} arms x {S} seeds", leave=False)
+    for k in range(1, K + 1):
+        shift_seeds = [s * 1_000_003 + k for s in seeds]
+        params = [[list(m.parameters()) for m in row] for row in models]
+        # full gradient g_k at w_{k-1}, all runs in one batch (the same renders as the step)
+        g_full = None
+        if k in probe_steps or k in table_steps:
+            th = stacked_theta()
+            x_hat = problems[0].synth(th, seed=[ss for ss in shift_seeds for _ in range(A)])
+            L = scale * th.shape[0] * full_loss(x_hat, targets())
+            flat = [w for row in params for ws in row for w in ws]
+            grads = torch.autograd.grad(L, flat)
+            g_full = torch.stack([g.reshape(-1).to(torch.float64) for g in grads]).reshape(
+                S, A, n_w
+            )
+        # the gradient table, if probed: for each path, every run in one batch
+        G_all = None
+        if k in table_steps:
+            th = stacked_theta()
+            x_hat = problems[0].synth(th, seed=[ss for ss in shift_seeds for _ in range(A)])
+            tg = targets()
+            flat = [w for row in params for ws in row for w in ws]
+            G_all = torch.zeros(S, A, P, n_w, dtype=torch.float64)
+            for p in range(P):
+                Lp = scale * th.shape[0] * path_distance(jtfs, x_hat, tg, p)
+                grads = torch.autograd.grad(Lp, flat, retain_graph=p < P - 1)
+                G_all[:, :, p] = torch.stack(
+                    [g.reshape(-1).to(torch.float64) for g in grads]
+                ).reshape(S, A, n_w)
+        if G_all is not None:
+            t = table_steps.index(k)
+            for i in range(S):
+                for a in range(A):
+                    G = G_all[i, a]
+                    g = G.mean(dim=0)  # Eq. (13): the full gradient is the mean path gradient
+                    m, opt = models[i][a], opts[i][a]
+                    D_off = candidate_directions(m, opt, G, p_saga=False)
+                    D_on = candidate_directions(m, opt, G) if opt.p_saga else D_off
+                    var_applied[a, i, t] = direction_variance(D_on, pi)
+                    var_no_table[a, i, t] = direction_variance(D_off, pi)
+                    w_ = torch.full((P,), 1.0 / P, dtype=torch.float64) if pi is None else pi
+                    e_on = (w_[:, None] * D_on).sum(0)
+                    e_off = (w_[:, None] * D_off).sum(0)
+                    mean_shift[a, i, t] = float((e_on - e_off).norm() / e_off.norm())
+                    cos_mean_full[a, i, t] = cosine_similarity(e_on, g)
+                    cos_mean_no[a, i, t] = cosine_similarity(e_off, g)
+                    n_visited[a, i, t] = len(opt.visited_paths)
+                    if opt.p_saga:
+                        table = _saga_table(opt, m)
+                        lags = [
+                            float((table[p] - D_off[p]).norm() / D_off[p].norm())
+                            for p in table
+                            if float(D_off[p].norm()) > 0
+                        ]
+                        table_lag[a, i, t] = float(np.mean(lags)) if lags else np.nan
+                        if table:
+                            avg = torch.stack(list(table.values())).mean(0)
+                            mean_lag[a, i, t] = float((avg - e_off).norm() / e_off.norm())
+        # one SCRAPL step per run: per seed, its arms share the path and the shift
+        for i in range(S):
+            p = samplers[i].sample()
+            paths[i, k - 1] = p
+            row = models[i]
+            th = torch.cat([m() for m in row])
+            x_hat = problems[i].synth(th, seed=[shift_seeds[i]] * A)
+            Lp = scale * A * path_distance(jtfs, x_hat, problems[i].target.expand(A, -1, -1), p)
+            for o in opts[i]:
+                o.zero_grad()
+            Lp.backward()
+            for a, (m, o) in enumerate(zip(row, opts[i])):
+                gp = _flat([w.grad for w in m.parameters()])
+                before = _flat(list(m.parameters()))
+                o.step(path=p)
+                d = (before - _flat(list(m.parameters()))) / lr
+                cos_drawn[a, i, k - 1] = cosine_similarity(d, gp)
+                step_norm[a, i, k - 1] = float(d.norm())
+                grad_norm[a, i, k - 1] = float(gp.norm())
+                theta_err[a, i, k] = np.abs(m.theta.numpy() - stars[i]).mean()
+                if g_full is not None and k in probe_steps:
+                    cos_full[a, i, probe_steps.index(k)] = cosine_similarity(d, g_full[i, a])
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    loss_end = eval_full_loss()
+    return PairedRuns(
+        arms=names,
+        seeds=seeds,
+        n_paths=P,
+        n_weights=n_w,
+        theta_star=np.asarray(stars),
+        theta0=np.asarray(starts),
+        paths=paths,
+        theta_error=theta_err,
+        cos_drawn=cos_drawn,
+        step_norm=step_norm,
+        grad_norm=grad_norm,
+        probe_steps=np.asarray(probe_steps),
+        cos_full=cos_full,
+        table_steps=np.asarray(table_steps, dtype=int),
+        var_applied=var_applied,
+        var_no_table=var_no_table,
+        mean_shift=mean_shift,
+        cos_mean_full=cos_mean_full,
+        cos_mean_full_no_table=cos_mean_no,
+        table_lag=table_lag,
+        table_mean_lag=mean_lag,
+        n_visited=n_visited,
+        loss_start=loss_start,
+        loss_end=loss_end,
+        memory={name: opts[0][a].memory_report() for a, name in enumerate(names)},
+    )
+
+
+def _saga_table(opt: SCRAPLOptimizer, model: toy.ThetaModel) -> dict[int, Tensor]:
+    """The P-SAGA table ĝ_p (Eq. 9) of a one-parameter-tensor model, as float64 vectors."""
+    (w,) = list(model.parameters())
+    return {p: t.reshape(-1).to(torch.float64) for p, t in opt.state[w]["g_hat"].items()}
+
+
+# ------------------------------------------------------------------------ paired stats
+@dataclass
+class PairedSummary:
+    """Paired comparison of two arms over seeds (as the paper's Table 6).
+
+    Attributes:
+        diff: per-seed differences b − a.
+        mean: mean difference.
+        ci95: half-width of the 95% t-interval of the mean (nan for one seed).
+        p_value: two-sided paired t-test (scipy.stats.ttest_rel; nan for one seed or
+            identical samples).
+        n_improved: seeds where b is better than a (per ``better``).
+        n: number of seeds.
+    """
+
+    diff: np.ndarray
+    mean: float
+    ci95: float
+    p_value: float
+    n_improved: int
+    n: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.mean:+.3g} ± {self.ci95:.2g} (95% CI), p = {self.p_value:.2g}, "
+            f"better on {self.n_improved}/{self.n} seeds"
+        )
+
+
+def paired_summary(a: Sequence[float], b: Sequence[float], better: str = "higher") -> PairedSummary:
+    """Paired difference b − a over seeds: mean, 95% CI, paired t-test, seeds improved.
+
+    ``better`` ("higher" or "lower") says which direction counts as an improvement of b
+    over a.
+    """
+    from scipy import stats  # optional at import time: only the statistics need it
+
+    if better not in ("higher", "lower"):
+        raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
+    a = np.asarray(a, dtype=float).reshape(-1)
+    b = np.asarray(b, dtype=float).reshape(-1)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"a and b must be paired samples of one size, got {a.size} and {b.size}")
+    d = b - a
+    n = d.size
+    if n > 1:
+        sd = float(d.std(ddof=1))
+        half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
+        p = float(stats.ttest_rel(b, a).pvalue) if sd > 0 else float("nan")
+    else:
+        half, p = float("nan"), float("nan")
+    improved = int(np.sum(d > 0) if better == "higher" else np.sum(d < 0))
+    return PairedSummary(
+        diff=d, mean=float(d.mean()), ci95=half, p_value=p, n_improved=improved, n=n
+    )
+
+
+#: the per-seed outcomes of :func:`paired_table`: label -> (function of (runs, arm), better)
+OUTCOMES = {
+    "θ error at the end, mean abs(θ − θ*)": (lambda r, a: r.theta_error[a, :, -1], "lower"),
+    "full loss L^Φ, end / start": (lambda r, a: r.loss_ratio[a], "lower"),
+    "cos(applied step, full gradient)": (lambda r, a: np.nanmean(r.cos_full[a], axis=1), "higher"),
+    "cos(applied step, drawn path's gradient)": (
+        lambda r, a: r.cos_drawn[a].mean(axis=1),
+        "higher",
+    ),
+}
+
+
+def paired_table(runs: PairedRuns, base: str, other: str, rows: Sequence[str] | None = None) -> str:
+    """A markdown table of paired differences ``other − base`` over seeds (Table 6 style).
+
+    ``rows``: labels of :data:`OUTCOMES` (default: all).
+    """
+    a, b = runs.arm(base), runs.arm(other)
+    rows = list(OUTCOMES) if rows is None else list(rows)
+    unknown = [r for r in rows if r not in OUTCOMES]
+    if unknown:
+        raise ValueError(f"unknown rows {unknown}; choose from {list(OUTCOMES)}")
+    lines = [
+        f"| per seed ({len(runs.seeds)} seeds) | {base} | {other} | Δ = {other} − {base} "
+        "(95% CI) | p (paired t) | seeds better |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label in rows:
+        fn, better = OUTCOMES[label]
+        va, vb = fn(runs, a), fn(runs, b)
+        s = paired_summary(va, vb, better=better)
+        lines.append(
+            f"| {label} ({better} is better) | {va.mean():.3f} | {vb.mean():.3f} | "
+            f"{s.mean:+.3f} ± {s.ci95:.3f} | {s.p_value:.2g} | {s.n_improved}/{s.n} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_paired_runs(runs: PairedRuns, arms: Sequence[str] | None = None):
+    """Three panels: θ error over steps (mean over seeds, thin: each seed); per seed, the
+    cosine of the applied step with the drawn path's gradient (●) and with the full gradient
+    (▲); the size of the applied step against the size of the drawn path's gradient."""
+    import matplotlib.pyplot as plt  # deferred: plotting is optional
+
+    arms = runs.arms if arms is None else list(arms)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    steps = np.arange(runs.steps + 1)
+    S = len(runs.seeds)
+    for j, name in enumerate(arms):
+        a, color = runs.arm(name), f"C{j}"
+        axes[0].plot(steps, runs.theta_error[a].mean(0), color=color, lw=2, label=name)
+        axes[0].plot(steps, runs.theta_error[a].T, color=color, lw=0.5, alpha=0.5)
+        x = np.arange(S) + (j - (len(arms) - 1) / 2) * 0.15
+        axes[1].plot(x, runs.cos_drawn[a].mean(1), "o", color=color, label=f"{name}: drawn path")
+        axes[1].plot(
+            x, np.nanmean(runs.cos_full[a], 1), "^", color=color, label=f"{name}: full gradient"
+        )
+        ok = runs.grad_norm[a] > 0
+        axes[2].loglog(
+            runs.grad_norm[a][ok], runs.step_norm[a][ok], ".", ms=3, color=color, label=name
+        )
+    axes[0].set(xlabel="step", ylabel="mean |θ − θ*|", title=f"θ error ({S} paired seeds)")
+    axes[1].set(
+        xlabel="seed",
+        ylabel="mean cosine over steps",
+        xticks=range(S),
+        xticklabels=[str(s) for s in runs.seeds],
+        title="what the applied step follows",
+    )
+    axes[2].set(xlabel="‖∇L_p‖ of the drawn path", ylabel="‖applied step‖ / lr", title="step size")
+    for ax in axes:
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def saga_expected_shift(table: dict[int, Tensor], n_paths: int) -> Tensor:
+    """E_p[d_p] − E_p[g_current,p] for P-SAGA under a uniform draw (Eq. 9).
+
+    With Γ the visited paths and ĝ their table entries, E_p[−ĝ_p] = −(1/P) Σ_Γ ĝ (an
+    unvisited path has ĝ_p = 0) while every step adds (1/|Γ|) Σ_Γ ĝ, so the expected step
+    is moved by (1 − |Γ|/P) · mean_Γ ĝ: zero once every path has been visited.
+    """
+    if not table:
+        raise ValueError("table is empty: no path visited yet")
+    if n_paths < len(table):
+        raise ValueError(f"n_paths ({n_paths}) is smaller than the table ({len(table)} paths)")
+    avg = torch.stack([torch.as_tensor(t, dtype=torch.float64) for t in table.values()]).mean(0)
+    return (1 - len(table) / n_paths) * avg
+
+
+def plot_saga_runs(runs: PairedRuns, without: str, with_table: str):
+    """P-SAGA on a moving model, three panels over the table probes (mean over seeds, thin
+    lines: each seed): the variance over the path draw of the applied step (the run without
+    the table, the run with it, and the latter's state with the table switched off); how far
+    the table lags the paths' current steps; how far the table moves the expected step."""
+    import matplotlib.pyplot as plt  # deferred: plotting is optional
+
+    a, b = runs.arm(without), runs.arm(with_table)
+    k = runs.table_steps
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    series = [
+        (axes[0], runs.var_applied[a], f"{without} run", "C0"),
+        (axes[0], runs.var_applied[b], f"{with_table} run", "C1"),
+        (axes[0], runs.var_no_table[b], f"{with_table} run, table off", "C2"),
+        (axes[1], runs.table_lag[b], "entries: mean ‖ĝ_p − g_current,p‖ / ‖g_current,p‖", "C1"),
+        (axes[1], runs.table_mean_lag[b], "table mean vs mean current step", "C3"),
+        (axes[2], runs.mean_shift[b], "‖E d − E g_current‖ / ‖E g_current‖", "C1"),
+    ]
+    for ax, y, label, color in series:
+        ax.plot(k, np.nanmean(y, axis=0), "o-", color=color, label=label)
+        ax.plot(k, y.T, color=color, lw=0.5, alpha=0.5)
+    axes[2].plot(k, 1 - runs.n_visited[b].mean(0) / runs.n_paths, "k--", label="1 − |Γ| / P (mean)")
+    axes[0].set(ylabel="E_p ‖d_p − E d‖²", title="variance of the step over the path draw")
+    axes[1].set(ylabel="relative lag", title="how stale the table is")
+    axes[2].set(ylabel="relative shift", title="the table's shift of the expected step")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
