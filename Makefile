@@ -63,7 +63,7 @@ book: setup
 
 sync-notebooks: setup
 	$(BIN)/jupytext --sync notebooks/*.py
-	$(BIN)/python tools/strip_notebooks.py notebooks/*.ipynb
+	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
 
 bench: setup
 	$(BIN)/python benchmarks/bench_jtfs.py
