@@ -148,7 +148,10 @@ class Results:
 
     @classmethod
     def load(cls, folder: str | Path) -> Results:
-        """Read ``folder/results.json`` (and ``history.csv`` when present)."""
+        """Read ``folder/results.json`` and, when present, ``history.csv``.
+
+        ``history`` comes from the CSV, so its losses carry its 6 significant digits.
+        """
         folder = Path(folder)
         f = folder / RESULTS_JSON if folder.is_dir() else folder
         res = cls.from_dict(json.loads(f.read_text()))

@@ -50,7 +50,7 @@ from scrapl_edu.models import Encoder, LogSpectrogram
 from scrapl_edu.optim import SCRAPLOptimizer
 from scrapl_edu.sampling import PathSampler
 from scrapl_edu.synths import SynthPreset
-from scrapl_edu.theta_is import theta_importance_sampling
+from scrapl_edu.theta_is import ThetaISResult, theta_importance_sampling
 
 __all__ = [
     "CHECKPOINT",
@@ -288,7 +288,7 @@ def build_parts(config: LabConfig) -> tuple[RunParts, TrainState]:
 
 
 # -------------------------------------------------------------------------- the steps
-def run_theta_is(parts: RunParts, state: TrainState, progress: bool) -> Any:
+def run_theta_is(parts: RunParts, state: TrainState, progress: bool) -> ThetaISResult:
     """θ-importance sampling once before training (Section 3.4, Eq. 10-12): sets π."""
     cfg = parts.config
     t0 = time.perf_counter()
