@@ -24,8 +24,8 @@ def _eps(dtype: torch.dtype) -> float:
 
 
 def _abs(z: Tensor) -> Tensor:
-    """|z| for complex z as ``hypot(re, im)``: on CPU twice as fast as ``z.abs()``, and
-    it never forms denormal squares, which slow a plain sqrt(re^2 + im^2) tenfold."""
+    """|z| for complex z as ``hypot(re, im)``: on CPU faster than ``z.abs()``, and it never
+    forms denormal squares, which make a plain sqrt(re^2 + im^2) far slower."""
     v = torch.view_as_real(z)
     return torch.hypot(v[..., 0], v[..., 1])
 
@@ -54,7 +54,7 @@ class _Modulus(torch.autograd.Function):
             q = torch.where(pos, g / torch.where(pos, r, 1.0), 0.0)
         else:  # g / (|z| + eps): 0 where z = 0, exact wherever |z| > 1e-20 (float32)
             q = g / (r + _eps(r.dtype))
-        return z * q  # complex times real: twice as fast as broadcasting over (re, im)
+        return z * q  # complex times real: cheaper than broadcasting over (re, im)
 
 
 def modulus(z: Tensor) -> Tensor:
@@ -69,7 +69,7 @@ class _RFFT(torch.autograd.Function):
     ``dx[n] = Re sum_k g[k] exp(+2 pi i k n / N)`` over the N/2 + 1 kept bins. That
     is one inverse *real* FFT of ``g`` with the interior bins halved (they stand for
     a bin and its mirror) and the result scaled by N. torch's own backward pads ``g``
-    to a full complex FFT instead, three times the work at N = 65536 on a CPU.
+    to a full complex FFT of N points instead, more than twice the arithmetic.
     The backward is made of differentiable ops, so double backward works.
     """
 
@@ -310,8 +310,8 @@ class _Gather(torch.autograd.Function):
     """``R[..., idx]`` along the last axis, with a scatter-add backward.
 
     Autograd's default backward for advanced indexing sorts the indices to
-    accumulate duplicates deterministically; ``index_add_`` is several times
-    faster on GPU and the window indices have few duplicates.
+    accumulate duplicates deterministically; ``index_add_`` skips the sort (faster on
+    GPU) and the window indices have few duplicates.
     """
 
     @staticmethod
@@ -411,8 +411,8 @@ class _BandModulus(torch.autograd.Function):
     Input: ``Xr`` = rfft of the padded signal (B, N/2+1) and a plan from
     :func:`polyphase_plan` per filter, stacked: ``ridx``/``sign`` (g, L') and ``W``
     (g, P, L'). Output (B, g, P L'). One kernel chain, few temporaries: gather the
-    band, weight it into P phases, P inverse FFTs of L' points (a quarter of the
-    length is 1.3x faster per point here than 65536), modulus, interleave the phases.
+    band, weight it into P phases, P inverse FFTs of L' points (short FFTs cost less per
+    point than one long one), modulus, interleave the phases.
     The backward is written by hand (the adjoint of each step, in place where the
     tensor is ours); under ``create_graph`` it differentiates the composed ops instead.
     """
