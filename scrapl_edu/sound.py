@@ -7,6 +7,9 @@ Voilà, and in the read-only HTML edition (``make book``). :func:`players` lays 
 several labelled players side by side, e.g. a target next to its reconstruction by each
 loss (Sections 4.2-4.3 of the paper).
 
+Rates: browsers cannot play the classroom's 1024 Hz; a signal below
+:data:`MIN_PLAYABLE_RATE` is upsampled by a whole factor (polyphase, band-limited) first.
+
 Loudness: by default every player is scaled to the same peak (``peak``), so a quiet
 reconstruction is not mistaken for a bad one. Pass ``normalize=False`` to hear the
 signal's own level (values must then lie in [-1, 1]), or use :func:`players` with
@@ -21,11 +24,16 @@ import wave
 from typing import Any
 
 import numpy as np
+from scipy.signal import resample_poly
 
-__all__ = ["audio", "players", "wav_bytes"]
+__all__ = ["MIN_PLAYABLE_RATE", "audio", "players", "wav_bytes"]
 
 #: the default peak of a normalised player, a little under full scale (no clipping)
 DEFAULT_PEAK = 0.9
+#: browsers refuse to play WAV files at low sample rates (Chromium: below 3000 Hz), and the
+#: classroom presets run at 1024 Hz; slower signals are upsampled by a whole factor to at
+#: least this rate (band-limited: what they contain is unchanged)
+MIN_PLAYABLE_RATE = 8000
 
 
 def _as_samples(x: Any, name: str = "x") -> np.ndarray:
@@ -78,16 +86,24 @@ def wav_bytes(x: Any, sr: int, *, normalize: bool = True, peak: float = DEFAULT_
 
     Args:
         x: shape (n,) mono or (channels, n) with 1-2 channels; NumPy array or torch tensor.
-        sr: sample rate in Hz.
+        sr: sample rate in Hz; below :data:`MIN_PLAYABLE_RATE` the file is written at
+            ``sr * ceil(MIN_PLAYABLE_RATE / sr)`` Hz (the signal upsampled, band-limited).
         normalize: scale the signal so that its largest magnitude is ``peak``; otherwise
             its values must lie in [-1, 1] and are written as they are.
         peak: target peak as a fraction of full scale, in (0, 1].
     """
     rate = _check_rate(sr)
-    arr = _scale(_as_samples(x), normalize, peak)
-    frames = np.round(np.clip(np.atleast_2d(arr).T, -1.0, 1.0) * 32767.0).astype(
-        "<i2"
-    )  # (n, channels)
+    arr = _as_samples(x)
+    if not normalize:
+        _scale(arr, False, peak)  # the range check on the signal as given
+    if rate < MIN_PLAYABLE_RATE:
+        factor = -(-MIN_PLAYABLE_RATE // rate)  # ceil
+        arr = resample_poly(arr, factor, 1, axis=-1)
+        rate *= factor
+    if normalize:
+        arr = _scale(arr, True, peak)
+    # (n, channels) 16-bit frames; the clip only catches the interpolation's small overshoot
+    frames = np.round(np.clip(np.atleast_2d(arr).T, -1.0, 1.0) * 32767.0).astype("<i2")
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(frames.shape[1])

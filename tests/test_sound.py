@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy.io import wavfile
 
-from scrapl_edu.sound import DEFAULT_PEAK, audio, players, wav_bytes
+from scrapl_edu.sound import DEFAULT_PEAK, MIN_PLAYABLE_RATE, audio, players, wav_bytes
 
 
 def _decode(data: bytes) -> tuple[int, np.ndarray]:
@@ -51,6 +51,22 @@ def test_torch_stereo_and_silence() -> None:
     assert np.all(z == 0)
     _, w = _decode(wav_bytes(torch.ones(1, 10, requires_grad=True), 8000))  # (1, n) = mono
     assert w.shape == (10,)
+
+
+def test_classroom_rate_is_upsampled_to_a_playable_one() -> None:
+    """Browsers refuse 1024 Hz WAVs: the file is written at 8192 Hz, same content."""
+    sr = 1024
+    t = np.arange(2 * sr) / sr
+    x = np.sin(2 * np.pi * 100 * t) * np.hanning(t.size)
+    rate, y = _decode(wav_bytes(x, sr))
+    assert rate == 8 * sr >= MIN_PLAYABLE_RATE and y.size == 8 * x.size
+    assert np.max(np.abs(y)) == pytest.approx(DEFAULT_PEAK, abs=1 / 32767)
+    spec = np.abs(np.fft.rfft(y)) ** 2
+    freqs = np.fft.rfftfreq(y.size, 1 / rate)
+    assert abs(freqs[np.argmax(spec)] - 100) < 1.0  # the tone is where it was
+    assert spec[freqs > sr / 2].sum() < 1e-4 * spec.sum()  # nothing above the old Nyquist
+    rate, z = _decode(wav_bytes(0.5 * x, sr, normalize=False))  # the level is kept
+    assert np.max(np.abs(z)) == pytest.approx(0.5, abs=0.02)
 
 
 @pytest.mark.parametrize(
