@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -83,7 +83,10 @@ def test_neighbour_gaussians_cross_at_r_psi(xi, Q):
 def test_constant_q_band_has_no_hole(J, Q):
     """Littlewood-Paley coverage: every frequency of the constant-Q band sees a wavelet at
     >= r_psi of its peak (less a little: the Morlet's DC correction lowers the crossing)."""
-    specs = filterbank_params(J, Q)
+    try:
+        specs = filterbank_params(J, Q)
+    except ValueError:  # J too small for Q: no constant-Q wavelet (refused by design)
+        assume(False)
     cq = specs[: len(specs) - (Q - 1)]  # the last Q - 1 filters step linearly to 0
     if len(cq) < 2:
         return
