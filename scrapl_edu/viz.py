@@ -184,6 +184,57 @@ def save_lab_comparison(
     plt.close(fig)
 
 
+def plot_paired(paired: list[dict], title: str = "") -> Figure:
+    """Paired differences of a comparison (the paper's Table 6 in small): one row per change.
+
+    ``paired`` is ``summary["paired"]`` (:func:`scrapl_edu.lab.paired.paired_stats`). Each
+    seed's difference ``b - a`` of test θ L1 is a dot; the bar is the mean with its 95% CI;
+    the label gives the paired t-test's p and the seeds improved. Left of 0: the change
+    lowers the error.
+    """
+    import matplotlib.pyplot as plt
+
+    if not paired:
+        raise ValueError("paired is empty: the comparison has no pair of rows to compare")
+    multi = len({p["preset"] for p in paired}) > 1
+    fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(paired) + 1.6))
+    for i, item in enumerate(paired):
+        st = item["theta_l1"]
+        y = len(paired) - 1 - i
+        ax.plot(st["diff"], np.full(len(st["diff"]), y), "o", color="tab:gray", alpha=0.7)
+        half = st["ci"] if np.isfinite(st["ci"]) else 0.0
+        color = (
+            "tab:green" if st["mean"] + half < 0 else "tab:red" if st["mean"] - half > 0 else "k"
+        )
+        ax.errorbar(st["mean"], y, xerr=half, fmt="D", color=color, capsize=4)
+    labels = []
+    for item in paired:
+        st = item["theta_l1"]
+        p = st["p_t"]
+        lab = item["label"] + (f" [{item['preset']}]" if multi else "")
+        p_txt = f"p={p:.2g}" if np.isfinite(p) else "p n/a"
+        labels.append(f"{lab}\n{p_txt}, {st['improved']}/{st['n']} seeds better")
+    ax.set_yticks(range(len(paired)), labels[::-1], fontsize=8)
+    ax.axvline(0.0, color="gray", lw=1)
+    ax.set_xlabel("Δ test θ L1 (‰), per seed (dots), mean ± 95% CI (diamond)")
+    ax.set_title(title or "paired differences (negative = the change helps)")
+    fig.tight_layout()
+    return fig
+
+
+def save_paired_figure(path: str | Path, summary: dict[str, Any], title: str = "") -> bool:
+    """Write :func:`plot_paired` of ``summary["paired"]`` to ``path``; False if it has none."""
+    import matplotlib.pyplot as plt
+
+    paired = summary.get("paired") or []
+    if not paired:
+        return False
+    fig = plot_paired(paired, title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
 def save_theta_is_figures(out: str | Path, report: dict[str, Any], fast: bool = False) -> None:
     """``theta_is_grid.png`` (rate x scale) and ``theta_is_box.png`` (rate x velocity + θ box).
 

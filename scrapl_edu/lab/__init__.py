@@ -12,6 +12,8 @@ The experiment of Sections 4.2-4.3 of the paper (unsupervised DDSP sound matchin
   convergence and total variation;
 * :mod:`~scrapl_edu.lab.theta_box`: where θ-IS puts its probability (App. C, Fig. 6);
 * :mod:`~scrapl_edu.lab.comparison`: rows x seeds in parallel processes -> mean ± 95% CI tables;
+* :mod:`~scrapl_edu.lab.paired`: per-seed differences of rows that differ by one switch
+  (paired t-test, Wilcoxon, seeds improved: Table 6 in small);
 * :mod:`~scrapl_edu.lab.run_args`, :mod:`~scrapl_edu.lab.cli`: the command line.
 
 ``run(make_config("classroom", loss="scrapl"))`` returns :class:`Results` and, given an
@@ -25,15 +27,24 @@ interrupted run resumes. From a shell (also the ``scrapl-edu`` console script)::
 from Python pass ``make_config(..., fast=True)``.
 """
 
-from scrapl_edu.lab.comparison import aggregate, ci95, compare, load_summary, run_dir
+from scrapl_edu.lab.comparison import (
+    aggregate,
+    ci95,
+    compare,
+    load_summary,
+    refresh_summary,
+    run_dir,
+)
 from scrapl_edu.lab.config import LOSSES, ROW_LABELS, ROWS, TABLES, LabConfig, make_config
 from scrapl_edu.lab.data import make_dataset, split_sizes
+from scrapl_edu.lab.paired import one_switch_pairs, paired_difference, paired_stats
 from scrapl_edu.lab.results import (
     RESULTS_JSON,
     Results,
     Snapshot,
     StepProgress,
     convergence_step,
+    excess_variation,
     total_variation,
 )
 from scrapl_edu.lab.theta_box import paths_in_theta_box, theta_box_share, theta_is_presets
@@ -58,10 +69,15 @@ __all__ = [
     "ci95",
     "compare",
     "convergence_step",
+    "excess_variation",
     "load_summary",
     "make_config",
     "make_dataset",
+    "one_switch_pairs",
+    "paired_difference",
+    "paired_stats",
     "paths_in_theta_box",
+    "refresh_summary",
     "run",
     "run_dir",
     "split_sizes",

@@ -6,19 +6,21 @@ An entry point: it reads fast mode from the environment (``SCRAPL_EDU_FAST=1``,
     python -m scrapl_edu.lab run --preset classroom --loss scrapl --seed 0 --out out/run
     python -m scrapl_edu.lab compare --table losses --seeds 0 1 2 --out out/losses --jobs 2
     python -m scrapl_edu.lab theta-is --out out/theta_is_probs
+    python -m scrapl_edu.lab paired data/results/lab/ablation   # paired stats from summary.json
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
 
 from scrapl_edu import viz
 from scrapl_edu.config import fast_mode
-from scrapl_edu.lab.comparison import compare, validation_curves
+from scrapl_edu.lab.comparison import compare, refresh_summary, validation_curves
 from scrapl_edu.lab.config import ROWS, TABLES
 from scrapl_edu.lab.results import RESULTS_JSON
 from scrapl_edu.lab.run_args import add_run_args, config_from_args
@@ -83,6 +85,17 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         help="other compare folders whose identical finished runs are copied, not rerun",
     )
+    c.add_argument(
+        "--pairs",
+        nargs="*",
+        metavar="A:B",
+        help="rows compared seed by seed, B - A (default: rows that differ by one switch)",
+    )
+    pr = sub.add_parser(
+        "paired", help="paired statistics of finished comparisons from their summary.json"
+    )
+    pr.add_argument("dirs", nargs="+", help="comparison folders (each with summary.json)")
+    pr.add_argument("--pairs", nargs="*", metavar="A:B", help="rows compared, B - A")
     t = sub.add_parser("theta-is", help="θ-IS path probabilities of chirplet presets (Fig. 6)")
     t.add_argument(
         "--preset",
@@ -121,6 +134,31 @@ def _cmd_theta_is(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: b
         ap.exit(2, f"scrapl-edu theta-is: error: {err}\n")
     _figure("figure", lambda: viz.save_theta_is_figures(args.out, report, fast=fast))
     print((Path(args.out) / "theta_is_box.md").read_text())
+    return 0
+
+
+def _pairs(ap: argparse.ArgumentParser, items: list[str] | None) -> list[tuple[str, str]] | None:
+    if not items:
+        return None
+    out = []
+    for item in items:
+        a, sep, b = item.partition(":")
+        if not sep or a not in ROWS or b not in ROWS:
+            ap.error(f"--pairs takes ROW_A:ROW_B with rows from {', '.join(ROWS)}; got {item!r}")
+        out.append((a, b))
+    return out
+
+
+def _cmd_paired(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
+    pairs = _pairs(ap, args.pairs)
+    for folder in args.dirs:
+        try:
+            summary = refresh_summary(folder, pairs)
+        except (ValueError, FileNotFoundError) as err:
+            ap.exit(2, f"scrapl-edu paired: error: {err}\n")
+        out, title = Path(folder) / "paired.png", summary.get("title", "")
+        _figure("figure", partial(viz.save_paired_figure, out, summary, title))
+        print((Path(folder) / "table.md").read_text())
     return 0
 
 
@@ -182,6 +220,7 @@ def _cmd_compare(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bo
             title=args.title,
             reuse=args.reuse,
             fast=fast,
+            pairs=_pairs(ap, args.pairs),
         )
     except (ValueError, FileExistsError, RuntimeError) as err:
         ap.exit(2, f"scrapl-edu compare: error: {err}\n")
@@ -189,6 +228,10 @@ def _cmd_compare(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bo
     _figure(
         "figure",
         lambda: viz.save_lab_comparison(Path(args.out) / "figure.png", curves, summary, args.title),
+    )
+    _figure(
+        "paired figure",
+        lambda: viz.save_paired_figure(Path(args.out) / "paired.png", summary, args.title),
     )
     print((Path(args.out) / "table.md").read_text())
     return 0
@@ -201,7 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     fast = fast_mode()  # read here, at the entry point, and passed down
-    command = {"theta-is": _cmd_theta_is, "run": _cmd_run, "compare": _cmd_compare}[args.cmd]
+    command = {
+        "theta-is": _cmd_theta_is,
+        "run": _cmd_run,
+        "compare": _cmd_compare,
+        "paired": _cmd_paired,
+    }[args.cmd]
     return command(ap, args, fast)
 
 

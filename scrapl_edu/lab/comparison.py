@@ -4,7 +4,11 @@
 ``jobs`` workers from :mod:`concurrent.futures`), each into
 ``out/runs/<preset>/<row>/seed<N>/``; finished runs are reused and interrupted ones resumed.
 :func:`aggregate` reads those runs and writes ``table.md``, ``summary.csv`` and
-``summary.json``; the command line adds ``figure.png`` (:func:`scrapl_edu.viz.save_lab_comparison`).
+``summary.json``, with the paired differences of rows that differ by one switch
+(:mod:`scrapl_edu.lab.paired`); the command line adds ``figure.png``
+(:func:`scrapl_edu.viz.save_lab_comparison`) and ``paired.png``
+(:func:`scrapl_edu.viz.save_paired_figure`). :func:`refresh_summary` redoes the tables of a
+comparison from its ``summary.json`` alone (committed results whose runs are not kept).
 """
 
 from __future__ import annotations
@@ -27,12 +31,22 @@ from scipy.stats import t as student_t
 from tqdm.auto import tqdm
 
 from scrapl_edu.lab.config import ROW_LABELS, ROWS
-from scrapl_edu.lab.results import RESULTS_JSON, Results
+from scrapl_edu.lab.drums import drum_per_seed, drum_report_markdown
+from scrapl_edu.lab.paired import paired_markdown, paired_stats
+from scrapl_edu.lab.results import RESULTS_JSON, Results, excess_variation
 from scrapl_edu.lab.run_args import config_from_argv
 from scrapl_edu.lab.train import CHECKPOINT
 from scrapl_edu.presets import PRESETS
 
-__all__ = ["aggregate", "ci95", "compare", "load_summary", "run_dir", "validation_curves"]
+__all__ = [
+    "aggregate",
+    "ci95",
+    "compare",
+    "load_summary",
+    "refresh_summary",
+    "run_dir",
+    "validation_curves",
+]
 
 
 def ci95(values: Sequence[float | None]) -> tuple[float, float]:
@@ -69,7 +83,9 @@ def run_args(preset: str, row: str, seed: int) -> list[str]:
         for key, flag in (("p_adam", "--no-p-adam"), ("p_saga", "--no-p-saga")):
             if not spec[key]:
                 args.append(flag)
-        if not spec["theta_is"]:
+        if spec.get("adaptive_pi"):
+            args += ["--sampling", "adaptive"]
+        elif not spec["theta_is"]:
             args.append("--no-theta-is")
     return args + ["--seed", str(seed)]
 
@@ -117,6 +133,7 @@ def compare(
     title: str = "",
     reuse: Sequence[str | Path] = (),
     fast: bool = False,
+    pairs: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Run every (preset, row, seed) and aggregate mean +- 95% CI like Tables 1-3.
 
@@ -129,7 +146,7 @@ def compare(
     runs of the same (preset, row, seed) are copied instead of recomputed, when their
     configuration is the one this compare would run (runs are deterministic given their
     configuration, timings aside). ``fast`` runs the shrunk presets (``SCRAPL_EDU_FAST=1``
-    in the runs' environment).
+    in the runs' environment). ``pairs``: rows compared seed by seed (see :func:`aggregate`).
     """
     out = Path(out)
     for r in rows:
@@ -166,7 +183,7 @@ def compare(
                 failures.append(f"{folder} (exit {code}; see {folder / 'log.txt'})")
     if failures:
         raise RuntimeError("some runs failed:\n  " + "\n  ".join(sorted(failures)))
-    return aggregate(out, presets, rows, seeds, title=title)
+    return aggregate(out, presets, rows, seeds, title=title, pairs=pairs)
 
 
 def _load_runs(out: Path, preset: str, row: str, seeds: Sequence[int]) -> list[Results]:
@@ -187,6 +204,8 @@ def _entry(preset: str, row: str, res: list[Results]) -> dict[str, Any]:
     for n in names:
         e[f"{n}_l1"] = ci95([r.test_theta_l1_permille_per_param[n] for r in res])
     e["total_var"] = ci95([r.val_total_variation for r in res])
+    excess = [excess_variation(np.asarray(r.val_theta_l1_permille) / 1000.0) for r in res]
+    e["excess_var"] = ci95(excess)
     conv = [r.steps_to_convergence for r in res]
     e["conv_rate"] = sum(c is not None for c in conv) / len(conv)
     e["conv_steps"] = ci95([c for c in conv if c is not None])
@@ -195,6 +214,18 @@ def _entry(preset: str, row: str, res: list[Results]) -> dict[str, Any]:
     e["steps"] = ci95([r.steps for r in res])
     e["param_names"] = names
     e["per_seed_theta_l1"] = [r.test_theta_l1_permille for r in res]
+    # every metric per seed, keyed by the seeds that finished: what paired statistics need
+    e["per_seed"] = {
+        "seeds": [int(r.config["seed"]) for r in res],
+        "theta_l1": [r.test_theta_l1_permille for r in res],
+        **{f"{n}_l1": [r.test_theta_l1_permille_per_param[n] for r in res] for n in names},
+        "total_var": [r.val_total_variation for r in res],
+        "excess_var": excess,
+    }
+    drums = drum_per_seed(res)  # drum presets: Tables 4, 8-9 and pi on the decay paths
+    if drums:
+        e["per_seed"].update(drums)
+        e["drum"] = {k.removeprefix("drum_"): list(ci95(v)) for k, v in drums.items()}
     return e
 
 
@@ -222,13 +253,19 @@ def aggregate(
     rows: Sequence[str],
     seeds: Sequence[int],
     title: str = "",
+    pairs: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Read the runs of :func:`compare`; write ``table.md``, ``summary.csv``, ``summary.json``."""
+    """Read the runs of :func:`compare`; write ``table.md``, ``summary.csv``, ``summary.json``.
+
+    ``pairs``: ``(a, b)`` rows whose per-seed differences ``b - a`` are reported
+    (:func:`scrapl_edu.lab.paired.paired_stats`; default: the rows that differ by one switch).
+    """
     out = Path(out)
     summary: dict[str, Any] = {
         "presets": list(presets),
         "rows": list(rows),
         "seeds": list(seeds),
+        "title": title,
         "entries": [],
     }
     for preset in presets:
@@ -236,8 +273,31 @@ def aggregate(
             res = _load_runs(out, preset, row, seeds)
             if res:
                 summary["entries"].append(_entry(preset, row, res))
+    summary["paired"] = paired_stats(summary, pairs)
     (out / "table.md").write_text(table_markdown(summary, title))
     _write_csv(out / "summary.csv", summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def refresh_summary(
+    out: str | Path, pairs: Sequence[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """Recompute the paired statistics of a comparison from its ``summary.json`` alone.
+
+    For comparisons whose ``runs/`` are not kept (the committed ``data/results/lab/*``):
+    adds ``paired`` to ``summary.json`` and rewrites ``table.md`` (the title is kept from
+    the summary, or from the table's heading). Metrics the summary does not hold per seed
+    (older summaries: only the mean θ L1) are left out of the paired table.
+    """
+    out = Path(out)
+    summary = load_summary(out)
+    if not summary.get("title"):
+        md = out / "table.md"
+        first = md.read_text().splitlines()[0] if md.exists() else ""
+        summary["title"] = first[4:].strip() if first.startswith("### ") else ""
+    summary["paired"] = paired_stats(summary, pairs)
+    (out / "table.md").write_text(table_markdown(summary, summary["title"]))
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
@@ -255,7 +315,7 @@ def load_summary(out: str | Path) -> dict[str, Any]:
 def _write_csv(path: Path, summary: dict[str, Any]) -> None:
     cols = ["preset", "row", "n_seeds", "theta_l1", "theta_l1_ci", "p0_l1", "p0_l1_ci"]
     cols += ["p1_l1", "p1_l1_ci", "total_var", "conv_rate", "conv_steps", "ms_per_step"]
-    cols += ["wall_s", "steps"]
+    cols += ["wall_s", "steps", "excess_var"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols)
@@ -275,6 +335,7 @@ def _write_csv(path: Path, summary: dict[str, Any]) -> None:
                     e["ms_per_step"][0],
                     e["wall_s"][0],
                     e["steps"][0],
+                    e.get("excess_var", [float("nan")])[0],
                 ]
             )
 
@@ -288,7 +349,8 @@ def table_markdown(summary: dict[str, Any], title: str = "") -> str:
     multi = len(summary["presets"]) > 1
     head = ["Method", "P-Adam", "P-SAGA", "θ-IS"] + (["Preset"] if multi else [])
     head += ["θ L1 ‰ ↓"] + [f"{n} L1 ‰ ↓" for n in names]
-    head += ["Val. total var. ↓", "Conv. rate", "Conv. steps ↓", "ms/step ↓", "wall s", "steps"]
+    head += ["Val. total var. ↓", "Val. excess var. ↓", "Conv. rate", "Conv. steps ↓"]
+    head += ["ms/step ↓", "wall s", "steps"]
     lines = []
     if title:
         lines += [f"### {title}", ""]
@@ -301,6 +363,7 @@ def table_markdown(summary: dict[str, Any], title: str = "") -> str:
         row += [_fmt(*e["theta_l1"])] + [_fmt(*e[f"{n}_l1"]) for n in names]
         row += [
             _fmt(*e["total_var"]),
+            _fmt(*e["excess_var"]) if "excess_var" in e else "n/a",
             f"{100 * e['conv_rate']:.0f}%",
             _fmt(*e["conv_steps"], digits=4),
             _fmt(*e["ms_per_step"]),
@@ -313,6 +376,14 @@ def table_markdown(summary: dict[str, Any], title: str = "") -> str:
         "",
         f"Mean ± 95% CI (Student t) over {'/'.join(map(str, n))} seeds. θ L1 in ‰ of the "
         "normalised parameter range (test set, final model); convergence = validation θ L1 "
-        "< 100 ‰ (Table 2); total variation of the validation θ L1 curve (as a fraction).",
+        "< 100 ‰ (Table 2); total variation of the validation θ L1 curve (as a fraction); "
+        "excess variation = total variation − |last − first|, the back-and-forth of the "
+        "curve (0 for a monotone curve, so a run that learns is not counted as noisy).",
     ]
+    paired = summary.get("paired") or []
+    if paired:
+        lines += ["", "#### Paired differences (the paper's Table 6 in small)", ""]
+        lines.append(paired_markdown(paired, names).rstrip("\n"))
+    if any("drum" in e for e in entries):
+        lines += ["", drum_report_markdown(summary).rstrip("\n")]
     return "\n".join(lines) + "\n"

@@ -4,7 +4,8 @@
   :meth:`Results.save` / :meth:`Results.load`.
 * :class:`Snapshot`: the run so far, given to ``run(callback=...)`` at every validation
   (the dashboard's live figures draw from it); :class:`StepProgress`: the cheap per-step report.
-* :func:`convergence_step` and :func:`total_variation`: Table 2's "Conv. steps" and "Total Var.".
+* :func:`convergence_step` and :func:`total_variation`: Table 2's "Conv. steps" and "Total Var.";
+  :func:`excess_variation`: a noise measure that does not reward a flat curve.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "Snapshot",
     "StepProgress",
     "convergence_step",
+    "excess_variation",
     "total_variation",
 ]
 
@@ -47,6 +49,21 @@ def total_variation(curve: Sequence[float]) -> float:
     """Sum of |v_{k+1} - v_k| (Table 2 "Total Var."), in the curve's units."""
     c = np.asarray(curve, dtype=float)
     return float(np.abs(np.diff(c)).sum()) if c.size > 1 else 0.0
+
+
+def excess_variation(curve: Sequence[float]) -> float:
+    """Total variation minus the net change, TV - |v_last - v_first|: the back-and-forth.
+
+    Table 2's total variation measures the noise of a curve that has converged. The lab's
+    classroom runs do not converge in their budget, so most of a curve's TV is what the run
+    *learned* (a steady fall from 500 to 200 per mille has TV 300), and a run that learns
+    nothing scores best. Subtracting the net change leaves twice the movement against the
+    curve's overall direction: 0 for any monotone curve, flat or steep, and it grows only
+    when the curve goes up and down. It is chosen over the residual around a smoothed curve
+    because it needs no smoothing width and is in the same units as the TV.
+    """
+    c = np.asarray(curve, dtype=float)
+    return total_variation(c) - float(abs(c[-1] - c[0])) if c.size > 1 else 0.0
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,7 @@ $PY -m scrapl_edu.lab compare --rows mss,jtfs,scrapl --preset classroom --seeds 
 $PY -m scrapl_edu.lab compare --rows mss,scrapl --preset classroom --seeds 0 1 2 3 4 --jobs 2 \
   --run-arg "--steps 800" --out $OUT/losses_800_steps \
   --title "classroom chirplet, SCRAPL vs MSS at 800 steps (twice the classroom budget)"
+
+# (8) Paired statistics (per-seed differences of rows that differ by one switch; Table 6 in
+#     small) recomputed from the summaries alone (no new runs): table.md, summary.json, paired.png.
+$PY -m scrapl_edu.lab paired $OUT/ablation $OUT/theta_is
