@@ -25,7 +25,9 @@
 # - compute two quantities used everywhere later: the velocity of a path and an error in ‰.
 #
 # **Prerequisites**: none (Python and NumPy; some signal processing helps)
+#
 # **Study time**: about 25 min
+#
 # **Paper**: Section 1 (Eq. 1-4), Section 3 (Algorithm 1), Section 4
 
 # %% [markdown]
@@ -262,16 +264,15 @@ audio(chirp(3.0, am_hz=6.0), sr)
 # %% [markdown]
 # ## Glossary: SCRAPL
 #
-# - **ST distance**: $d_\Phi(x, \tilde x) = \sum_{p,t,\lambda} |\Phi x - \Phi\tilde x|^2$
-#   (Eq. 2).
+# - **JTFS distance** / **ST distance**: $d_\Phi(x, \tilde x) = \sum_{p,t,\lambda} |\Phi x(p, t,
+#   \lambda) - \Phi\tilde x(p, t, \lambda)|^2$ (Eq. 2), how far apart two sounds are.
 # - **ST loss** / **JTFS loss** / **full JTFS**: $\mathcal{L}^\Phi_x(\tilde x) =
 #   \frac1P\sum_p \mathcal{L}^{\phi_p}_x(\tilde x)$ (Eq. 3), all paths at every step.
 # - **per-path loss** / **path loss**: $\mathcal{L}^{\phi_p}_x(\tilde x) = P\,\|\phi_p(x) -
 #   \phi_p(\tilde x)\|_2^2$ (Eq. 3); its mean over paths is the ST loss.
-# - **SCRAPL**: Scattering transform with Random Paths for machine Learning: one path per step,
+# - **SCRAPL**: Scattering transform with Random Paths for machine Learning: one path per step
+#   (a stochastic approximation of the full gradient: cheaper, random, with the right mean),
 #   with P-Adam, P-SAGA and θ-IS (Algorithm 1).
-# - **stochastic approximation**: replacing a deterministic gradient by a cheaper random one
-#   with the right mean.
 # - **unbiased** / **unbiased estimator**: an estimator whose expectation is the exact
 #   quantity: $\mathbb E_{z\sim\mathcal U_P}\nabla(\mathcal L^{\phi_z}_x\circ F_x)(w) =
 #   \nabla(\mathcal L^\Phi_x \circ F_x)(w)$ (Proposition 3.1, Eq. 5).
@@ -311,8 +312,10 @@ audio(chirp(3.0, am_hz=6.0), sr)
 #   (Section 3.4).
 # - **synthesizer** / **synth**: the decoder $D(\tilde\theta) = \tilde x$; here the chirplet
 #   synth (Section 4.3) and the granular synth (Section 4.2).
-# - **granular synth**: textures of many chirplet grains at random times; parameters density
-#   and slope (Section 4.2).
+# - **granular synth** / **granular**: textures of many chirplet grains at random times;
+#   parameters density and slope (Section 4.2).
+# - **drum synth** / **TR-808**: a differentiable model of the Roland TR-808 drum machine,
+#   matched to recorded one-shots (Section 4.4).
 # - **encoder**: the network $E_x(w) = \tilde\theta$ that reads a sound and predicts its
 #   parameters; $w$ are its weights.
 # - **θ** / **synth parameters**: the $U$ parameters of a synth, normalised to $[0, 1]$
