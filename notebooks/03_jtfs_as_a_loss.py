@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: -all
+#     cell_metadata_filter: nbgrader,-all
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -15,101 +15,217 @@
 # ---
 
 # %% [markdown]
-# # 3 · JTFS as a loss
+# # 03 · JTFS as a loss
 #
-# **Idea.** A loss for sound matching must (i) not care when the synthesizer plays the sound
-# (its random time shift, Section 4) and (ii) still point towards the right parameters.
-# The multi-scale spectral loss (MSS) compares spectrogram frames one by one, so a shift
-# makes two identical sounds look different and its gradient with respect to θ goes blind.
-# The JTFS distance of Eq. (2)–(3) averages over $T$ and keeps the modulation structure.
+# **Objectives**
+# - hear and see what the synth's random time shift does to a chirplet;
+# - compare the MSS and JTFS distances of a sound to its shifted copy, in units of the
+#   averaging window $T$;
+# - measure, as a function of the shift, whether each loss's gradient still points to the
+#   right parameters θ*, and find where MSS goes blind;
+# - explain why a loss can grow with a shift and still give a useful gradient.
+#
+# **Prerequisites**: 01 (scalogram, averaging window T), 02 (JTFS paths)
+# **Study time**: about 40 min
+# **Paper**: Section 1 (Eq. 2–3), Section 4 (random shifts), Sections 4.1 and 4.3
+
+# %% [markdown]
+# **Idea.** A loss for sound matching must (i) not care *when* the synthesizer plays the
+# sound (its random time shift, Section 4) and (ii) still point towards the right
+# parameters. The **MSS** loss compares spectrogram frames one by one: shift the sound and
+# each frame is compared with a frame of a different moment. The **JTFS** distance of
+# Eq. (2)–(3) averages every coefficient over a window $T$ and keeps the modulation
+# structure (rates and scales, notebook 02) that the parameters θ control.
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import display
 
-from scrapl_edu import JTFS, JTFSLoss, mss_loss, viz
+from scrapl_edu import JTFS, JTFSLoss, lessons, mss_loss, viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import make_config
+from scrapl_edu.lab.train import mss_sizes
+from scrapl_edu.sound import players
 
 cfg = make_config("classroom", fast=fast_mode())
 synth_cfg = cfg.synth_config()
 synth = synth_cfg.build()
 jtfs = JTFS(**cfg.jtfs_kwargs())
-N = synth_cfg.n_samples
-sizes = [n for n in (512, 256, 128, 64) if n <= N // 4]
-losses = {
-    "MSS": mss_loss(
-        "log_linear", fft_sizes=sizes, hop_sizes=[n // 4 for n in sizes], win_lengths=sizes
-    ),
-    "JTFS": JTFSLoss(jtfs),
-}
+sr, T = synth_cfg.sr, jtfs.T  # T: the JTFS averaging window, in samples
+# the MSS windows of the lab (the paper's 64-2048-sample windows at 8192 Hz, kept in seconds)
+mss_kw = mss_sizes("log_linear", synth_cfg.n_samples, sr)
+losses = {"MSS": mss_loss("log_linear", **mss_kw), "JTFS": JTFSLoss(jtfs)}
 theta_star = torch.tensor([[0.5, 0.5]])
 x = synth(theta_star, shifts=0)
+print(f"fast mode: {fast_mode()} | {sr:g} Hz, T = {T} samples = {T / sr:.2f} s")
+print(f"random shifts up to ±{synth_cfg.max_shift} samples; MSS windows {mss_kw['fft_sizes']}")
 
 # %% [markdown]
-# ## Distance as the same sound is shifted in time
+# ## A chirplet and the same chirplet, shifted
 #
-# Each curve is divided by the distance to a *different* sound (θ_FM moved by 0.3), so 1
-# means "a shift looks as bad as a wrong parameter". Within about a quarter of the
-# averaging window T the JTFS barely moves while MSS already sees a large error; for the
-# largest shifts (half of T) both grow — with ρ = identity (Eq. 1) the averaging is what
-# buys the invariance, so T must be on the scale of the shifts.
+# The synth draws a new shift for every render. Listen: the same parameters θ, played a
+# little earlier or later.
 
 # %%
-shifts = np.linspace(-synth_cfg.max_shift, synth_cfg.max_shift, 9).astype(int)
+shift = int(synth.sample_shifts(1, seed=3)[0])
+x_shifted = synth(theta_star, shifts=shift)
+display(
+    players(
+        {"θ*, no shift": x[0, 0], f"θ*, shifted by {shift / sr:+.2f} s": x_shifted[0, 0]}, int(sr)
+    )
+)
+t = np.arange(synth_cfg.n_samples) / sr
+plt.figure(figsize=(10, 2.2))
+plt.plot(t, x[0, 0], lw=0.5, label="no shift")
+plt.plot(t, x_shifted[0, 0], lw=0.5, alpha=0.7, label=f"shift {shift / sr:+.2f} s")
+plt.xlabel("time (s)")
+plt.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# **Exercise 1.** Units first. Give the largest random shift in seconds, the averaging
+# window $T$ in seconds, and the largest shift as a fraction of $T$ (use `synth_cfg`, `jtfs`).
+
+# %% nbgrader={"grade": false, "grade_id": "ex_03_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+max_shift_s = synth_cfg.max_shift / synth_cfg.sr
+T_s = jtfs.T / synth_cfg.sr
+shift_over_T = synth_cfg.max_shift / jtfs.T
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex_03_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+assert abs(max_shift_s - 0.25) < 1e-9, "the classroom chirplets shift by up to a quarter second"
+assert abs(T_s * synth_cfg.sr - jtfs.T) < 1e-9 and abs(shift_over_T - max_shift_s / T_s) < 1e-9
+assert abs(shift_over_T - 0.5) < 1e-9
+
+# %% [markdown]
+# ## Distance to a shifted copy, in units of T
+#
+# Each curve is the distance between $x$ and its copy shifted by $s$, divided by the distance
+# between $x$ and a *different* sound (θ_FM moved by 0.3): 1 means "this shift looks as bad
+# as a wrong parameter". The dotted lines mark the synth's largest shift, $\pm T/2$.
+
+# %%
+fractions = np.linspace(-1, 1, 17)  # shifts from -T to T
+shifts = (fractions * T).astype(int)
 other = synth(torch.tensor([[0.5, 0.8]]), shifts=0)
-curves, ratio = {}, {}
+curves = {}
 with torch.no_grad():
     for name, loss in losses.items():
         ref = float(loss(other, x))
         d = np.array([float(loss(synth(theta_star, shifts=int(s)), x)) for s in shifts]) / ref
-        curves[name] = (shifts / synth_cfg.sr, d)
-        ratio[name] = d[(shifts != 0) & (np.abs(shifts) <= synth_cfg.max_shift // 4)].mean()
-viz.plot_curves(
+        curves[name] = (fractions, d)
+fig = viz.plot_curves(
     curves,
-    xlabel="shift (s)",
+    xlabel="shift / T",
     ylabel="distance / distance to another θ",
     title="a time shift vs a wrong parameter",
+    logy=True,
 )
+for f in (-synth_cfg.max_shift / T, synth_cfg.max_shift / T):
+    fig.axes[0].axvline(f, color="k", ls=":", lw=1)
 plt.show()
-print({k: np.round(v[1], 2) for k, v in curves.items()})
-print("at a quarter of the largest shift:", {k: round(float(v), 3) for k, v in ratio.items()})
-assert ratio["JTFS"] < 0.5 * ratio["MSS"], "JTFS should care less about small shifts than MSS"
+small = (shifts != 0) & (np.abs(shifts) <= T // 8)
+ratio = {name: float(d[small].mean()) for name, (_, d) in curves.items()}
+print("mean over 0 < |shift| <= T/8:", {k: round(v, 2) for k, v in ratio.items()})
+assert ratio["JTFS"] < 0.5 * ratio["MSS"], "within T/8 the JTFS distance should stay below MSS's"
 
 # %% [markdown]
-# ## Gradient with respect to θ_AM when the render is shifted
+# Within $T/8$ (a quarter of the largest random shift) the JTFS distance stays well below
+# MSS's. Further out, both grow, and at the largest shifts the JTFS distance is no smaller:
+# with ρ = identity (Eq. 1) its invariance comes from the averaging, which is only complete
+# for shifts much smaller than $T$. So is JTFS no better than MSS at the shifts the synth
+# actually draws? The distance is not what training uses: the gradient is.
+
+# %% [markdown]
+# ## Does the gradient still point to θ*?
 #
-# For θ_AM on a grid, render $\hat x = D(\theta)$ with a random shift and take
-# $\partial L / \partial \theta_{AM}$. A useful loss has a gradient that points towards
-# θ*_AM = 0.5: negative below it, positive above it.
+# Put θ on a small circle around θ* (4 points, radius 0.2), render $D(\theta)$ shifted by
+# $s$, and measure $\cos(-\nabla_\theta L,\ \theta^*-\theta)$: 1 when the gradient points
+# straight to θ*, 0 when it says nothing about where θ* is (blind), negative when it points
+# away. `lessons.gradient_alignment` does it for every shift, both signs.
+#
+# **Exercise 2.** The heart of that function: write the cosine between $-g$ and
+# $\theta^*-\theta$ for a gradient `g` and points `theta`, `theta_star` (tensors of shape
+# (1, 2)). The graded cell compares with the library on one point.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_03_2", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def alignment(g, theta, theta_star):
+    """cos(-g, theta_star - theta)."""
+    ### BEGIN SOLUTION
+    a, b = -g.reshape(-1), (theta_star - theta).reshape(-1)
+    return float(a @ b / (a.norm() * b.norm()))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_03_2_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+theta = torch.tensor([[0.3, 0.5]], requires_grad=True)  # the library's point for 1 direction
+(g,) = torch.autograd.grad(losses["JTFS"](synth(theta, shifts=T // 4), x), theta)
+want = lessons.gradient_alignment(losses["JTFS"], synth, x, [0.5, 0.5], [T // 4], 0.2, 1)[0, 0]
+assert abs(alignment(g, theta.detach(), theta_star) - want) < 1e-5
+
+# %% [markdown]
+# **Exercise 3 (predict, then check).** Before running the next cell: at shifts of $T/8$ and
+# more, will each loss's gradient keep at least half of the alignment it has without a shift?
+# Answer `True` (it goes blind: less than half left) or `False` for each.
+
+# %% nbgrader={"grade": false, "grade_id": "ex_03_3", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+mss_goes_blind = True
+jtfs_goes_blind = False
+### END SOLUTION
 
 # %%
-grid = np.linspace(0.1, 0.9, 7 if cfg.fast else 11)
-grid = grid[np.abs(grid - 0.5) > 0.05]
-gen = torch.Generator().manual_seed(0)
-shift_draws = [
-    int(s)
-    for s in torch.randint(
-        -synth_cfg.max_shift, synth_cfg.max_shift + 1, (len(grid),), generator=gen
-    )
-]
-right, land = {}, {}
+magnitudes = np.array([0, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 2])
+signed = [int(m * T) for m in magnitudes] + [-int(m * T) for m in magnitudes[1:]]
+align = {}
 for name, loss in losses.items():
-    vals, grads = [], []
-    for a, s in zip(grid, shift_draws):
-        th = torch.tensor([[a, 0.5]], requires_grad=True)
-        L = loss(synth(th, shifts=s), x)
-        (g,) = torch.autograd.grad(L, th)
-        vals.append(float(L.detach()))
-        grads.append(float(g[0, 0]))
-    grads = np.array(grads)
-    right[name] = float(np.mean(np.sign(grads) == np.sign(grid - 0.5)))
-    land[name] = (grid, np.array(vals) / max(vals))
+    a = lessons.gradient_alignment(loss, synth, x, [0.5, 0.5], signed).mean(axis=1)
+    n = len(magnitudes)
+    align[name] = np.concatenate([a[:1], (a[1:n] + a[n:]) / 2])  # mean of +s and -s
 viz.plot_curves(
-    land, xlabel="θ_AM", ylabel="loss / max", title="loss landscape along θ_AM (shifted renders)"
+    {k: (magnitudes, v) for k, v in align.items()},
+    xlabel="|shift| / T",
+    ylabel="mean cos(−∇L, θ* − θ)",
+    title="does the gradient point to θ*?",
 )
+plt.axhline(0, color="k", lw=0.5)
 plt.show()
-print("share of grid points where -gradient points to θ*:", right)
-assert right["JTFS"] >= 0.8
-assert right["JTFS"] > right["MSS"] or right["MSS"] < 0.8
+print({k: np.round(v, 2) for k, v in align.items()})
+far = magnitudes >= 1 / 8
+blind = {k: bool(v[far].mean() < 0.5 * v[0]) for k, v in align.items()}
+print("less than half the aligned value left at |shift| >= T/8:", blind)
+assert align["MSS"][0] > 0.5 and align["JTFS"][0] > 0.5, "without a shift both losses work"
+assert blind["MSS"], "MSS's gradient should lose its direction under shifts of T/8 and more"
+assert align["JTFS"].min() > 0.8, "JTFS's gradient should point to θ* at every shift up to T/2"
+
+# %% nbgrader={"grade": true, "grade_id": "ex_03_3_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+assert mss_goes_blind == blind["MSS"] and jtfs_goes_blind == blind["JTFS"]
+
+# %% [markdown]
+# Without a shift MSS works (the control): its gradient points to θ*. A shift of an eighth
+# of $T$ (as long as one of its middle windows) is enough to make it point anywhere: its frames compare
+# different moments of the two sounds. The JTFS gradient keeps its direction at every shift
+# the synth draws, even where its *distance* has grown: a shift adds to the loss a term that
+# hardly depends on θ, while the modulation structure that θ controls is still compared.
+# That is what makes JTFS worth its cost, and what the next notebooks make affordable.
+
+# %% [markdown]
+# ## Recap
+#
+# - The synth's random shift (up to $T/2$ in the classroom presets) changes a sound's
+#   spectrogram frames but not what it sounds like.
+# - Within $T/8$ the JTFS distance to a shifted copy stays far below MSS's; at the largest
+#   shifts both distances grow.
+# - Measured as a function of the shift, MSS's gradient goes blind from about $T/8$ on, while
+#   the JTFS gradient points to θ* at every shift up to $T/2$.
+# - JTFS costs $P$ paths per step; notebook 04 draws one at random.
+#
+# **Previous**: [02 · Joint time–frequency scattering](02_joint_time_frequency_scattering.ipynb) · **Next**: [04 · Random paths](04_random_paths.ipynb)
+#
+# **References**: Section 1 (Eq. 1–3); Section 4 (nondeterministic decoders); Section 4.1
+# (JTFS); Section 4.3 (chirplet synth); Vahidi et al. (2023) for JTFS gradients under
+# misalignment.

@@ -44,6 +44,7 @@ __all__ = [
     "PairedSummary",
     "candidate_directions",
     "frozen_table_step",
+    "gradient_alignment",
     "paired_runs",
     "paired_summary",
     "paired_table",
@@ -672,3 +673,36 @@ def plot_saga_runs(runs: PairedRuns, without: str, with_table: str):
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------- loss vs time shift
+def gradient_alignment(
+    loss: torch.nn.Module,
+    synth: torch.nn.Module,
+    target: Tensor,
+    theta_star: Sequence[float],
+    shifts: Sequence[int],
+    radius: float = 0.2,
+    n_directions: int = 4,
+) -> np.ndarray:
+    """How well −∇_θ L points to θ* when the render is shifted in time (notebook 03).
+
+    For θ on a circle of ``radius`` around θ* (``n_directions`` points) and each shift s,
+    renders x̂ = D(θ) shifted by s samples and returns cos(−∇_θ L(x̂, x), θ* − θ): 1 when the
+    gradient points straight to θ*, 0 when it carries no information about where θ* is
+    ("blind"), negative when it points away. Shape (len(shifts), n_directions).
+    """
+    star = torch.as_tensor(theta_star, dtype=torch.float32).reshape(1, -1)
+    if star.shape[1] != 2:
+        raise ValueError(f"theta_star must hold 2 parameters (θ_AM, θ_FM), got {star.shape[1]}")
+    if n_directions < 1 or not radius > 0:
+        raise ValueError("n_directions must be >= 1 and radius > 0")
+    angles = 2 * math.pi * (np.arange(n_directions) + 0.5) / n_directions
+    out = np.zeros((len(shifts), n_directions))
+    for i, s in enumerate(shifts):
+        for j, ang in enumerate(angles):
+            offset = torch.tensor([[math.cos(ang), math.sin(ang)]]) * radius
+            theta = (star + offset).clamp(0.0, 1.0).requires_grad_(True)
+            (g,) = torch.autograd.grad(loss(synth(theta, shifts=int(s)), target), theta)
+            out[i, j] = cosine_similarity(-g.detach(), (star - theta).detach())
+    return out
