@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: -all
+#     cell_metadata_filter: nbgrader,-all
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -15,18 +15,37 @@
 # ---
 
 # %% [markdown]
-# # 4 · Random paths
+# # 04 · Random paths
 #
-# **Idea.** The JTFS loss is a mean over $P$ paths (Eq. 3), so one path drawn uniformly at
-# random gives an **unbiased** estimate of its gradient (Proposition 3.1, Eq. 5) at about
-# $1/P$ of the cost. The catch is the variance of that estimate: paths differ by orders of
-# magnitude, which is what P-Adam, P-SAGA and θ-IS are for (notebooks 5–7).
+# **Objectives**
+# - measure what one random path costs against all $P$ paths, in counted arithmetic, and
+#   explain why it is a little more than $1/P$;
+# - check Proposition 3.1 (a uniformly drawn path gives an unbiased gradient) exactly and by
+#   Monte Carlo;
+# - show that drawing paths from a non-uniform π without reweighting biases the estimator,
+#   and that the weights $1/(P\pi_p)$ remove the bias;
+# - see the variance that makes one-path steps noisy.
+#
+# **Prerequisites**: 02 (paths), 03 (the JTFS loss)
+# **Study time**: about 40 min
+# **Paper**: Section 3.1 (Eq. 3, 5, Proposition 3.1), Appendix A, Section 3.4 (θ-IS is biased)
+
+# %% [markdown]
+# **Idea.** The JTFS loss is a mean over $P$ paths, $\mathcal L^\Phi = \frac1P\sum_p
+# \mathcal L_p$ (Eq. 3, with $\mathcal L_p$ the **path loss**). Draw one path $p$ uniformly
+# and $\nabla\mathcal L_p$ is an **unbiased** estimate of $\nabla\mathcal L^\Phi$
+# (Proposition 3.1, Eq. 5), at a fraction of the cost. The catch is its **variance**: paths
+# differ by orders of magnitude, which is what P-Adam, P-SAGA and θ-IS are for (notebooks
+# 05–07). And drawing paths from any other distribution π is biased unless each draw is
+# reweighted.
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from scrapl_edu import JTFSLoss, toy, viz
+from scrapl_edu.config import fast_mode
 from scrapl_edu.diagnostics import (
     arithmetic_cost,
     check_unbiased_exact,
@@ -38,25 +57,29 @@ from scrapl_edu.diagnostics import (
 
 problem = toy.make_problem("classroom", theta_star=(0.6, 0.4))
 jtfs, P = problem.jtfs, problem.n_paths
-print(jtfs.extra_repr())
+print(f"fast mode: {fast_mode()} | {jtfs.extra_repr()}")
 
 # %% [markdown]
 # ## Cost of one path vs all paths (forward + backward)
 #
-# Left: wall time measured here, the best of 5 runs (noisy on a shared machine). Right: the
-# arithmetic counted (FFTs and matrix products, `diagnostics.arithmetic_cost`), which does not
-# depend on the machine. One path costs a fraction of the full transform but more than $1/P$
-# of it: the full transform computes the first order once for all paths, while each path
-# recomputes the part it needs.
+# Left: wall time measured here, the best of 3 runs (noisy on a shared machine). Right: the
+# arithmetic, counted (FFTs and matrix products, `diagnostics.arithmetic_cost`), which does
+# not depend on the machine. The count is averaged over paths (every path in classroom mode,
+# 8 random ones in fast mode), because paths differ in cost.
 
 # %%
 x = problem.target.clone()
+rng = np.random.default_rng(0)
+measured = np.arange(P) if not fast_mode() else rng.choice(P, 8, replace=False)
+cost_all = arithmetic_cost(jtfs, x)
+cost_one = [arithmetic_cost(lambda z, p=int(p): jtfs.path(z, p), x) for p in measured]
+c_all = cost_all["total"]
+c_one = np.mean([c["total"] for c in cost_one])
 forward_backward_seconds(jtfs, x, repeats=1)  # warm the caches
-t_all = forward_backward_seconds(jtfs, x)
-drawn = np.random.default_rng(0).integers(0, P, 5)
-t_one = np.mean([forward_backward_seconds(lambda z, p=int(p): jtfs.path(z, p), x) for p in drawn])
-c_all = arithmetic_cost(jtfs, x)["total"]
-c_one = np.mean([arithmetic_cost(lambda z, p=int(p): jtfs.path(z, p), x)["total"] for p in drawn])
+t_all = forward_backward_seconds(jtfs, x, repeats=3)
+t_one = np.mean(
+    [forward_backward_seconds(lambda z, p=int(p): jtfs.path(z, p), x, 3) for p in measured[:5]]
+)
 labels = ["one random path", f"all {P} paths"]
 fig, (ax_t, ax_c) = plt.subplots(1, 2, figsize=(9, 2.5), sharey=True)
 ax_t.barh(labels, [1e3 * t_one, 1e3 * t_all])
@@ -65,16 +88,45 @@ ax_c.barh(labels, [c_one / 1e6, c_all / 1e6], color="C1")
 ax_c.set_xlabel("MFLOP, counted")
 plt.show()
 print(f"time: all paths {1e3 * t_all:.1f} ms, one path {1e3 * t_one:.2f} ms: {t_all / t_one:.1f}x")
-print(
-    f"arithmetic: all paths {c_all / 1e6:.0f} MFLOP, one path {c_one / 1e6:.1f}: {c_all / c_one:.1f}x"
-)
-assert c_all / c_one > 5
+print(f"arithmetic: all paths / one path = {c_all / c_one:.1f} (P = {P})")
+
+# %% [markdown]
+# One path costs more than $1/P$ of all paths, though the same order. Why? The full
+# transform computes the first order (the scalogram, notebook 01) once and shares it with
+# every path; one path must compute the part of the first order it needs itself. The FFTs,
+# most of that first-order work, are a small share of the full transform's arithmetic and a
+# large share of one path's:
+
+# %%
+fft_one = np.mean([c["fft"] for c in cost_one]) / c_one
+fft_all = cost_all["fft"] / c_all
+print(f"share of FFTs in the arithmetic: one path {fft_one:.0%}, all paths {fft_all:.0%}")
+print(f"P paths computed one by one would cost {P * c_one / c_all:.1f}x the full transform")
+assert P / 4 < c_all / c_one < P, "one path should cost between 1/P and 4/P of all paths"
+assert fft_one > 5 * fft_all, "the first-order FFTs, shared by the full transform, are why"
+
+# %% [markdown]
+# **Exercise 1 (predict, then check).** Training a model for $K$ steps with one path per step
+# costs about $K\cdot c_1$, and with the full transform $K\cdot c_P$. With the numbers above,
+# how many SCRAPL steps cost as much as *one* full-JTFS step? Compute `steps_per_full_step`
+# from `c_all` and `c_one`, and say whether it is larger than $P$ (`larger_than_P`).
+
+# %% nbgrader={"grade": false, "grade_id": "ex_04_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+steps_per_full_step = c_all / c_one
+larger_than_P = steps_per_full_step > P
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex_04_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+assert abs(steps_per_full_step * c_one - c_all) < 1e-6 * c_all
+assert larger_than_P == (c_all / c_one > P)
 
 # %% [markdown]
 # ## Proposition 3.1, exactly and by Monte Carlo
 #
-# Here the "network" is θ itself (`scrapl_edu.toy`). $G_p = \nabla_w L_p$ for every path
-# (one table), and $g = \nabla_w L^\Phi$ from the full loss. Eq. (5) says mean$_p G_p = g$.
+# Here the "network" is θ itself (`scrapl_edu.toy`). $G_p = \nabla_w \mathcal L_p$ for every
+# path (one table), and $g = \nabla_w\mathcal L^\Phi$ from the full loss. Eq. (5) says
+# $\text{mean}_p\, G_p = g$.
 
 # %%
 model = toy.ThetaModel([0.3, 0.7])
@@ -89,17 +141,106 @@ print(f"exact: relative error {rel:.2e};  Monte Carlo (20 000 draws): z = {mc.z:
 assert rel < 1e-4 and mc.z < 4
 
 # %% [markdown]
-# ## The variance that makes naive sampling hard
+# ## Sampling from π: biased unless reweighted
+#
+# SCRAPL may draw paths from a non-uniform π (θ-IS, notebook 07). The one-path estimator is
+# then $\hat g = w_p G_p$ with $p\sim\pi$. Without weights ($w_p = 1$),
+# $\mathbb E_\pi[\hat g] = \sum_p \pi_p G_p$, which is not $g = \frac1P\sum_p G_p$; with the
+# **importance sampling** weights $w_p = 1/(P\pi_p)$ it is again unbiased.
+#
+# **Exercise 2.** Write the reweighted estimate for a drawn path `p` and check its exact
+# expectation $\sum_p \pi_p\,\hat g_p$ against $g$ (the graded cell uses a π that favours
+# the loud paths).
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_04_2", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def reweighted_estimate(G, p, pi):
+    """The importance-sampling one-path estimate of the full gradient, for path p ~ pi."""
+    ### BEGIN SOLUTION
+    return G[p] / (len(pi) * pi[p])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_04_2_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+norms = G.norm(dim=1)
+pi_loud = (norms + 1e-3 * norms.mean()) / (norms + 1e-3 * norms.mean()).sum()
+expectation = sum(pi_loud[p] * reweighted_estimate(G, p, pi_loud) for p in range(P))
+assert torch.allclose(expectation, G.mean(0), rtol=1e-9, atol=0)
+assert not torch.allclose(sum(pi_loud[p] * G[p] for p in range(P)), G.mean(0), rtol=1e-3)
+
+# %% [markdown]
+# The same with the library's exact moments (`diagnostics.estimator_variance`) and by Monte
+# Carlo. π here is proportional to $\|G_p\|$ (floored so that every path can be drawn), the
+# textbook importance-sampling choice: reweighted, it is unbiased *and* less noisy than the
+# uniform draw.
+
+# %%
+pi = (norms + 1e-3 * norms.mean()) / (norms + 1e-3 * norms.mean()).sum()
+rows = {}
+for name, probs, reweight in (
+    ("uniform", None, False),
+    ("π, not reweighted", pi, False),
+    ("π, reweighted 1/(Pπ_p)", pi, True),
+):
+    s = estimator_variance(G, probs, reweight=reweight, full=g)
+    z = monte_carlo_unbiasedness(G, probs, reweight, n_samples=20_000, seed=1, full=g).z
+    rows[name] = (s.bias_sq / float(g.norm()) ** 2, s.variance / float(g.norm()) ** 2, z)
+    print(
+        f"{name:24s} bias² {rows[name][0]:.2e}  variance {rows[name][1]:9.2f}  (‖g‖² = 1)"
+        f"  Monte Carlo z = {z:.1f}"
+    )
+assert rows["π, not reweighted"][0] > 1e-3, "drawing from π without weights biases ĝ"
+assert rows["π, reweighted 1/(Pπ_p)"][0] < 1e-12 and rows["uniform"][0] < 1e-12
+assert rows["π, not reweighted"][2] > 10 > rows["π, reweighted 1/(Pπ_p)"][2]
+assert rows["π, reweighted 1/(Pπ_p)"][1] < rows["uniform"][1], "π ∝ ‖G_p‖ lowers the variance"
+
+# %% [markdown]
+# SCRAPL's θ-IS draws from π and does *not* reweight: Section 3.1 says so, and Section 3.4
+# calls it a heuristic that introduces bias on purpose, "so as to bring it closer to P-loss".
+# Notebook 07 measures the π it builds.
+#
+# **Exercise 3.** The bias of the unweighted estimator in one line: write
+# $\mathbb E_\pi[G_p] - g$ and check it against the library's `bias_sq`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_04_3", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def unweighted_bias(G, pi):
+    """E_pi[G_p] - mean_p G_p, a vector of size |w|."""
+    ### BEGIN SOLUTION
+    return ((pi - 1 / len(pi))[:, None] * G).sum(0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_04_3_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+stats_pi = estimator_variance(G, pi, reweight=False)
+assert abs(float(unweighted_bias(G, pi).pow(2).sum()) - stats_pi.bias_sq) < 1e-9 * stats_pi.mse
+
+# %% [markdown]
+# ## The variance that makes uniform sampling noisy
 
 # %%
 stats = estimator_variance(G, full=g)
-norms = G.norm(dim=1).numpy()
 fig = viz.plot_path_grid(
-    jtfs, np.log10(norms + 1e-30), title="‖∇L_p‖ for every path", label="log10 norm"
+    jtfs, np.log10(norms.numpy() + 1e-30), title="‖∇L_p‖ for every path", label="log10 norm"
 )
 plt.show()
 rel_var = stats.variance / float(g.norm()) ** 2
-print(
-    f"E‖ĝ − g‖² / ‖g‖² = {rel_var:.1f};  max/min path gradient norm = {norms.max() / norms.min():.1e}"
-)
+ratio = float(norms.max() / norms[norms > 0].min())
+print(f"E‖ĝ − g‖² / ‖g‖² = {rel_var:.1f};  max/min path gradient norm = {ratio:.1e}")
 assert rel_var > 1.0, "one path should be a much noisier direction than the full gradient"
+
+# %% [markdown]
+# ## Recap
+#
+# - One path costs between $1/P$ and $4/P$ of the full transform in counted arithmetic: a
+#   little more than $1/P$, because the full transform shares its first order.
+# - A uniformly drawn path's gradient is unbiased (Proposition 3.1), checked exactly and by
+#   Monte Carlo.
+# - Drawing from π without reweighting is biased; the weights $1/(P\pi_p)$ remove the bias,
+#   and π ∝ $\|G_p\|$ lowers the variance too. SCRAPL's θ-IS is biased on purpose.
+# - The one-path estimate is far noisier than the full gradient: notebooks 05–07.
+#
+# **Previous**: [03 · JTFS as a loss](03_jtfs_as_a_loss.ipynb) · **Next**: [05 · P-Adam](05_p_adam.ipynb)
+#
+# **References**: Section 3.1 (Eq. 3, 5; Proposition 3.1) and its proof in Appendix A;
+# Section 3.4 (θ-IS does not satisfy Proposition 3.1's hypothesis); Eq. (13)–(14).
