@@ -125,6 +125,21 @@ def test_header_parser_reports_what_is_missing() -> None:
         cur.parse_recap(nb)
 
 
+#: notebooks that must let the student hear what they show (issue 11: synth examples, a
+#: chirplet before and after a shift, the lab's target against each reconstruction)
+AUDIO_NOTEBOOKS = ("00", "01", "03", "08")
+
+
+@pytest.mark.parametrize("number", AUDIO_NOTEBOOKS)
+def test_sound_players(number: str, notebooks) -> None:
+    if number not in notebooks:
+        pytest.fail(f"notebook {number} is missing")
+    code = cur.notebook_text(notebooks[number], kinds=("code",))
+    assert re.search(r"\b(audio|players)\(", code) and "scrapl_edu.sound" in code, (
+        f"notebook {number} plays no sound: use scrapl_edu.sound.audio / players"
+    )
+
+
 # ----------------------------------------------------------------------------- exercises
 @pytest.mark.parametrize("py", SOURCES, ids=ids)
 def test_exercises_are_well_formed_and_round_trip(py: Path, notebooks) -> None:
