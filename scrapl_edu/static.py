@@ -82,6 +82,10 @@ def output_html(output: dict[str, Any], states: dict[str, Any], _depth: int = 0)
             )
         if mime in ("image/svg+xml", "text/html"):
             return value
+        if mime == "text/markdown":
+            from markdown_it import MarkdownIt  # deferred: only frozen markdown outputs need it
+
+            return MarkdownIt("commonmark").enable("table").render(value)
         return f"<pre>{html.escape(value)}</pre>"
     return ""
 

@@ -52,6 +52,10 @@ def test_saved_state_becomes_html() -> None:
                     "output_type": "display_data",
                     "data": {"image/png": PNG, "text/plain": "<Figure>"},
                 },
+                {
+                    "output_type": "display_data",
+                    "data": {"text/markdown": "| a |\n|---|\n| **1** |"},
+                },
             ],
         ),
     }
@@ -66,6 +70,7 @@ def test_saved_state_becomes_html() -> None:
     assert "<option selected>path 7</option>" in page
     assert "scrapl-run-button' disabled>Run</button>" in page
     assert "a &lt; b" in page  # text is escaped
+    assert "<table>" in page and "<strong>1</strong>" in page  # markdown rendered
     assert page.index("P-SAGA") < page.index("data:image/png")  # children in order
 
 
