@@ -20,12 +20,14 @@ import torch
 
 from scrapl_edu import viz
 from scrapl_edu.config import fast_mode
+from scrapl_edu.lab.cluster import crash_hook
 from scrapl_edu.lab.comparison import compare, refresh_summary, validation_curves
 from scrapl_edu.lab.config import ROWS, TABLES
+from scrapl_edu.lab.device import resolve_device
 from scrapl_edu.lab.results import RESULTS_JSON
 from scrapl_edu.lab.run_args import add_run_args, config_from_args
 from scrapl_edu.lab.theta_box import theta_is_presets
-from scrapl_edu.lab.train import run
+from scrapl_edu.lab.train import CHECKPOINT, run
 from scrapl_edu.presets import chirplet_tags
 
 __all__ = ["main", "parser"]
@@ -61,6 +63,18 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
     c.add_argument(
         "--jobs", type=int, default=1, help="runs in parallel, one thread each (default 1)"
+    )
+    c.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run each (preset, row, seed) as a task of this Dask cluster (tcp://HOST:8786) "
+        "instead of the local pool; the results folder must be shared with its workers",
+    )
+    c.add_argument(
+        "--device",
+        default="cpu",
+        help="every run's --device: cpu (default), cuda, cuda:N or auto; on a cluster, cuda "
+        "tasks go to workers started with --resources GPU=1",
     )
     c.add_argument(
         "--out", required=True, help="output folder (runs/ inside; finished runs are reused)"
@@ -166,8 +180,11 @@ def _cmd_run(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) 
     try:
         config = config_from_args(args, fast)
         config.validate()
+        device = resolve_device(args.device)  # before any work: a missing GPU fails here
     except (ValueError, KeyError) as err:
         ap.exit(2, f"scrapl-edu run: error: {err}\n")
+    if args.resume and (Path(args.out) / CHECKPOINT).exists():
+        print(f"resuming from {Path(args.out) / CHECKPOINT}", flush=True)
     try:
         res = run(
             config,
@@ -176,6 +193,8 @@ def _cmd_run(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) 
             resume=args.resume,
             progress=not args.no_progress,
             stop_after=args.stop_after,
+            on_step=crash_hook(),  # None unless a test sets SCRAPL_EDU_TEST_CRASH
+            device=device,
         )
     except FileExistsError as err:
         ap.exit(2, f"scrapl-edu run: error: {err}\n")
@@ -221,6 +240,8 @@ def _cmd_compare(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bo
             reuse=args.reuse,
             fast=fast,
             pairs=_pairs(ap, args.pairs),
+            scheduler=args.scheduler,
+            device=args.device,
         )
     except (ValueError, FileExistsError, RuntimeError) as err:
         ap.exit(2, f"scrapl-edu compare: error: {err}\n")

@@ -30,7 +30,9 @@ import numpy as np
 from scipy.stats import t as student_t
 from tqdm.auto import tqdm
 
+from scrapl_edu.lab.cluster import check_scheduler_address, run_on_dask
 from scrapl_edu.lab.config import ROW_LABELS, ROWS
+from scrapl_edu.lab.device import resolve_device
 from scrapl_edu.lab.drums import drum_per_seed, drum_report_markdown
 from scrapl_edu.lab.paired import paired_markdown, paired_stats
 from scrapl_edu.lab.results import RESULTS_JSON, Results, excess_variation
@@ -134,6 +136,8 @@ def compare(
     reuse: Sequence[str | Path] = (),
     fast: bool = False,
     pairs: Sequence[tuple[str, str]] | None = None,
+    scheduler: Any = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Run every (preset, row, seed) and aggregate mean +- 95% CI like Tables 1-3.
 
@@ -147,6 +151,14 @@ def compare(
     configuration is the one this compare would run (runs are deterministic given their
     configuration, timings aside). ``fast`` runs the shrunk presets (``SCRAPL_EDU_FAST=1``
     in the runs' environment). ``pairs``: rows compared seed by seed (see :func:`aggregate`).
+
+    ``scheduler``: a Dask scheduler address (``tcp://HOST:8786``) or a ``distributed.Client``:
+    each run becomes a task of that cluster instead of a process of the local pool (same
+    command, same folders; :mod:`scrapl_edu.lab.cluster`); ``jobs`` is then the cluster's
+    business (one task per worker thread). ``device`` (``cpu``, ``cuda``, ``cuda:N``,
+    ``auto``) is passed to every run (``--device``); on a cluster, ``cuda`` tasks ask for
+    the worker resource ``GPU=1``. A run that fails is reported with its log; finished runs
+    are kept, and the table is built once every run is in.
     """
     out = Path(out)
     for r in rows:
@@ -155,6 +167,11 @@ def compare(
     for p in presets:
         if p not in PRESETS:
             raise ValueError(f"unknown preset {p!r}; choose one of {sorted(PRESETS)}")
+    if scheduler is not None and not hasattr(scheduler, "submit"):
+        scheduler = check_scheduler_address(scheduler)  # a malformed address: before any work
+    elif scheduler is None:
+        resolve_device(device)  # the local runs would each fail without the GPU: say it once
+    device_args = [] if device == "cpu" else ["--device", str(device)]
     if (out / "table.md").exists() and not overwrite:
         raise FileExistsError(f"{out / 'table.md'} exists; pass --overwrite to rebuild the table")
     out.mkdir(parents=True, exist_ok=True)
@@ -164,7 +181,7 @@ def compare(
         for row in rows:
             for seed in seeds:
                 folder = run_dir(out, preset, row, seed)
-                extra = list(extra_args) + list(row_args.get(row, ()))
+                extra = list(extra_args) + list(row_args.get(row, ())) + device_args
                 if not (folder / RESULTS_JSON).exists() and reuse:
                     cfg = config_from_argv(run_args(preset, row, seed) + extra, fast=fast)
                     want = json.loads(json.dumps(asdict(cfg)))  # as results.json holds it
@@ -174,15 +191,24 @@ def compare(
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env["SCRAPL_EDU_FAST"] = "1" if fast else "0"
     failures = []
+    if scheduler is not None:  # every run a task of a Dask cluster, nothing for the local pool
+        forwarded = {k: env[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "SCRAPL_EDU_FAST")}
+        gpu = str(device).startswith("cuda")
+        failures, todo = run_on_dask(todo, scheduler, forwarded, out, gpu=gpu), []
     # threads only wait: each run is a separate process with one thread of its own
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(_run_one, cmd, folder, env): folder for cmd, folder in todo}
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="compare runs"):
+        done = as_completed(futures)
+        for fut in tqdm(done, total=len(futures), desc="compare runs", disable=not futures):
             folder, code = futures[fut], fut.result()
             if code != 0:
                 failures.append(f"{folder} (exit {code}; see {folder / 'log.txt'})")
     if failures:
-        raise RuntimeError("some runs failed:\n  " + "\n  ".join(sorted(failures)))
+        raise RuntimeError(
+            "some runs failed:\n  "
+            + "\n  ".join(sorted(failures))
+            + "\nfinished runs are kept: rerun the same compare to finish the others"
+        )
     return aggregate(out, presets, rows, seeds, title=title, pairs=pairs)
 
 

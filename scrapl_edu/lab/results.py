@@ -126,6 +126,9 @@ class Results:
         path_counts: visits per path (SCRAPL) or None.
         n_paths: P of the run's JTFS (0 for p_loss / mss).
         stopped_early: training stopped by ``max_wall_s``.
+        device: where the run computed (``"cpu"`` or ``"cuda:0 (GPU name)"``; not part
+            of ``config``: see :mod:`scrapl_edu.lab.device`).
+        peak_device_mb: peak GPU memory allocated by torch in MiB (None on the CPU).
     """
 
     config: dict[str, Any]
@@ -147,6 +150,8 @@ class Results:
     path_counts: list[int] | None = None
     n_paths: int = 0
     stopped_early: bool = False
+    device: str = "cpu"
+    peak_device_mb: float | None = None
 
     def to_dict(self, with_history: bool = False) -> dict[str, Any]:
         d = asdict(self)

@@ -7,13 +7,14 @@ which launches runs with these arguments and checks reusable runs against their 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from scrapl_edu.lab.config import LOSSES, LabConfig, make_config
 from scrapl_edu.presets import PRESETS
 
-__all__ = ["add_run_args", "config_from_args", "config_from_argv"]
+__all__ = ["add_run_args", "cap_steps", "config_from_args", "config_from_argv"]
 
 
 def add_run_args(ap: argparse.ArgumentParser) -> None:
@@ -41,6 +42,13 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="seed of data, init, batches, shifts, paths (default 0)"
     )
     ap.add_argument("--steps", type=int, help="optimizer steps (preset default)")
+    ap.add_argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="a shortened run: at most N steps (steps = min(N, the preset's or --steps)); "
+        "results.json then says steps=N, so it is never taken for the full run",
+    )
     ap.add_argument("--batch-size", type=int, help="batch size (preset default)")
     ap.add_argument("--lr", type=float, help="learning rate (preset default)")
     ap.add_argument("--n-examples", type=int, help="data-set size, split 60/20/20 (preset default)")
@@ -65,6 +73,12 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
         help="override the chirplet FM range (oct/s)",
     )
     ap.add_argument("--threads", type=int, help="torch threads (compare uses 1 per run)")
+    ap.add_argument(
+        "--device",
+        default="cpu",
+        help="where to compute: cpu (default), cuda, cuda:N, or auto (CUDA when present); "
+        "not part of the configuration (results.json['device'] records it)",
+    )
 
 
 def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
@@ -96,7 +110,24 @@ def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
         synth["fm_oct_per_s"] = tuple(args.fm_oct_per_s)
     if synth:
         over["synth"] = synth
-    return make_config(args.preset, fast=fast, **over)
+    config = make_config(args.preset, fast=fast, **over)
+    max_steps = getattr(args, "max_steps", None)
+    return config if max_steps is None else cap_steps(config, max_steps)
+
+
+def cap_steps(config: LabConfig, max_steps: int) -> LabConfig:
+    """``--max-steps``: the same run shortened to at most ``max_steps`` optimizer steps.
+
+    The cap is part of the configuration's identity (it sets ``steps``): a shortened run
+    changes what is trained and evaluated, so its ``results.json`` must never be mistaken for,
+    or reused as, the full run's. To split one long run into slices instead (a job's time
+    limit), use ``--stop-after N`` and ``--resume``, which keep the configuration.
+    """
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"--max-steps must be a positive integer, got {max_steps!r}")
+    if max_steps < config.steps:
+        config = dataclasses.replace(config, steps=max_steps)
+    return config
 
 
 def config_from_argv(argv: Sequence[str], fast: bool) -> LabConfig:

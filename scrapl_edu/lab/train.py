@@ -13,6 +13,9 @@ The experiment of Sections 4.2-4.3 (unsupervised DDSP sound matching, Appendix E
 :func:`build_parts` makes what does not change (data, synth, loss, JTFS); :class:`TrainState`
 holds what does (encoder, optimizer, generators, curves): its :meth:`TrainState.state_dict` is
 the checkpoint. :func:`train_step` is one iteration of Algorithm 1, :func:`run` the outer loop.
+
+``run(..., device="cuda")`` trains on a GPU (:mod:`scrapl_edu.lab.device`: what is on the device,
+what stays on the CPU, and what is deterministic where); the default is the CPU.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from tqdm.auto import tqdm
 from scrapl_edu.jtfs import JTFS
 from scrapl_edu.lab.config import JTFS_LOSSES, LabConfig
 from scrapl_edu.lab.data import make_dataset
+from scrapl_edu.lab.device import device_label, resolve_device
 from scrapl_edu.lab.results import (
     RESULTS_JSON,
     Results,
@@ -150,6 +154,8 @@ class GradEMA:
         if not grads:
             return float("nan")
         g = torch.cat(grads).detach().double()
+        if self.mean is not None and self.mean.device != g.device:
+            self.mean = self.mean.to(g.device)  # restored from a checkpoint of another device
         if self.mean is None:
             self.mean, self.sq = g.clone(), float(g.square().sum())
         else:
@@ -206,19 +212,26 @@ class TrainState:
         }
         counters["grad_ema"] = asdict(self.grad_ema)
         counters["elapsed_before"] = self.elapsed_before + elapsed
+        rng = {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        }
+        dev = self._device()
+        if dev.type == "cuda":  # the encoder's dropout draws from the GPU's generator
+            rng["cuda"] = torch.cuda.get_rng_state(dev)
         return {
             "encoder": self.encoder.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "loss": None if self.loss_fn is None else self.loss_fn.state_dict(),
             "batch_gen": self.batch_gen.get_state(),
             "shift_gen": self.shift_gen.get_state(),
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "numpy": np.random.get_state(),
-                "python": random.getstate(),
-            },
+            "rng": rng,
             "state": counters,
         }
+
+    def _device(self) -> torch.device:
+        return next(self.encoder.parameters()).device
 
     def load_state_dict(self, ck: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` (global RNGs included)."""
@@ -231,6 +244,9 @@ class TrainState:
         torch.set_rng_state(ck["rng"]["torch"])
         np.random.set_state(ck["rng"]["numpy"])
         random.setstate(ck["rng"]["python"])
+        dev = self._device()
+        if dev.type == "cuda" and "cuda" in ck["rng"]:
+            torch.cuda.set_rng_state(ck["rng"]["cuda"], dev)
         for name, value in ck["state"].items():
             setattr(self, name, GradEMA(**value) if name == "grad_ema" else value)
 
@@ -257,13 +273,20 @@ def _make_optimizer(parts: RunParts, encoder: nn.Module) -> torch.optim.Optimize
     return torch.optim.AdamW(encoder.parameters(), **kw)
 
 
-def build_parts(config: LabConfig) -> tuple[RunParts, TrainState]:
+def build_parts(
+    config: LabConfig, device: torch.device | str = "cpu"
+) -> tuple[RunParts, TrainState]:
     """Seed everything and build the run's parts and its initial state (in this order).
 
     The order fixes which random numbers each part gets, so it is the same on every run:
     global seeds, data set, synth, encoder (its initialisation), JTFS, loss, optimizer, then
     the batch (``seed + 1``) and shift (``seed + 2``) generators; the path sampler has its
     own (``seed + 3``).
+
+    Everything is built on the CPU, so the data set, the encoder's initial weights and its
+    front end's statistics are the same on every ``device``; then the signals and parameters
+    (``x_*``, ``theta_*``), the synth and the encoder move to ``device``. The generators stay
+    on the CPU.
     """
     torch.manual_seed(config.seed)
     np.random.seed(config.seed % 2**32)
@@ -273,6 +296,12 @@ def build_parts(config: LabConfig) -> tuple[RunParts, TrainState]:
     synth = synth_cfg.build()
     encoder = build_encoder(config, synth.n_params, data["x_train"][:128])
     encoder.train()
+    device = torch.device(device)
+    if device.type != "cpu":
+        moved = ("x_", "theta_")  # what the steps read; other entries (drum shifts) stay
+        data = {k: v.to(device) if k.startswith(moved) else v for k, v in data.items()}
+        synth.to(device)
+        encoder.to(device)
     jtfs = build_jtfs(config) if config.loss in JTFS_LOSSES else None
     parts = RunParts(config, data, synth_cfg, synth, jtfs)
     loss_fn = _make_loss(parts)
@@ -361,7 +390,7 @@ def train_step(parts: RunParts, state: TrainState) -> None:
 
 def l1_permille(theta_hat: Tensor, theta: Tensor) -> np.ndarray:
     """Per-parameter mean |theta_hat - theta| in per mille of the [0, 1] range (Tables 1-3)."""
-    return (theta_hat - theta).abs().mean(dim=0).double().numpy() * 1000.0
+    return (theta_hat - theta).abs().mean(dim=0).double().cpu().numpy() * 1000.0
 
 
 def predict(encoder: nn.Module, x: Tensor, batch: int = 64) -> Tensor:
@@ -406,6 +435,7 @@ def peak_rss_mb() -> float:
 def finish(parts: RunParts, state: TrainState, wall_s: float, stopped_early: bool) -> Results:
     """Test theta L1 of the final encoder and the run's :class:`Results`."""
     names = parts.param_names
+    dev = next(state.encoder.parameters()).device
     test_pp = l1_permille(predict(state.encoder, parts.data["x_test"]), parts.data["theta_test"])
     step_s = np.asarray(state.history["step_s"], dtype=float)
     # the first steps warm up caches (FFT plans, filter windows): leave them out of ms/step
@@ -430,7 +460,30 @@ def finish(parts: RunParts, state: TrainState, wall_s: float, stopped_early: boo
         path_counts=_path_counts(parts, state),
         n_paths=parts.n_paths,
         stopped_early=stopped_early,
+        device=device_label(dev),
+        peak_device_mb=_peak_device_mb(dev),
     )
+
+
+def _peak_device_mb(device: torch.device) -> float | None:
+    """Peak GPU memory allocated by torch during the run, in MiB (None on the CPU)."""
+    if device.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2.0**20
+
+
+def _use_device(device: torch.device) -> None:
+    """On CUDA: count peak memory from now and compute in float32 (no TF32), as the paper.
+
+    TF32 (on by default for cuDNN convolutions on Ampere and newer) keeps 10 mantissa bits;
+    it is switched off for the process so that a CUDA run is the CPU's computation up to
+    float32 rounding. Nothing changes on the CPU.
+    """
+    if device.type != "cuda":
+        return
+    torch.cuda.reset_peak_memory_stats(device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 # ------------------------------------------------------------------ folders, Ctrl-C
@@ -510,6 +563,7 @@ def run(
     ckpt_every: int | None = None,
     callback: Callable[[Snapshot], None] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    device: str | torch.device = "cpu",
 ) -> Results | None:
     """Train and evaluate one configuration (Sections 4.2-4.3; Algorithm 1 for ``scrapl``).
 
@@ -527,6 +581,13 @@ def run(
             (the dashboard) draw from it.
         on_step: called after every training step with ``(step, steps)``: a cheap hook
             for progress bars (the dashboard's).
+        device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when
+            present); resolved before any work (:func:`scrapl_edu.lab.device.resolve_device`:
+            ``"cuda"`` without a GPU raises a ValueError saying what to do). Not part of the
+            configuration: the same config gives the same ``results.json["config"]`` and
+            checkpoints on every device, and a checkpoint resumes on either (the CPU is
+            bit-identical to an uninterrupted run; CUDA up to float32 rounding, see
+            :mod:`scrapl_edu.lab.device`). ``results.json["device"]`` says where it ran.
 
     Returns:
         :class:`~scrapl_edu.lab.results.Results` (also saved to ``out``), or None if stopped
@@ -534,6 +595,7 @@ def run(
     """
     config.validate()
     _check_hooks(callback, on_step)
+    dev = resolve_device(device)  # before any work: a missing GPU fails here
     out_path = None if out is None else Path(out)
     prepare_out(out_path, overwrite, resume)
     ckpt_file = None if out_path is None else out_path / CHECKPOINT
@@ -553,10 +615,13 @@ def run(
         if callback is not None:
             callback(snap)
 
-    parts, state = build_parts(config)
+    _use_device(dev)
+    parts, state = build_parts(config, dev)
     resumed = resume and ckpt_file is not None and ckpt_file.exists()
     if resumed:
-        ck = torch.load(ckpt_file, weights_only=False)
+        # onto the CPU first: the generators' states must stay there; the encoder and the
+        # optimizer copy their tensors to the run's device as they load them
+        ck = torch.load(ckpt_file, map_location="cpu", weights_only=False)
         if ck["config"] != asdict(config):
             raise ValueError(
                 f"checkpoint {ckpt_file} was written by a different configuration; "

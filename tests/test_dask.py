@@ -1,0 +1,146 @@
+"""``compare`` on a Dask cluster (``--scheduler``): same results as the local pool, a run that
+dies mid-way resumes from its checkpoint, bad addresses and failures are clear, and no
+finished run is lost or overwritten.
+
+A ``LocalCluster`` of two worker processes with one thread each stands in for a cluster;
+every run is a fast-mode lab run (``SCRAPL_EDU_FAST=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from dask.distributed import LocalCluster
+
+from scrapl_edu import lab
+from scrapl_edu.lab.cli import main
+from scrapl_edu.lab.cluster import check_scheduler_address, crash_hook
+
+#: the numbers of results.json that are timings or places (they differ between runs)
+UNSTABLE = ("wall_s", "ms_per_step", "peak_rss_mb", "theta_is_s")
+
+pytestmark = pytest.mark.xdist_group("dask")  # one cluster at a time on a small machine
+
+
+def _numbers(folder: Path) -> dict:
+    d = json.loads((folder / "results.json").read_text())
+    return {k: v for k, v in d.items() if k not in UNSTABLE}
+
+
+def _cluster() -> LocalCluster:
+    return LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,
+    )
+
+
+def test_dask_equals_local_pool_and_a_killed_worker_resumes(tmp_path, monkeypatch):
+    """Two workers, the rows and seeds of the local pool: equal results.json numbers, though
+    one run's worker is killed after step 5 (its last checkpoint: step 3, fast mode validates
+    and checkpoints every 3 steps). The scheduler gives the task to a worker again, the run
+    resumes from its checkpoint, and nothing of the other run is lost."""
+    monkeypatch.setenv("SCRAPL_EDU_FAST", "1")
+    rows, seeds = ["p_loss"], [0, 1]
+    local = tmp_path / "local"
+    lab.compare(["classroom"], rows, seeds, local, jobs=2, fast=True)
+    marker = tmp_path / "crashed"
+    monkeypatch.setenv("SCRAPL_EDU_TEST_CRASH", f"5:worker:{marker}")  # workers inherit it
+    remote = tmp_path / "dask"
+    t0 = time.perf_counter()
+    with _cluster() as cluster:
+        lab.compare(
+            ["classroom"], rows, seeds, remote, fast=True, scheduler=cluster.scheduler_address
+        )
+    print(f"dask compare with a killed worker: {time.perf_counter() - t0:.1f} s")
+    assert marker.exists(), "the test crash did not happen"
+    folders = [lab.run_dir(remote, "classroom", "p_loss", s) for s in seeds]
+    logs = {f: (f / "log.txt").read_text() for f in folders}
+    victim = [f for f, text in logs.items() if "test crash at step 5 (worker)" in text]
+    assert len(victim) == 1, logs
+    assert "resuming from" in logs[victim[0]]  # the retry continued from the checkpoint
+    for seed in seeds:
+        a = _numbers(lab.run_dir(local, "classroom", "p_loss", seed))
+        b = _numbers(lab.run_dir(remote, "classroom", "p_loss", seed))
+        assert a == b, seed
+    sa = json.loads((local / "summary.json").read_text())["entries"]
+    sb = json.loads((remote / "summary.json").read_text())["entries"]
+    assert [e["theta_l1"] for e in sa] == [e["theta_l1"] for e in sb]
+
+
+def test_failed_run_reported_with_its_log_and_finished_runs_kept(tmp_path, monkeypatch):
+    """One run fails for good (bad arguments): the error names it and its log; the finished
+    run beside it is neither rerun nor rewritten; no table is written until all are in."""
+    monkeypatch.setenv("SCRAPL_EDU_FAST", "1")
+    done = lab.run_dir(tmp_path, "classroom", "p_loss", 0)
+    done.mkdir(parents=True)
+    sentinel = '{"a finished run": "must stay as it is"}'
+    (done / "results.json").write_text(sentinel)
+    with _cluster() as cluster:
+        with pytest.raises(RuntimeError) as info:
+            lab.compare(
+                ["classroom"],
+                ["p_loss"],
+                [0, 1],
+                tmp_path,
+                fast=True,
+                extra_args=["--steps", "0"],
+                scheduler=cluster.scheduler_address,
+            )
+    msg = str(info.value)
+    failed = lab.run_dir(tmp_path, "classroom", "p_loss", 1)
+    assert f"{failed.resolve()} (exit 2; see {failed.resolve() / 'log.txt'})" in msg
+    assert "rerun the same compare" in msg
+    assert "steps must be a positive integer" in (failed / "log.txt").read_text()
+    assert (done / "results.json").read_text() == sentinel
+    assert not (done / "log.txt").exists()  # never started
+    assert not (tmp_path / "table.md").exists()
+
+
+@pytest.mark.parametrize(
+    "address", ["foo bar", "tcp://host", "http://host:8786", "host:99999", "", "tcp://:8786"]
+)
+def test_malformed_scheduler_address_is_refused_before_any_work(tmp_path, address):
+    with pytest.raises(ValueError, match="not a Dask scheduler address|scheduler address like"):
+        lab.compare(["classroom"], ["p_loss"], [0], tmp_path / "x", scheduler=address)
+    assert not (tmp_path / "x").exists()
+
+
+def test_addresses_that_are_fine():
+    assert check_scheduler_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert check_scheduler_address("tls://node-3.cluster:8786") == "tls://node-3.cluster:8786"
+    assert check_scheduler_address("tcp://[::1]:8786") == "tcp://[::1]:8786"
+
+
+def test_unreachable_scheduler_fails_in_seconds_with_what_to_do(tmp_path, capsys):
+    t0 = time.perf_counter()
+    code = None
+    with pytest.raises(SystemExit) as info:
+        main(
+            ["compare", "--rows", "p_loss", "--seeds", "0", "--out", str(tmp_path / "c")]
+            + ["--scheduler", "tcp://127.0.0.1:9"]  # the discard port: nobody listens
+        )
+    code = info.value.code
+    elapsed = time.perf_counter() - t0
+    err = capsys.readouterr().err
+    assert code == 2 and elapsed < 30
+    assert "no Dask scheduler answered at tcp://127.0.0.1:9 within 5 s" in err
+    assert "dask scheduler" in err and "dask worker" in err
+    assert not any((tmp_path / "c").rglob("log.txt"))  # no run started
+
+
+def test_crash_hook_fires_once_across_processes(tmp_path):
+    marker = tmp_path / "m"
+    assert crash_hook({}) is None
+    with pytest.raises(ValueError, match="mode must be process or worker"):
+        crash_hook({"SCRAPL_EDU_TEST_CRASH": f"3:other:{marker}"})
+    marker.write_text("someone crashed already\n")
+    hook = crash_hook({"SCRAPL_EDU_TEST_CRASH": f"3:process:{marker}"})
+    hook(3, 6)  # the marker exists: this process carries on
+    assert os.getpid() > 0 and marker.read_text() == "someone crashed already\n"
