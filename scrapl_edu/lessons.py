@@ -43,9 +43,12 @@ __all__ = [
     "PairedRuns",
     "PairedSummary",
     "candidate_directions",
+    "chirplet_without_am",
+    "first_order_envelope",
     "frozen_table_step",
     "gradient_alignment",
     "paired_runs",
+    "modulation_power",
     "paired_summary",
     "paired_table",
     "plot_paired_runs",
@@ -706,3 +709,61 @@ def gradient_alignment(
             (g,) = torch.autograd.grad(loss(synth(theta, shifts=int(s)), target), theta)
             out[i, j] = cosine_similarity(-g.detach(), (star - theta).detach())
     return out
+
+
+# ------------------------------------------------------------------ AM in the scattering
+def chirplet_without_am(config, theta: Tensor, shifts: int = 0) -> Tensor:
+    """The synth's chirplet with its amplitude modulation removed: the control for the AM.
+
+    Same carrier, FM sweep, Gaussian window, shift and RMS level as
+    ``config.build()(theta, shifts=shifts)`` (Section 4.3), with the modulator
+    sin(π θ_AM t) replaced by 1. Shape (B, 1, N).
+    """
+    from scrapl_edu.synths.common import exp_chirp_phase, gaussian_window, normalize_rms
+
+    theta = torch.as_tensor(theta, dtype=torch.float32).reshape(-1, 2)
+    _, fm = config.theta_to_params(theta)
+    n = torch.arange(config.n_samples, dtype=theta.dtype)
+    t = (n - config.n_samples // 2 - float(shifts)) / config.sr
+    sigma = config.sigma0 * config.bandwidth_oct / fm[:, None]
+    phase = exp_chirp_phase(t.clamp(-40 * sigma, 40 * sigma), config.carrier_hz, fm[:, None])
+    x = torch.sin(2 * math.pi * phase) * gaussian_window(t, sigma)
+    if config.normalize == "rms":
+        x = normalize_rms(x, config.target_rms)
+    return x.unsqueeze(1)
+
+
+def first_order_envelope(x: Tensor, jtfs, band_hz: float, averaged: bool = False) -> np.ndarray:
+    """|x * ψ_λ|(t) for the first-order wavelet λ nearest ``band_hz`` (notebook 01).
+
+    With ``averaged`` the envelope is low-passed by the JTFS's φ_T, as in the scalogram
+    S1 x = |x * ψ_λ| * φ_T. Computed in the Fourier domain with ``jtfs.filters`` (circular
+    convolutions over the padded length), returned for the N samples of ``x`` (1-D array).
+    """
+    x = torch.as_tensor(x, dtype=torch.float64).reshape(-1)
+    psi = jtfs.filters("psi1")
+    xi = jtfs.filter_table("psi1")["xi"] * (jtfs.sr or 1.0)
+    k = int(np.argmin(np.abs(np.log2(xi / band_hz))))
+    n_pad = psi.shape[1]
+    if x.numel() > n_pad:
+        raise ValueError(f"x has {x.numel()} samples, more than the JTFS's padded {n_pad}")
+    X = np.fft.fft(x.numpy(), n_pad)
+    U = np.abs(np.fft.ifft(X * psi[k]))
+    if averaged:
+        U = np.real(np.fft.ifft(np.fft.fft(U) * jtfs.filters("phi")[0]))
+    return U[: x.numel()]
+
+
+def modulation_power(envelope: np.ndarray, sr: float, rate_hz: float, rel_band: float = 0.2) -> float:
+    """Power of an envelope's fluctuation at ``rate_hz`` (± ``rel_band`` of it), per sample.
+
+    The envelope's mean is removed; the power is summed over the FFT bins within
+    ``[rate (1 − rel_band), rate (1 + rel_band)]`` Hz (Parseval-normalised).
+    """
+    e = np.asarray(envelope, dtype=float)
+    spec = np.abs(np.fft.rfft(e - e.mean())) ** 2 / e.size**2
+    f = np.fft.rfftfreq(e.size, d=1.0 / sr)
+    band = (f >= rate_hz * (1 - rel_band)) & (f <= rate_hz * (1 + rel_band))
+    if not band.any():
+        raise ValueError(f"no frequency bin near {rate_hz} Hz at this length and rate")
+    return float(2 * spec[band].sum())
