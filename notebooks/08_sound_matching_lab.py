@@ -25,7 +25,8 @@
 # (redrawn at each validation; move the pointer onto the figure for the interactive plotly
 # chart: zoom, hover for values). The table on the right is the committed ablation (Table 2 in small, `data/results/`).
 #
-# The notebook runs one default run when executed (headless runs and Voilà included).
+# The notebook runs one default run when executed (headless runs and Voilà included), on
+# the GPU when the machine has one (`device="auto"`), else on the CPU.
 
 # %%
 from IPython.display import display
@@ -40,6 +41,7 @@ last = dashboard.history[-1]
 res, cfg = last["results"], last["config"]  # res: scrapl_edu.lab.Results
 print(dashboard.status.value, "|", cfg)
 print(f"test θ L1 = {res.test_theta_l1_permille:.1f} ‰ after {res.steps} steps")
+print(f"computed on {res.device}")
 assert dashboard.status.value == "Run 1 finished"
 assert 0.0 <= res.test_theta_l1_permille <= 1000.0
 assert sum(res.path_counts) == res.steps, "one path is drawn per SCRAPL step"

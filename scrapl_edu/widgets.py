@@ -270,7 +270,11 @@ def _tag(config: dict[str, Any]) -> str:
 
 
 def lab_runner(
-    config: dict[str, Any], progress: Callable[[Progress], None], *, fast: bool = False
+    config: dict[str, Any],
+    progress: Callable[[Progress], None],
+    *,
+    fast: bool = False,
+    device: str = "auto",
 ) -> Results:
     """Run the lab (:func:`scrapl_edu.lab.run`), reporting progress as it goes.
 
@@ -279,7 +283,9 @@ def lab_runner(
     ``progress`` receives the lab's :class:`~scrapl_edu.lab.Snapshot` at each validation
     (validation curve in θ L1 ‰, visits per path, π, per-step losses, gradient variance) and
     a :class:`~scrapl_edu.lab.StepProgress` after every step (for the progress bar).
-    Nothing is written to disk. Returns the run's :class:`~scrapl_edu.lab.Results`.
+    Nothing is written to disk. ``device``: where to train (``"auto"``: the GPU when there
+    is one; :func:`scrapl_edu.lab.device.resolve_device`). Returns the run's
+    :class:`~scrapl_edu.lab.Results` (``results.device`` says where it ran).
     """
     keys = ("loss", "p_adam", "p_saga", "theta_is", "steps", "seed")
     cfg = make_config(config["preset"], fast=fast, **{k: config[k] for k in keys if k in config})
@@ -289,6 +295,7 @@ def lab_runner(
         progress=False,
         callback=progress,
         on_step=lambda step, steps: progress(StepProgress(step, steps)),
+        device=device,
     )
 
 
@@ -314,6 +321,8 @@ class LabDashboard:
         run_default: run once right away with the defaults (headless notebooks, Voilà).
         fast: shrink the presets (default: ``SCRAPL_EDU_FAST``, read here: the dashboard
             is where a notebook's run starts).
+        device: where :func:`lab_runner` trains: ``"auto"`` (default: the GPU when there is
+            one, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     """
 
     def __init__(
@@ -325,11 +334,12 @@ class LabDashboard:
         seed: int = 0,
         run_default: bool = True,
         fast: bool | None = None,
+        device: str = "auto",
     ) -> None:
         import ipywidgets as W
 
         self.fast = fast_mode() if fast is None else bool(fast)
-        self.runner: Runner = runner or partial(lab_runner, fast=self.fast)
+        self.runner: Runner = runner or partial(lab_runner, fast=self.fast, device=device)
         if presets is None:
             presets = [p for p in preset_names() if p.startswith("classroom")]
         if not presets:
@@ -470,7 +480,7 @@ class LabDashboard:
             + (f" ({per})" if per else ""),
         ]
         if np.isfinite(ms):
-            rows.append(f"{ms:.1f} ms per step")
+            rows.append(f"{ms:.1f} ms per step on {html.escape(res.device)}")
         return "<br>".join(rows)
 
     def _ipython_display_(self) -> None:
