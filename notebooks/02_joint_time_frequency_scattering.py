@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: -all
+#     cell_metadata_filter: nbgrader,-all
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -15,16 +15,30 @@
 # ---
 
 # %% [markdown]
-# # 2 · Joint time–frequency scattering from scratch
+# # 02 · Joint time–frequency scattering
 #
-# **Idea.** JTFS (Section 4.1) filters the scalogram $|x * \psi_\lambda|$ a second time with a
-# 2-D wavelet $\Psi_p$: a **temporal** wavelet of rate $\xi_2$ (Hz) and a **frequential**
-# wavelet of scale $\xi_{fr}$ (cycles per octave) along log-frequency, whose sign (the
-# *spin*) tells a rising from a falling pattern. After a modulus and averaging, each path
-# $p=(\text{rate},\text{scale},\text{spin})$ gives one small image $\phi_p(x)$ (Eq. 1).
-# SCRAPL's path set is this rate × scale grid; the paper's Fig. 6 draws it.
+# **Objectives**
+# - build the two wavelet families of the second order: temporal (rates in Hz) and
+#   frequential (scales in cycles per octave, with a spin);
+# - read the path grid of the paper's Fig. 6: a path's rate is an AM rate, its rate / scale
+#   an FM velocity in octaves per second, its spin the direction of the sweep;
+# - find where a chirplet's AM and FM land on the grid, and when the AM does not show;
+# - check our JTFS against the one the paper used (kymatio).
+#
+# **Prerequisites**: 01 (wavelets, scalogram, what averaging destroys)
+# **Study time**: about 50 min
+# **Paper**: Section 4.1 (JTFS, Eq. 1), Section 4.3, Appendix C (Fig. 6)
+
+# %% [markdown]
+# **Idea.** **JTFS** (Section 4.1) filters the scalogram $|x * \psi_\lambda|$ a second time
+# with a 2-D wavelet $\Psi_p$: a **temporal** wavelet of **rate** $\xi_2$ (Hz) and a
+# **frequential** wavelet of **scale** $\xi_{fr}$ (**cycles/octave**) along log-frequency,
+# whose sign (the **spin**) tells a rising from a falling pattern. After a modulus and
+# averaging, each **path** $p=(\text{rate},\text{scale},\text{spin})$ gives one small image
+# $\phi_p(x)$ (Eq. 1). SCRAPL's path set is this rate × scale grid, the **path grid**.
 
 # %%
+import dataclasses
 import json
 from pathlib import Path
 
@@ -33,7 +47,7 @@ import numpy as np
 import torch
 from IPython.display import display
 
-from scrapl_edu import JTFS, viz
+from scrapl_edu import JTFS, lessons, viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import make_config
 from scrapl_edu.widgets import PathExplorer
@@ -95,7 +109,138 @@ display(explorer)
 best = jtfs.paths[explorer.index]
 print(explorer.describe(explorer.index).replace("<b>", "").replace("</b>", ""))
 assert explorer.index == int(np.argmax(energy))
-assert 0 < energy[explorer.index] / energy.sum() <= 1
+
+# %% [markdown]
+# The raw energy piles up at the lowest rates (the slow envelope of the whole burst), so the
+# strongest path says little about θ. The grid is read differently.
+#
+# ## Reading the grid: rate = AM, rate / scale = FM velocity (Fig. 6)
+#
+# A chirp rising at $v$ octaves per second draws a line of slope $v$ in the scalogram
+# (time × log-frequency). A 2-D wavelet that oscillates at $r$ Hz along time and $s$ cycles
+# per octave along log-frequency matches a line on which $r$ cycles per second meet $s$
+# cycles per octave: a slope of $r/s$ octaves per second. That is a path's **velocity**.
+# Fig. 6 of the paper plots every path at (rate in Hz, |rate / scale| in oct/s): the axes of
+# the synth's $\theta_{AM}$ and $\theta_{FM}$, where each preset's **θ box** is drawn.
+#
+# **Exercise 1.** Write the velocity of a path from its rate (Hz) and its signed scale
+# (cycles/octave); the spin-0 paths (scale 0) have no velocity (`inf`).
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_02_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def velocity(rate_hz, scale_cpo):
+    """FM velocity (octaves per second) matched by a path; inf for scale 0."""
+    ### BEGIN SOLUTION
+    return float("inf") if scale_cpo == 0 else rate_hz / abs(scale_cpo)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_02_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+assert velocity(5.6, -1.4) == 4.0 and velocity(2.8, 0.35) == 8.0
+assert velocity(0.7, 0.0) == float("inf")
+assert velocity(11.2, 2.8) == velocity(11.2, -2.8)
+
+# %% [markdown]
+# The pure-FM chirp (the same chirplet without its AM, `lessons.chirplet_without_am`) for
+# five values of θ_FM: the velocity of its strongest spinning path must match θ_FM within
+# the grid's resolution (velocities are one octave apart, so within half an octave).
+
+# %%
+spinning = [k for k, p in enumerate(jtfs.paths) if p.spin != 0]
+v_path = np.array([velocity(jtfs.paths[k].rate_hz, jtfs.paths[k].scale_cpo) for k in spinning])
+read = {}
+for theta_fm in np.linspace(0, 1, 5):
+    th = torch.tensor([[0.5, theta_fm]])
+    with torch.no_grad():
+        e = jtfs(lessons.chirplet_without_am(synth_cfg, th))[0].pow(2).sum(dim=(1, 2))
+    read[synth_cfg.theta_to_params(th)[1].item()] = float(v_path[int(e[spinning].argmax())])
+print({f"{k:.2f} oct/s": f"{v:.2f}" for k, v in read.items()})
+assert all(abs(np.log2(v / fm_)) <= 0.5 + 1e-6 for fm_, v in read.items())
+
+# %% [markdown]
+# ## Spin: the direction of the sweep
+#
+# **Exercise 2 (predict, then check).** The rising chirplet puts most of its spinning
+# energy in one spin. Play it backwards (a falling chirp): which spin, `+1` or `-1`, gets
+# most of the energy then? Answer before running the next cell.
+
+# %% nbgrader={"grade": false, "grade_id": "ex_02_2", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+falling_spin = -1
+### END SOLUTION
+
+# %%
+share = {}
+for name, sig in (("rising", x), ("falling", torch.flip(x, dims=[-1]))):
+    with torch.no_grad():
+        e = jtfs(sig)[0].pow(2).sum(dim=(1, 2)).numpy()
+    up = sum(e[k] for k, p in enumerate(jtfs.paths) if p.spin > 0)
+    down = sum(e[k] for k, p in enumerate(jtfs.paths) if p.spin < 0)
+    share[name] = up / down
+print({k: f"spin up / spin down = {v:.2f}" for k, v in share.items()})
+assert share["rising"] > 2 and share["falling"] < 0.5, "the spin should flip with the sweep"
+
+# %% nbgrader={"grade": true, "grade_id": "ex_02_2_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+assert falling_spin == (1 if share["falling"] > 1 else -1)
+
+# %% [markdown]
+# ## Where does the AM land?
+#
+# The raw energy hides the AM under the burst's slow envelope, so compare with a control:
+# the energy of each path for the chirplet minus that for the *same chirplet without AM*.
+# On the spin-0 paths (the frequential low-pass, which integrates over log-frequency so that
+# the sweep does not matter) the excess should peak at the rate nearest θ_AM, if the AM is a
+# modulation the second order can see: the chirplet must last a few AM periods. The
+# classroom chirplet (the paper's, Table 11) has a Gaussian window of
+# $\sigma = 0.1 \cdot 2/\theta_{FM}$ s: about one AM period. We measure on a grid of
+# 5 × 3 values of θ how often the excess peaks within an octave of θ_AM, for the paper's
+# window and for a window three times longer (`sigma0=0.3`).
+#
+# **Exercise 3.** Given the path energies with AM (`e`) and without (`e0`) and the JTFS,
+# return the rate (Hz) of the spin-0 path with the largest excess. The graded cell compares
+# with `lessons.am_excess_peak`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_02_3", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def excess_peak_rate(e, e0, jtfs):
+    """Rate (Hz) of the spin-0 path where e - e0 is largest."""
+    ### BEGIN SOLUTION
+    low = [k for k, p in enumerate(jtfs.paths) if p.spin == 0]
+    k = low[int(np.argmax(np.asarray(e)[low] - np.asarray(e0)[low]))]
+    return jtfs.paths[k].rate_hz
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_02_3_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+long_cfg = dataclasses.replace(synth_cfg, sigma0=0.3)
+_, want, _ = lessons.am_excess_peak(long_cfg, jtfs, [0.5, 0.5])
+with torch.no_grad():
+    e_am = jtfs(long_cfg.build()(theta, shifts=0))[0].pow(2).sum(dim=(1, 2)).numpy()
+    e_no = jtfs(lessons.chirplet_without_am(long_cfg, theta))[0].pow(2).sum(dim=(1, 2)).numpy()
+assert excess_peak_rate(e_am, e_no, jtfs) == want
+
+# %%
+grid = [(a, f) for a in np.linspace(0, 1, 5) for f in (0.0, 0.5, 1.0)]
+shown, example = {}, {}
+for sigma0 in (synth_cfg.sigma0, 0.3):
+    cfg_w = dataclasses.replace(synth_cfg, sigma0=sigma0)
+    found = [lessons.am_excess_peak(cfg_w, jtfs, th) for th in grid]
+    shown[sigma0] = sum(abs(np.log2(peak / am_hz)) < 1 for am_hz, peak, _ in found)
+    example[sigma0] = found[7]  # θ = (0.5, 0.5)
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+for ax, (sigma0, (am_hz, peak, excess)) in zip(axes, example.items()):
+    title = f"sigma0 = {sigma0}: AM {am_hz:.2f} Hz, excess peaks at {peak:.1f} Hz (spin 0)"
+    viz.plot_path_grid(jtfs, excess / np.abs(excess).max(), ax=ax, title=title, label="excess")
+plt.show()
+print(f"AM visible within an octave of θ_AM, out of {len(grid)}:", shown)
+assert shown[0.3] > shown[synth_cfg.sigma0], "a longer chirplet shows its AM more often"
+
+# %% [markdown]
+# Measured, not assumed: with the paper's window the AM of the classroom chirplet rarely
+# shows at its own rate (its burst is about one AM period long), and with a window three
+# times longer it mostly does. In fast mode the 7-octave JTFS resolves it less often still.
+# This is one reason θ_AM is the harder parameter in the lab (notebook 08): its imprint on
+# the paths is a reshaped burst more than a modulation.
 
 # %% [markdown]
 # ## Agreement with kymatio
@@ -118,3 +263,20 @@ with torch.no_grad():
 err = np.abs(mine - ref["coef"]).max() / np.abs(ref["coef"]).max()
 print(f"config {kw}: {ours.n_paths} paths, max relative difference {err:.2e}")
 assert err < 1e-5
+
+# %% [markdown]
+# ## Recap
+#
+# - The second order filters the scalogram along time (rates, Hz) and log-frequency
+#   (scales, cycles/octave, signed by the spin); each (rate, scale, spin) is a path.
+# - Fig. 6 reads a path as an AM rate (its rate) and an FM velocity (rate / |scale|, oct/s);
+#   the strongest spinning path of a pure-FM chirp sits at θ_FM within half an octave.
+# - The spin flips when the sweep is reversed.
+# - A chirplet's AM shows at its rate only if the chirplet lasts a few AM periods: rarely
+#   with the paper's window, mostly with a window three times longer.
+# - Our JTFS matches kymatio's (the paper's) to 1e-5.
+#
+# **Previous**: [01 · Wavelets and the scalogram](01_wavelets_and_scalogram.ipynb) · **Next**: [03 · JTFS as a loss](03_jtfs_as_a_loss.ipynb)
+#
+# **References**: Section 4.1 (JTFS; Andén et al., 2019; Muradeli et al., 2022); Eq. (1);
+# Section 4.3 and Table 11 (the chirplet); Appendix C, Fig. 6 (rate × velocity).

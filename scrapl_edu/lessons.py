@@ -42,13 +42,13 @@ __all__ = [
     "OUTCOMES",
     "PairedRuns",
     "PairedSummary",
+    "am_excess_peak",
     "candidate_directions",
     "chirplet_without_am",
     "first_order_envelope",
     "frozen_table_step",
     "gradient_alignment",
     "paired_runs",
-    "modulation_power",
     "paired_summary",
     "paired_table",
     "plot_paired_runs",
@@ -754,16 +754,21 @@ def first_order_envelope(x: Tensor, jtfs, band_hz: float, averaged: bool = False
     return U[: x.numel()]
 
 
-def modulation_power(envelope: np.ndarray, sr: float, rate_hz: float, rel_band: float = 0.2) -> float:
-    """Power of an envelope's fluctuation at ``rate_hz`` (± ``rel_band`` of it), per sample.
+def am_excess_peak(config, jtfs, theta: Sequence[float]) -> tuple[float, float, np.ndarray]:
+    """Where the chirplet's AM shows on the path grid (notebook 02).
 
-    The envelope's mean is removed; the power is summed over the FFT bins within
-    ``[rate (1 − rel_band), rate (1 + rel_band)]`` Hz (Parseval-normalised).
+    Energy of each path for the chirplet ``config.build()(theta)`` minus the energy for the
+    same chirplet without AM (:func:`chirplet_without_am`), over the spin-0 paths (the
+    frequential low-pass: log-frequency integrated, so the FM sweep does not matter).
+    Returns ``(θ_AM in Hz, the rate in Hz where that excess peaks, excess of every path)``.
     """
-    e = np.asarray(envelope, dtype=float)
-    spec = np.abs(np.fft.rfft(e - e.mean())) ** 2 / e.size**2
-    f = np.fft.rfftfreq(e.size, d=1.0 / sr)
-    band = (f >= rate_hz * (1 - rel_band)) & (f <= rate_hz * (1 + rel_band))
-    if not band.any():
-        raise ValueError(f"no frequency bin near {rate_hz} Hz at this length and rate")
-    return float(2 * spec[band].sum())
+    th = torch.as_tensor(theta, dtype=torch.float32).reshape(1, 2)
+    am, _ = config.theta_to_params(th)
+    synth = config.build()
+    with torch.no_grad():
+        e = jtfs(synth(th, shifts=0))[0].pow(2).sum(dim=(1, 2))
+        e0 = jtfs(chirplet_without_am(config, th))[0].pow(2).sum(dim=(1, 2))
+    excess = (e - e0).double().numpy()
+    low = [k for k, p in enumerate(jtfs.paths) if p.spin == 0]
+    peak = jtfs.paths[low[int(np.argmax(excess[low]))]].rate_hz
+    return float(am), float(peak), excess

@@ -183,3 +183,88 @@ def test_make_problem_scale_and_checks() -> None:
         toy.make_problem(theta_star=(0.5, 1.5), fast=True)
     with pytest.raises(ValueError, match="chirplet"):
         toy.make_problem("classroom_granular", fast=True)
+
+
+# ------------------------------------------------------------------ notebooks 01-03
+class _FakeSynth(torch.nn.Module):
+    """θ -> a signal that depends on θ and ignores the shift: a shift-blind synth."""
+
+    def forward(self, theta, shifts=0):
+        t = torch.linspace(0, 1, 64)
+        return (theta[:, :1] * torch.sin(7 * t) + theta[:, 1:] * torch.cos(3 * t))[:, None, :]
+
+
+def _mse(a, b):
+    return (a - b).pow(2).mean()
+
+
+def test_gradient_alignment_is_one_for_a_convex_loss_and_zero_for_a_blind_one() -> None:
+    synth = _FakeSynth()
+    target = synth(torch.tensor([[0.5, 0.5]]))
+    a = lessons.gradient_alignment(_mse, synth, target, [0.5, 0.5], [0, 5], 0.2, 6)
+    assert a.shape == (2, 6) and (a > 0.7).all()  # the MSE of a linear synth: a quadratic bowl
+
+    def blind(x_hat, x):  # a loss that depends on θ but not on where θ* is
+        return x_hat.pow(2).sum() * 0 + (x_hat[..., 0] * 0 + 1).sum()
+
+    b = lessons.gradient_alignment(blind, synth, target, [0.5, 0.5], [0], 0.2, 4)
+    assert np.allclose(b, 0.0)
+    with pytest.raises(ValueError, match="2 parameters"):
+        lessons.gradient_alignment(_mse, synth, target, [0.5], [0])
+
+
+def test_chirplet_without_am_is_the_synth_without_its_modulator() -> None:
+    from scrapl_edu.presets import get_preset, shrink
+
+    cfg = shrink(get_preset("classroom")).synth
+    theta = torch.tensor([[0.5, 0.3]])
+    x = cfg.build()(theta, shifts=0)
+    x0 = lessons.chirplet_without_am(cfg, theta)
+    assert x0.shape == x.shape
+    # same RMS, same instantaneous frequency where both are loud: x = x0 * |modulator| * c
+    assert torch.allclose(x.pow(2).mean(), x0.pow(2).mean(), rtol=1e-4)
+    am, _ = cfg.theta_to_params(theta)
+    n = torch.arange(cfg.n_samples, dtype=torch.float32)
+    t = (n - cfg.n_samples // 2) / cfg.sr
+    mod = torch.sin(torch.pi * am * t)
+    ratio = x[0, 0] / (x0[0, 0] * mod)
+    loud = (x0[0, 0].abs() > 0.1 * x0.abs().max()) & (mod.abs() > 0.1)
+    assert ratio[loud].std() < 1e-3 * ratio[loud].abs().mean()  # a constant gain
+    shifted = lessons.chirplet_without_am(cfg, theta, shifts=10)
+    assert torch.allclose(shifted[0, 0, 10:], x0[0, 0, :-10], atol=1e-6)
+
+
+def test_first_order_envelope_sees_an_am_that_averaging_removes() -> None:
+    from scrapl_edu import JTFS
+    from scrapl_edu.presets import get_preset, shrink
+
+    p = shrink(get_preset("classroom"))
+    jtfs = JTFS(**p.jtfs_kwargs())
+    sr, N = p.synth.sr, p.synth.n_samples
+    t = np.arange(N) / sr
+    tone = np.sin(2 * np.pi * p.synth.carrier_hz * t) * np.hanning(N)
+    am = (1 + 0.8 * np.sin(2 * np.pi * 5.0 * t)) * tone
+    mid = slice(N // 4, 3 * N // 4)
+    raw = lessons.first_order_envelope(torch.tensor(am), jtfs, p.synth.carrier_hz)
+    spec = np.abs(np.fft.rfft(raw[mid] - raw[mid].mean()))
+    f = np.fft.rfftfreq(raw[mid].size, 1 / sr)
+    assert abs(f[int(spec.argmax())] - 5.0) < 0.6  # the envelope oscillates at the AM rate
+    avg = lessons.first_order_envelope(torch.tensor(am), jtfs, p.synth.carrier_hz, averaged=True)
+    avg0 = lessons.first_order_envelope(torch.tensor(tone), jtfs, p.synth.carrier_hz, True)
+    assert np.linalg.norm((avg - avg0)[mid]) < 0.05 * np.linalg.norm(avg0[mid])
+    with pytest.raises(ValueError, match="more than the JTFS"):
+        lessons.first_order_envelope(torch.zeros(10 * N), jtfs, 30.0)
+
+
+def test_am_excess_peak_finds_a_long_sustained_am() -> None:
+    import dataclasses
+
+    from scrapl_edu import JTFS
+    from scrapl_edu.presets import get_preset
+
+    p = get_preset("classroom")
+    jtfs = JTFS(**p.jtfs_kwargs())
+    long = dataclasses.replace(p.synth, sigma0=0.3)
+    am, peak, excess = lessons.am_excess_peak(long, jtfs, [0.5, 0.5])
+    assert excess.shape == (jtfs.n_paths,)
+    assert abs(np.log2(peak / am)) < 1  # 4.85 Hz -> the 5.6 Hz rate
