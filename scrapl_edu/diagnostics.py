@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from torch.utils import flop_counter as fc
 from scrapl_edu.sampling import PathSampler
 
 __all__ = [
+    "applied_directions",
     "arithmetic_cost",
     "forward_backward_seconds",
     "EstimatorStats",
@@ -261,6 +263,81 @@ def optimizer_directions(
         after = torch.cat([w.detach().reshape(-1).to(torch.float64) for w in m2.parameters()])
         lr = opt2.param_groups[0]["lr"]
         rows.append((before - after) / lr)
+    return torch.stack(rows)
+
+
+def _light_state(st: dict[str, Any]) -> dict[str, Any]:
+    # A SCRAPLOptimizer step replaces its per-path entries (m_p, v_p, ĝ_p, τ_p) and never
+    # changes them in place, so a shallow copy of each dict keeps the originals intact;
+    # shared tensors (the running SAGA sum, shared Adam moments, step counts) change in
+    # place and are cloned. O(|w|) per copy instead of deep copy's O(P |w|).
+    return {
+        k: v.clone() if isinstance(v, Tensor) else dict(v) if isinstance(v, dict) else v
+        for k, v in st.items()
+    }
+
+
+def applied_directions(
+    optimizer: Any,
+    G: Tensor,
+    paths: Sequence[int] | None = None,
+    *,
+    exclude_weight_decay: bool = True,
+    overrides: dict[str, Any] | None = None,
+) -> Tensor:
+    """The update direction a SCRAPLOptimizer *would* apply for each path, given its gradient.
+
+    The numbers of :func:`optimizer_directions` (tested equal) for a path whose gradient is
+    ``G[p]``, but without a forward pass and without deep copies: each candidate steps a
+    light copy of the optimizer (its weights and shared tensors cloned, the per-path tables
+    shared, as a step replaces their entries and never edits them), so a probe of all P
+    paths costs P optimizer steps. The optimizer and its weights are left as they were.
+
+    The direction is ``d_p = (w − w_after) / α`` (Algorithm 1: g_SAGA with P-SAGA, g_current
+    of Eq. 8 without). With ``exclude_weight_decay`` the decoupled decay's share ``λ w`` is
+    taken out (it is the same for every path), so ``d_p`` is the update of Eq. (8)-(9) alone.
+
+    Args:
+        optimizer: a :class:`scrapl_edu.optim.SCRAPLOptimizer` (``step(path=p)``).
+        G: gradient table (P, |w|): row p is ∇_w L_p for the optimizer's parameters,
+            flattened in ``param_groups`` order (e.g. :func:`per_path_gradients`).
+        paths: candidate paths (default: every row of ``G``).
+        exclude_weight_decay: remove ``λ w`` from the direction.
+        overrides: attributes set on the copy only, e.g. ``{"p_saga": False}``.
+
+    Returns:
+        Shape (len(paths), |w|), float64.
+    """
+    groups = optimizer.param_groups
+    params = [w for g in groups for w in g["params"]]
+    sizes = [w.numel() for w in params]
+    G = torch.as_tensor(G, dtype=torch.float64)
+    if G.dim() != 2 or G.shape[1] != sum(sizes):
+        raise ValueError(f"G must have shape (P, |w|={sum(sizes)}), got {tuple(G.shape)}")
+    if any(g["lr"] <= 0 for g in groups):
+        raise ValueError("the optimizer's lr must be > 0 to read a direction from a step")
+    rows = []
+    for p in range(G.shape[0]) if paths is None else paths:
+        clone = {w: w.detach().clone() for w in params}
+        trial = copy.copy(optimizer)  # shares nothing that a step changes, see below
+        trial.param_groups = [{**g, "params": [clone[w] for w in g["params"]]} for g in groups]
+        trial.state = defaultdict(dict)
+        for w, st in optimizer.state.items():
+            trial.state[clone[w]] = _light_state(st)
+        for key, val in (overrides or {}).items():
+            setattr(trial, key, val)
+        for w, c in zip(params, torch.split(G[int(p)], sizes), strict=True):
+            clone[w].grad = c.reshape(w.shape).to(w.dtype)
+        trial.step(path=int(p))
+        parts = []
+        for g in groups:
+            for w in g["params"]:
+                before = w.detach().reshape(-1).to(torch.float64)
+                d = (before - clone[w].detach().reshape(-1).to(torch.float64)) / g["lr"]
+                if exclude_weight_decay:
+                    d = d - g["weight_decay"] * before
+                parts.append(d)
+        rows.append(torch.cat(parts))
     return torch.stack(rows)
 
 

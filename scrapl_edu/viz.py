@@ -563,9 +563,13 @@ def lab_progress_panels(info: Snapshot) -> dict:
     - ``theta``: ``(steps, θ L1 ‰)`` of the validation curve;
     - ``paths``: ``(share of steps per path, π)`` or None when the loss samples no path
       (π uniform when θ-IS is off, Algorithm 1's default);
-    - ``variance``: ``(steps, values, title, ylabel)``: the running variance of the
-      gradient the optimizer receives when recorded, else the rolling variance of the
-      per-step loss.
+    - ``variance``: ``(steps, values, title, ylabel)``: for a SCRAPL run with the
+      applied-step diagnostic (:mod:`scrapl_edu.lab.applied`), the variance over the path
+      draw p ~ π of the step the optimizer would apply (what P-Adam and P-SAGA change),
+      measured on a fixed probe batch; otherwise the running variance of the gradient the
+      optimizer receives when recorded, else the rolling variance of the per-step loss;
+    - ``applied``: ``(steps, var, cos)`` of the applied-step diagnostic (``cos``: mean
+      cosine of the applied step with the full-JTFS gradient), or None.
     """
     if not isinstance(info, Snapshot):
         raise TypeError(f"info must be a scrapl_edu.lab.Snapshot, got {type(info).__name__}")
@@ -579,7 +583,18 @@ def lab_progress_panels(info: Snapshot) -> dict:
         if pi.shape != c.shape:
             raise ValueError(f"probs must have one entry per path ({c.size}), got {pi.size}")
         paths = (c / max(c.sum(), 1.0), pi)
-    if info.grad_var:
+    applied = None
+    if info.applied:
+        steps = np.asarray([a["step"] for a in info.applied])
+        av = np.asarray([a["var"] for a in info.applied], dtype=float)
+        applied = (steps, av, np.asarray([a["cos"] for a in info.applied], dtype=float))
+        var = (
+            steps,
+            av,
+            f"applied step: variance over p ~ π (cos with full grad. {applied[2][-1]:.2f})",
+            "Σ π_p ‖d_p − d̄‖²",
+        )
+    elif info.grad_var:
         gy = np.asarray(info.grad_var, dtype=float)
         var = (
             np.arange(1, gy.size + 1),
@@ -590,7 +605,7 @@ def lab_progress_panels(info: Snapshot) -> dict:
     else:
         gx, gy = rolling_variance(info.losses)
         var = (gx, gy, "spread of the one-path loss (rolling var., 10 steps)", "variance")
-    return {"theta": theta, "paths": paths, "variance": var}
+    return {"theta": theta, "paths": paths, "variance": var, "applied": applied}
 
 
 def _log_scale(y: np.ndarray) -> bool:
@@ -623,7 +638,7 @@ def plot_lab_progress(info: Snapshot) -> Figure:
         )
         axes[1].set_axis_off()
     gx, gy, title, ylabel = panels["variance"]
-    axes[2].plot(gx, gy)
+    axes[2].plot(gx, gy, "o-" if panels["applied"] is not None else "-")
     axes[2].set(title=title, ylabel=ylabel, xlabel="step")
     if _log_scale(gy):
         axes[2].set_yscale("log")
@@ -661,7 +676,8 @@ def plotly_lab_progress(info: Snapshot):
             x=0.5,
             y=0.5,
         )
-    fig.add_trace(go.Scatter(x=gx, y=gy, mode="lines", name="variance"), 1, 3)
+    mode = "lines+markers" if panels["applied"] is not None else "lines"
+    fig.add_trace(go.Scatter(x=gx, y=gy, mode=mode, name="variance"), 1, 3)
     fig.update_xaxes(title_text="step", row=1, col=1)
     fig.update_xaxes(title_text="path", row=1, col=2)
     fig.update_xaxes(title_text="step", row=1, col=3)

@@ -84,6 +84,12 @@ class LabConfig:
             ``grad_mult``): identity-rho JTFS gradients are ~1e-10, below Adam's eps.
         theta_is_examples, theta_is_iters: theta-IS batch size N_IS and power iterations.
         min_prob_frac: floor of the path distribution (every path >= f / P).
+        applied_diag: SCRAPL: measure the applied step at validations
+            (:mod:`scrapl_edu.lab.applied`: its variance over the path draw, its cosine
+            with the full-JTFS gradient); it does not change the training.
+        applied_probe: examples of the diagnostic's fixed probe batch.
+        applied_every: the diagnostic runs at the validations whose step is a multiple of
+            this (and at the last one); each costs P backward passes of one path.
         synth: overrides of the preset's synth configuration (e.g. ``{"am_hz": (2, 4)}``).
         jtfs, frontend: JTFS keyword arguments and encoder front end (the preset's, overridden).
         channels: encoder conv channels.
@@ -112,6 +118,9 @@ class LabConfig:
     theta_is_examples: int = 2
     theta_is_iters: int = 2
     min_prob_frac: float = 0.0
+    applied_diag: bool = True
+    applied_probe: int = 2
+    applied_every: int = 100
     synth: dict[str, Any] = field(default_factory=dict)
     jtfs: dict[str, Any] = field(default_factory=dict)
     frontend: dict[str, Any] = field(default_factory=dict)
@@ -143,7 +152,15 @@ class LabConfig:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
-        for name in ("steps", "batch_size", "n_examples", "val_every", "theta_is_examples"):
+        for name in (
+            "steps",
+            "batch_size",
+            "n_examples",
+            "val_every",
+            "theta_is_examples",
+            "applied_probe",
+            "applied_every",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")

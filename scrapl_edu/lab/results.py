@@ -88,6 +88,9 @@ class Snapshot:
         losses: the training loss of every step.
         grad_var: running variance of the gradient at every step (see
             :func:`scrapl_edu.lab.train.update_grad_variance`).
+        applied: SCRAPL's applied-step diagnostic so far, one dict per measured
+            validation (:func:`scrapl_edu.lab.applied.applied_step_stats`: ``step``,
+            ``var``, ``rel_var``, ``cos``, ``mean_cos``, ``raw_rel_var``, ``seconds``).
     """
 
     step: int
@@ -98,6 +101,7 @@ class Snapshot:
     probs: list[float] | None
     losses: list[float]
     grad_var: list[float]
+    applied: list[dict[str, float]] = field(default_factory=list)
 
 
 def _empty_history() -> dict[str, list]:
@@ -126,6 +130,9 @@ class Results:
         path_counts: visits per path (SCRAPL) or None.
         n_paths: P of the run's JTFS (0 for p_loss / mss).
         stopped_early: training stopped by ``max_wall_s``.
+        applied_diag: SCRAPL's applied-step diagnostic, one dict per measured validation
+            (see :class:`Snapshot`), or None when off; applied_s: its total time (part of
+            ``wall_s``, not of ``ms_per_step``).
         device: where the run computed (``"cpu"`` or ``"cuda:0 (GPU name)"``; not part
             of ``config``: see :mod:`scrapl_edu.lab.device`).
         peak_device_mb: peak GPU memory allocated by torch in MiB (None on the CPU).
@@ -150,6 +157,8 @@ class Results:
     path_counts: list[int] | None = None
     n_paths: int = 0
     stopped_early: bool = False
+    applied_diag: list[dict[str, float]] | None = None
+    applied_s: float = 0.0
     device: str = "cpu"
     peak_device_mb: float | None = None
 

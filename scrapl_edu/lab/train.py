@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from scrapl_edu.jtfs import JTFS
+from scrapl_edu.lab.applied import PROBE_SEED_OFFSET, applied_step_stats, make_probe
 from scrapl_edu.lab.config import JTFS_LOSSES, LabConfig
 from scrapl_edu.lab.data import make_dataset
 from scrapl_edu.lab.device import device_label, resolve_device
@@ -119,6 +120,7 @@ class RunParts:
     synth_config: SynthPreset
     synth: nn.Module
     jtfs: JTFS | None
+    probe: Any = None  # the applied-step diagnostic's probe batch, made at its first use
 
     @property
     def scrapl(self) -> bool:
@@ -200,6 +202,7 @@ class TrainState:
     elapsed_before: float = 0.0
     perm: Tensor | None = None
     perm_pos: int = 0
+    applied: list[dict[str, float]] = field(default_factory=list)
 
     _MODULES = ("encoder", "optimizer", "loss_fn", "batch_gen", "shift_gen")
 
@@ -403,8 +406,39 @@ def predict(encoder: nn.Module, x: Tensor, batch: int = 64) -> Tensor:
     return out
 
 
+def applied_due(config: LabConfig, step: int) -> bool:
+    """Whether the applied-step diagnostic runs at the validation of ``step``."""
+    return (
+        config.loss == "scrapl"
+        and config.applied_diag
+        and (step % config.applied_every == 0 or step == config.steps)
+    )
+
+
+def measure_applied(parts: RunParts, state: TrainState) -> None:
+    """The applied-step diagnostic now (:mod:`scrapl_edu.lab.applied`), appended to the run's."""
+    cfg = parts.config
+    if parts.probe is None:
+        x = parts.data["x_train"][: cfg.applied_probe]
+        seed = cfg.seed + PROBE_SEED_OFFSET
+        parts.probe = make_probe(parts.jtfs, x, seed, getattr(cfg, "rho", None))
+    stats = applied_step_stats(
+        state.encoder,
+        state.optimizer,
+        parts.synth,
+        parts.jtfs,
+        parts.probe,
+        state.loss_fn.sampler.probs,
+        loss_scale=cfg.loss_scale,
+        step=state.step,
+    )
+    state.applied.append(stats)
+
+
 def validate(parts: RunParts, state: TrainState) -> Snapshot:
     """Theta L1 on the validation set, appended to the curve; returns the run's snapshot."""
+    if applied_due(parts.config, state.step):
+        measure_applied(parts, state)
     pp = l1_permille(predict(state.encoder, parts.data["x_val"]), parts.data["theta_val"])
     state.val_steps.append(state.step)
     state.val.append(float(pp.mean()))
@@ -419,6 +453,7 @@ def validate(parts: RunParts, state: TrainState) -> Snapshot:
         probs=None if probs is None else list(probs),
         losses=list(h["loss"]),
         grad_var=list(h["grad_var"]),
+        applied=[dict(a) for a in state.applied],
     )
 
 
@@ -460,6 +495,8 @@ def finish(parts: RunParts, state: TrainState, wall_s: float, stopped_early: boo
         path_counts=_path_counts(parts, state),
         n_paths=parts.n_paths,
         stopped_early=stopped_early,
+        applied_diag=[dict(a) for a in state.applied] if state.applied else None,
+        applied_s=float(sum(a["seconds"] for a in state.applied)),
         device=device_label(dev),
         peak_device_mb=_peak_device_mb(dev),
     )
