@@ -31,13 +31,20 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from scrapl_edu.diagnostics import applied_directions, cosine_similarity, direction_variance
 from scrapl_edu.losses import rho_transform
 
-__all__ = ["AppliedProbe", "applied_step_stats", "make_probe", "path_gradient_table"]
+__all__ = [
+    "AppliedProbe",
+    "applied_step_stats",
+    "make_probe",
+    "path_gradient_table",
+    "variance_ratio",
+]
 
 #: offset of the probe's shift generator from the run's seed (+1..+3 are taken by the run)
 PROBE_SEED_OFFSET = 4
@@ -166,4 +173,41 @@ def applied_step_stats(
         "mean_cos": cosine_similarity(d_bar, g),
         "raw_rel_var": raw / max(float(g_bar.pow(2).sum()), 1e-300),
         "seconds": time.perf_counter() - t0,
+    }
+
+
+def variance_ratio(
+    base: list[dict[str, float]], treated: list[dict[str, float]], after_step: int
+) -> dict[str, Any]:
+    """How much a switch lowers the applied step's variance, after a warm-up.
+
+    Args:
+        base, treated: the ``applied_diag`` of two runs of the same seed (e.g. P-SAGA off,
+            on), measured at the same steps.
+        after_step: the warm-up: only measurements at ``step >= after_step`` count.
+
+    Returns:
+        ``steps`` (the measurements counted), ``base_var`` and ``treated_var`` (their
+        means), ``ratio`` = base_var / treated_var (> 1: the switch lowers the variance),
+        ``per_step`` (the ratio at each step) and ``base_cos`` / ``treated_cos`` (mean
+        cosine of the applied step with the full-JTFS gradient over the same steps).
+    """
+    b = {int(a["step"]): a for a in base if a["step"] >= after_step}
+    t = {int(a["step"]): a for a in treated if a["step"] >= after_step}
+    steps = sorted(set(b) & set(t))
+    if not steps:
+        raise ValueError(
+            f"no common measurement at step >= after_step={after_step}: the runs measured "
+            f"{sorted(int(a['step']) for a in base)} and {sorted(int(a['step']) for a in treated)}"
+        )
+    bv = float(np.mean([b[s]["var"] for s in steps]))
+    tv = float(np.mean([t[s]["var"] for s in steps]))
+    return {
+        "steps": steps,
+        "base_var": bv,
+        "treated_var": tv,
+        "ratio": bv / tv,
+        "per_step": [b[s]["var"] / t[s]["var"] for s in steps],
+        "base_cos": float(np.mean([b[s]["cos"] for s in steps])),
+        "treated_cos": float(np.mean([t[s]["cos"] for s in steps])),
     }

@@ -46,3 +46,10 @@ $PY -m scrapl_edu.lab compare --rows mss,scrapl --preset classroom --seeds 0 1 2
 # (8) Paired statistics (per-seed differences of rows that differ by one switch; Table 6 in
 #     small) recomputed from the summaries alone (no new runs): table.md, summary.json, paired.png.
 $PY -m scrapl_edu.lab paired $OUT/ablation $OUT/theta_is
+
+# (9) The applied-step diagnostic on the classroom preset, seed 0, P-SAGA on vs off (P-Adam and
+#     theta-IS on), measured at every validation (issue 10 item 3; README "The applied step").
+$PY -m scrapl_edu.lab run --loss scrapl --seed 0 --applied-every 25 --threads 1 --no-progress \
+  --out $OUT/applied_diag/saga_on
+$PY -m scrapl_edu.lab run --loss scrapl --no-p-saga --seed 0 --applied-every 25 --threads 1 \
+  --no-progress --out $OUT/applied_diag/saga_off
