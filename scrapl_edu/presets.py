@@ -20,6 +20,10 @@ Presets (:data:`PRESETS`):
   without shifts (the control in which MSS works).
 * ``classroom_granular``: the granular texture at the classroom scale (0.5 s grains, pitches
   32-256 Hz, the same fractions of the sample rate as Table 10's).
+* ``drums_micro`` / ``drums_meso``: the drum kit of Section 4.4 at classroom scale (8192 Hz,
+  1 s; aligned, or shifted by up to +-46 ms), the JTFS of :data:`DRUMS_JTFS` (P = 72) with
+  Table 12's ``rho = log1p``; ``drums_paper_micro`` / ``drums_paper_meso``: Table 12 (44.1 kHz,
+  :data:`PAPER_DRUMS_JTFS`, P = 483), for a GPU.
 
 Fast mode (CI, notebooks' smoke runs) is :func:`shrink`, a pure function applied by entry
 points (the command line, the demo, the notebooks, the dashboard), which read the
@@ -36,11 +40,13 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from scrapl_edu.synths import ChirpletConfig, GranularConfig, SynthPreset
+from scrapl_edu.synths import DRUM_PRESETS, ChirpletConfig, DrumConfig, GranularConfig, SynthPreset
 
 __all__ = [
     "CLASSROOM_JTFS",
+    "DRUMS_JTFS",
     "FAST",
+    "PAPER_DRUMS_JTFS",
     "PAPER_JTFS",
     "PRESETS",
     "SYNTH_PRESETS",
@@ -62,6 +68,27 @@ __all__ = [
 PAPER_JTFS: dict[str, int] = {"J": 12, "Q1": 8, "Q2": 2, "J_fr": 3, "Q_fr": 2, "T": 4096, "F": 8}
 #: the classroom JTFS: the paper's rates in Hz and scales in cycles/octave at 1024 Hz, P = 63
 CLASSROOM_JTFS: dict[str, int] = {"J": 9, "Q1": 8, "Q2": 1, "J_fr": 3, "Q_fr": 1, "T": 512, "F": 8}
+#: the paper's drum JTFS (Table 12), with 44100 samples at 44.1 kHz: P = 483 paths
+PAPER_DRUMS_JTFS: dict[str, int] = {
+    "J": 12,
+    "Q1": 8,
+    "Q2": 2,
+    "J_fr": 5,
+    "Q_fr": 2,
+    "T": 2048,
+    "F": 1,
+}
+#: the classroom drum JTFS (8192 Hz, 1 s): P = 72 paths at rates 2.8-358 Hz. Kept from Table 12:
+#: the slowest rate (2^J = 125 ms here, 93 ms there: 2.8 vs 2.7 Hz, where the decays of
+#: 0.3-0.85 s live), T ~ 50 ms (62.5 vs 46 ms; it also spans the +-46 ms meso shift) and F = 1
+#: (no frequential averaging). Shrunk for cost, a step computing one path: Q2 = 1 (one rate
+#: per octave, 8 rates), J_fr = 3 and Q_fr = 1 (9 scales and spins instead of 21) and Q1 = 4
+#: (the first-order filters J Q1 set the scalogram's height and the frequential length: Q1 = 4
+#: halves a path's cost against Q1 = 8). P = 8 x 9 = 72, about the classroom chirplet's 63,
+#: so a 200-step run visits every path about three times, and theta-IS (one curvature
+#: estimate per path and parameter: P x 14 Hessian-vector products an example) stays a
+#: fraction of a run.
+DRUMS_JTFS: dict[str, int] = {"J": 10, "Q1": 4, "Q2": 1, "J_fr": 3, "Q_fr": 1, "T": 512, "F": 1}
 
 #: the four chirplet configurations of Section 4.3 / Table 3: tag -> (AM Hz, FM oct/s)
 _CHIRPLET_RANGES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
@@ -115,14 +142,17 @@ class Preset:
         frontend: keyword arguments of the encoder's :class:`~scrapl_edu.models.LogSpectrogram`.
         train: the training sizes.
         fast: made by :func:`shrink`.
+        options: other :class:`~scrapl_edu.lab.LabConfig` defaults of this preset (the drum
+            presets: Table 12's ``rho="log1p"`` and ``loss_scale``).
     """
 
     name: str
-    synth: SynthPreset
+    synth: SynthPreset | DrumConfig
     jtfs: dict[str, Any] = field(hash=False)
     frontend: dict[str, int] = field(hash=False)
     train: TrainSizes
     fast: bool = False
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def jtfs_kwargs(self) -> dict[str, Any]:
         """All keyword arguments of :class:`scrapl_edu.jtfs.JTFS` (signal length and rate too)."""
@@ -178,6 +208,54 @@ def _paper(name: str, synth: SynthPreset, n_is: int, lr: float, steps: int) -> P
     )
 
 
+#: LabConfig defaults of the drum presets: Table 12's rho = log1p(phi / 1e-3); its gradients
+#: are of order one, so no loss scale is needed (identity-rho chirplets need 1e8)
+_DRUM_OPTIONS: dict[str, Any] = {"rho": "log1p", "loss_scale": 1.0}
+
+
+def _drums(name: str) -> Preset:
+    """A classroom drum preset (8192 Hz, 1 s; :data:`DRUMS_JTFS`)."""
+    return Preset(
+        name=name,
+        synth=DRUM_PRESETS[name],
+        jtfs=dict(DRUMS_JTFS),
+        # 31 ms windows, 15.6 ms hop: 128 bins x 65 frames, the transient within two frames
+        frontend={"n_fft": 256, "hop_length": 128},
+        # 200 steps of 8: a run in minutes on one loaded core (every row the same budget)
+        train=TrainSizes(
+            steps=200,
+            batch_size=8,
+            lr=1e-3,
+            n_examples=320,
+            val_every=25,
+            theta_is_examples=2,
+            theta_is_iters=1,
+        ),
+        options=dict(_DRUM_OPTIONS),
+    )
+
+
+def _paper_drums(name: str) -> Preset:
+    """Table 12 (a GPU's work): 44.1 kHz, 1 s, P = 483; 50 epochs of 425 / 8 steps."""
+    return Preset(
+        name=name,
+        synth=DRUM_PRESETS[name],
+        jtfs=dict(PAPER_DRUMS_JTFS),
+        frontend={"n_fft": 2048, "hop_length": 256},
+        train=TrainSizes(
+            steps=2650,
+            batch_size=8,
+            lr=1e-4,
+            n_examples=681,
+            val_every=53,
+            theta_is_examples=16,
+            theta_is_iters=20,
+            channels=(128,) * 5,
+        ),
+        options=dict(_DRUM_OPTIONS),
+    )
+
+
 def _build() -> dict[str, Preset]:
     out: dict[str, Preset] = {}
 
@@ -218,6 +296,11 @@ def _build() -> dict[str, Preset]:
         pitch_hz=(32.0, 256.0),  # 256-2048 Hz / 8: the same fractions of sr
     )
     out["classroom_granular"] = _classroom("classroom_granular", granular_1024)
+    # Section 4.4: drums aligned (micro) and shifted by up to +-46 ms (meso)
+    for name in ("drums_micro", "drums_meso"):
+        out[name] = _drums(name)
+    for name in ("drums_paper_micro", "drums_paper_meso"):
+        out[name] = _paper_drums(name)
     return out
 
 
@@ -259,7 +342,7 @@ SYNTH_PRESETS: Mapping[str, SynthPreset] = MappingProxyType(
 
 def synth_config(name: str | SynthPreset) -> SynthPreset:
     """The synth configuration of preset ``name`` (a synth configuration passes through)."""
-    if isinstance(name, ChirpletConfig | GranularConfig):
+    if isinstance(name, ChirpletConfig | GranularConfig | DrumConfig):
         return name
     return get_preset(name).synth
 
@@ -278,7 +361,8 @@ def make_synth(preset: str | SynthPreset = "classroom", **overrides: Any) -> nn.
 def theta_to_params(theta01: Tensor, preset: str | SynthPreset = "classroom") -> tuple[Tensor, ...]:
     """Normalised ``(B, U)`` theta -> physical parameters of ``preset``, one ``(B,)`` tensor each.
 
-    Chirplet: ``(am_hz, fm_oct_per_s)``, log-uniform; granular: ``(density, slope_oct_per_s)``.
+    Chirplet: ``(am_hz, fm_oct_per_s)``, log-uniform; granular: ``(density, slope_oct_per_s)``;
+    drums: a dict ``{name: (B,)}`` of the 14 parameters (:data:`scrapl_edu.synths.DRUM_PARAM_NAMES`).
     """
     return synth_config(preset).theta_to_params(theta01)
 
@@ -292,6 +376,8 @@ def params_to_theta(*params: Tensor, preset: str | SynthPreset = "classroom") ->
 FAST: dict[str, Any] = {
     "chirplet": {"sr": 256.0, "n_samples": 1024, "carrier_hz": 32.0, "max_shift": 64},
     "granular": {"sr": 256.0, "n_samples": 1024, "grain_n_samples": 128, "pitch_hz": (8.0, 64.0)},
+    # 1 s at 4096 Hz: the metrics' decay window (0.80 s) and the meso shift (in seconds) fit
+    "drums": {"sr": 4096.0, "n_samples": 4096},
     "jtfs": {"J": 7, "Q1": 4, "Q2": 1, "J_fr": 2, "Q_fr": 1, "T": 128, "F": 4},
     "frontend": {"n_fft": 32, "hop_length": 16},
     "train": {
@@ -309,14 +395,14 @@ FAST: dict[str, Any] = {
 def shrink(preset: str | Preset) -> Preset:
     """The fast-mode version of a preset: seconds of compute (CI, smoke runs of notebooks).
 
-    A pure function: 256 Hz, 1024-sample signals (an aligned preset stays aligned), a
-    7-octave JTFS, 6 steps of batch 4 on 40 examples, a two-block encoder; the learning
+    A pure function: 256 Hz, 1024-sample signals (drums: 1 s at 4096 Hz; an aligned preset
+    stays aligned), a 7-octave JTFS, 6 steps of batch 4 on 40 examples, a two-block encoder; the learning
     rate and the synth's parameter ranges are the preset's. Shrinking twice is shrinking once.
     """
     p = get_preset(preset)
     if p.fast:
         return p
-    kind = "granular" if isinstance(p.synth, GranularConfig) else "chirplet"
+    kind = getattr(p.synth, "kind", "chirplet")
     synth_over = dict(FAST[kind])
     if kind == "chirplet" and p.synth.max_shift == 0:
         synth_over["max_shift"] = 0

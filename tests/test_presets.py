@@ -27,6 +27,8 @@ CLI_NAMES = [
     *[f"{scale}_{tag}" for tag in chirplet_tags() for scale in ("classroom", "chirplet")],
     "granular",
     "classroom_granular",
+    # Section 4.4: the drum kit, classroom and paper scale (issue 12)
+    *[f"drums{scale}_{setting}" for scale in ("", "_paper") for setting in ("micro", "meso")],
 ]
 
 
@@ -110,8 +112,13 @@ def test_shrink_is_pure_idempotent_and_keeps_what_matters():
         small = shrink(p)
         assert p == before and not p.fast  # the registry is untouched
         assert small.fast and shrink(small) is small and shrink(name) == small
-        assert small.synth.n_samples == 1024 and small.train.steps < p.train.steps
+        # drums keep 1 s (4096 samples at 4096 Hz): the metrics' decay window is 0.80 s
+        n_fast = 4096 if getattr(p.synth, "kind", "") == "drums" else 1024
+        assert small.synth.n_samples == n_fast and small.train.steps < p.train.steps
         assert small.train.lr == p.train.lr  # the learning rate is the preset's
+        if getattr(p.synth, "kind", "") == "drums":
+            assert (small.synth.max_shift == 0) == (p.synth.max_shift == 0)
+            assert small.synth.shift_max_s == p.synth.shift_max_s  # the shift in seconds
         if isinstance(p.synth, ChirpletConfig):
             assert small.synth.am_hz == p.synth.am_hz
             assert small.synth.fm_oct_per_s == p.synth.fm_oct_per_s

@@ -254,6 +254,9 @@ def _cmd_compare(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bo
         "paired figure",
         lambda: viz.save_paired_figure(Path(args.out) / "paired.png", summary, args.title),
     )
+    _figure(  # drum presets: transient vs decay error (Tables 8-9)
+        "drum figure", lambda: viz.save_drum_errors(Path(args.out) / "drum_errors.png", summary)
+    )
     print((Path(args.out) / "table.md").read_text())
     return 0
 

@@ -1,4 +1,10 @@
-"""The data set of a run: theta ~ U[0,1]^U, its audio, split train / validation / test."""
+"""The data set of a run: theta ~ U[0,1]^U, its audio, split train / validation / test.
+
+Drums (Section 4.4): a voice per example (bass drum, snare, tom, hi-hat) and theta inside that
+voice's box (:func:`scrapl_edu.synths.sample_drum_theta`); in meso every target gets its own
+seeded random shift (the paper's unaligned recordings), kept as ``shift_<split>`` so that the
+metrics can align a prediction to its target's onset.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from scrapl_edu.synths import sample_theta
+from scrapl_edu.synths import DrumSynth, sample_drum_theta, sample_theta
 
 if TYPE_CHECKING:  # config.py imports this module (split_sizes): a type only, no cycle
     from scrapl_edu.lab.config import LabConfig
@@ -31,16 +37,24 @@ def make_dataset(config: LabConfig) -> dict[str, Tensor]:
 
     Every example has its own seeded random shift / grain draw, so the data set is fixed by
     ``data_seed`` (Appendix E, "N (# of examples)", "train / val / test split"). Returns
-    ``x_train``, ``theta_train``, ``x_val``, ``theta_val``, ``x_test``, ``theta_test``.
+    ``x_train``, ``theta_train``, ``x_val``, ``theta_val``, ``x_test``, ``theta_test`` (and
+    for drums ``shift_train``, ``shift_val``, ``shift_test``: each target's shift in samples).
     """
     seed = config.seed if config.data_seed is None else config.data_seed
     synth = config.synth_config().build()
     gen = torch.Generator().manual_seed(10_000 + int(seed))
-    theta = sample_theta(config.n_examples, generator=gen, n_params=synth.n_params)
+    drums = isinstance(synth, DrumSynth)
+    if drums:
+        theta, _ = sample_drum_theta(synth.config, config.n_examples, generator=gen)
+    else:
+        theta = sample_theta(config.n_examples, generator=gen, n_params=synth.n_params)
     seeds = [int(s) for s in torch.randint(0, 2**31 - 1, (config.n_examples,), generator=gen)]
+    shifts = synth.sample_shifts(config.n_examples, seed=seeds) if drums else None
     with torch.no_grad():
         chunks = [
-            synth(theta[i : i + _CHUNK], seed=seeds[i : i + _CHUNK])
+            synth(theta[i : i + _CHUNK], shifts=shifts[i : i + _CHUNK])
+            if drums
+            else synth(theta[i : i + _CHUNK], seed=seeds[i : i + _CHUNK])
             for i in range(0, config.n_examples, _CHUNK)
         ]
     audio = torch.cat(chunks)
@@ -51,4 +65,6 @@ def make_dataset(config: LabConfig) -> dict[str, Tensor]:
     for name, s in sl.items():
         out[f"x_{name}"] = audio[s]
         out[f"theta_{name}"] = theta[s]
+        if drums:
+            out[f"shift_{name}"] = shifts[s]
     return out

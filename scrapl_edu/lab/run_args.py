@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from scrapl_edu.lab.config import LOSSES, LabConfig, make_config
+from scrapl_edu.lab.config import LOSSES, SAMPLING_MODES, LabConfig, make_config, sampling_overrides
 from scrapl_edu.presets import PRESETS
 
 __all__ = ["add_run_args", "cap_steps", "config_from_args", "config_from_argv"]
@@ -39,6 +39,20 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
         help="SCRAPL: uniform path sampling instead of θ-IS (Eq. 10-12)",
     )
     ap.add_argument(
+        "--sampling",
+        choices=SAMPLING_MODES,
+        help="SCRAPL's path distribution: uniform, theta_is (Eq. 10-12, the default) or adaptive "
+        "(pi ~ P-Adam's per-path gradient norms, updated during training, with a floor)",
+    )
+    ap.add_argument(
+        "--adaptive-floor",
+        type=float,
+        help="adaptive pi: least probability of a path, in (0, 1/P] (default 1/(2P))",
+    )
+    ap.add_argument(
+        "--adaptive-every", type=int, help="adaptive pi: steps between updates (default 10)"
+    )
+    ap.add_argument(
         "--seed", type=int, default=0, help="seed of data, init, batches, shifts, paths (default 0)"
     )
     ap.add_argument("--steps", type=int, help="optimizer steps (preset default)")
@@ -58,16 +72,6 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--theta-is-examples", type=int, help="θ-IS batch size N_IS (preset default)")
     ap.add_argument("--theta-is-iters", type=int, help="θ-IS power iterations (preset default)")
     ap.add_argument("--max-wall-s", type=float, help="stop training after this many seconds")
-    ap.add_argument(
-        "--applied-every",
-        type=int,
-        help="SCRAPL: measure the applied step every N steps (at validations; default 100)",
-    )
-    ap.add_argument(
-        "--no-applied-diag",
-        action="store_true",
-        help="SCRAPL: no applied-step diagnostic (lab.applied; it does not change training)",
-    )
     ap.add_argument(
         "--am-hz",
         type=float,
@@ -98,7 +102,13 @@ def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
         over.update(
             p_adam=not args.no_p_adam, p_saga=not args.no_p_saga, theta_is=not args.no_theta_is
         )
-    else:
+        if args.sampling is not None:
+            if args.no_theta_is:
+                raise ValueError("give --sampling or --no-theta-is, not both")
+            over.update(sampling_overrides(args.sampling))
+    elif args.sampling is not None:
+        raise ValueError(f"--sampling is a SCRAPL setting; --loss {args.loss} samples no path")
+    if args.loss != "scrapl":
         over.update(p_adam=False, p_saga=False, theta_is=False)
     for name in (
         "steps",
@@ -109,13 +119,12 @@ def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
         "theta_is_examples",
         "theta_is_iters",
         "max_wall_s",
-        "applied_every",
+        "adaptive_floor",
+        "adaptive_every",
     ):
         v = getattr(args, name)
         if v is not None:
             over[name] = v
-    if args.no_applied_diag:
-        over["applied_diag"] = False
     synth = {}
     if args.am_hz:
         synth["am_hz"] = tuple(args.am_hz)
