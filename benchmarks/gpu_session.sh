@@ -27,6 +27,11 @@ missing = [m for m in ("numpy", "scipy", "auraloss", "tqdm") if importlib.util.f
 if missing:
     print("missing Python packages:", ", ".join(missing))
     sys.exit(1)
+try:
+    import scrapl_edu.lab  # noqa: F401  (the lab and everything it imports)
+except ImportError as err:
+    print("the lab does not import here:", err, "(pip install the missing package)")
+    sys.exit(1)
 PYEOF
 slug=$($PY -c "import re, torch; print(re.sub(r'\W+', '_', torch.cuda.get_device_name(0)).strip('_').lower())")
 status=0
