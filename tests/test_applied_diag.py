@@ -166,3 +166,15 @@ def test_p_saga_lowers_the_applied_variance_after_warm_up():
     assert ratios[-1] > 1.5
     assert ratios[-1] > ratios[1]  # grows with the warm-up
     assert 0.2 < raw < 5.0
+
+
+def test_variance_ratio_counts_only_the_measurements_after_warm_up():
+    from scrapl_edu.lab.applied import variance_ratio
+
+    base = [{"step": s, "var": v, "cos": 0.1} for s, v in ((0, 9.0), (50, 8.0), (100, 6.0))]
+    treated = [{"step": s, "var": v, "cos": 0.3} for s, v in ((0, 9.0), (50, 2.0), (100, 3.0))]
+    r = variance_ratio(base, treated, after_step=50)
+    assert r["steps"] == [50, 100] and r["per_step"] == [4.0, 2.0]
+    assert r["ratio"] == pytest.approx(7.0 / 2.5) and r["treated_cos"] == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="after_step=200"):
+        variance_ratio(base, treated, after_step=200)

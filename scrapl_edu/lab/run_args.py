@@ -73,6 +73,16 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--theta-is-iters", type=int, help="θ-IS power iterations (preset default)")
     ap.add_argument("--max-wall-s", type=float, help="stop training after this many seconds")
     ap.add_argument(
+        "--applied-every",
+        type=int,
+        help="SCRAPL: measure the applied step every N steps (at validations; default 100)",
+    )
+    ap.add_argument(
+        "--no-applied-diag",
+        action="store_true",
+        help="SCRAPL: no applied-step diagnostic (lab.applied; it does not change training)",
+    )
+    ap.add_argument(
         "--am-hz",
         type=float,
         nargs=2,
@@ -119,12 +129,15 @@ def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
         "theta_is_examples",
         "theta_is_iters",
         "max_wall_s",
+        "applied_every",
         "adaptive_floor",
         "adaptive_every",
     ):
         v = getattr(args, name)
         if v is not None:
             over[name] = v
+    if args.no_applied_diag:
+        over["applied_diag"] = False
     synth = {}
     if args.am_hz:
         synth["am_hz"] = tuple(args.am_hz)
