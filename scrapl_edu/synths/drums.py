@@ -63,9 +63,10 @@ Scales (:data:`DRUM_PRESETS`):
 - **Classroom** (``drums_micro``, ``drums_meso`` and the single voices ``drums_bass_drum`` ...):
   8192 Hz, 8192 samples. The paper's 1 s duration (Table 12: 44100 samples at 44.1 kHz) is
   kept in seconds, so the decay window of the drum metrics (frames 2-65 of 2048/512 at
-  44.1 kHz, up to 0.80 s) fits, and the +-46 ms shift is +-380 samples. 8192 samples is the
-  length the classroom chirplet presets already use, so a JTFS of it costs what those runs cost
-  (a few minutes on 2 cores). The price is the band: Nyquist is 4096 Hz, which keeps the bass
+  44.1 kHz, up to 0.80 s) fits, and the +-46 ms shift is +-380 samples. 8192 samples is
+  twice the classroom chirplet's 4096, so a one-path step of the lab's drum JTFS
+  (:data:`scrapl_edu.presets.DRUMS_JTFS`) keeps a run to minutes on one core. The price is
+  the band: Nyquist is 4096 Hz, which keeps the bass
   drum (40-70 Hz), the tom and snare bodies (80-450 Hz) and the snare's noise, but band-limits
   the hi-hat to 1.8-4 kHz (an 808 hat's energy is at 6-10 kHz): a duller hat.
 - **Paper** (``drums_paper_micro``, ``drums_paper_meso``): Table 12, 44100 Hz, 44100 samples,
