@@ -18,6 +18,10 @@ on a GPU:
   encoder, synth, loss, backward and the optimizer's step (:func:`scrapl_edu.lab.train.train_step`,
   SCRAPL with P-Adam and P-SAGA), for each loss.
 
+``--preset`` takes several presets: by default ``granular`` (Table 5's task) and, on a GPU,
+``drums_paper_meso`` (Table 12: 44.1 kHz, 44100 samples, P = 483, ρ = log1p, batch 8; the
+paper gives no timing for it).
+
 Medians and interquartile ranges are over the repeats (for SCRAPL: the median over paths of
 each path's median, the IQR over paths, as Table 5). Peak memory on a GPU is torch's
 ``max_memory_allocated`` during the warm-up of each method. The results go to
@@ -52,7 +56,7 @@ from scrapl_edu.lab import make_config  # noqa: E402
 from scrapl_edu.lab.device import device_label, resolve_device  # noqa: E402
 from scrapl_edu.lab.train import build_parts, mss_sizes, train_step  # noqa: E402
 from scrapl_edu.losses import JTFSLoss, mss_loss, path_distance  # noqa: E402
-from scrapl_edu.presets import get_preset, shrink  # noqa: E402
+from scrapl_edu.presets import PRESETS, get_preset, shrink  # noqa: E402
 from scrapl_edu.synths import sample_theta  # noqa: E402
 
 #: Table 5 of the paper (RTX A5000, batch 4, 32768 samples): median ms and IQR ms
@@ -61,6 +65,10 @@ PAPER_A5000 = {
     "SCRAPL": {"median_ms": 89.8, "iqr_ms": 3.62, "max_mb": 2503},
     "MSS log + linear": {"median_ms": 19.1, "iqr_ms": 0.696, "max_mb": 702},
     "P-loss": {"median_ms": 0.516, "iqr_ms": 0.108, "max_mb": 625},
+}
+PAPER_RATIOS = {
+    "SCRAPL/MSS": PAPER_A5000["SCRAPL"]["median_ms"] / PAPER_A5000["MSS log + linear"]["median_ms"],
+    "JTFS/SCRAPL": PAPER_A5000["JTFS"]["median_ms"] / PAPER_A5000["SCRAPL"]["median_ms"],
 }
 LOSS_OF = {"JTFS": "jtfs", "SCRAPL": "scrapl", "MSS log + linear": "mss", "P-loss": "p_loss"}
 
@@ -105,16 +113,23 @@ def _signals(preset, batch: int, device: torch.device, seed: int):
     return audio[:batch].to(device), audio[batch:].to(device), theta[:batch].to(device)
 
 
+def _mss_sizes(preset) -> dict:
+    """The lab's MSS sizes: the paper's FFT sizes in seconds of 8192 Hz (44.1 kHz for drums)."""
+    cfg = preset.synth
+    ref_sr = 44100.0 if getattr(cfg, "kind", "") == "drums" else 8192.0
+    return mss_sizes("log_linear", cfg.n_samples, 8192.0 * cfg.sr / ref_sr)
+
+
 def time_losses(args, preset, device: torch.device) -> dict:
     """Table 5: forward + backward of each loss alone, interleaved."""
-    cfg = preset.synth
     x, x_hat0, theta = _signals(preset, args.batch, device, args.seed)
+    rho = preset.options.get("rho") if hasattr(preset, "options") else None
     jtfs = JTFS(**preset.jtfs_kwargs())
     P = jtfs.n_paths
     paths = list(range(P)) if args.paths >= P else np.linspace(0, P - 1, args.paths).round()
     paths = sorted({int(p) for p in paths})
-    full = JTFSLoss(jtfs)
-    mss = mss_loss("log_linear", **mss_sizes("log_linear", cfg.n_samples, cfg.sr))
+    full = JTFSLoss(jtfs, rho=rho)
+    mss = mss_loss("log_linear", **_mss_sizes(preset))
 
     def leaf(t):
         return t.detach().clone().requires_grad_(True)
@@ -131,7 +146,7 @@ def time_losses(args, preset, device: torch.device) -> dict:
     def scrapl(p, loss=None):
         def go():
             if loss is None:
-                path_distance(jtfs, leaf(x_hat0), x, p).backward()
+                path_distance(jtfs, leaf(x_hat0), x, p, rho).backward()
             else:
                 loss(leaf(x_hat0), x, p).backward()
 
@@ -146,7 +161,7 @@ def time_losses(args, preset, device: torch.device) -> dict:
     if args.cuda_graphs:
         from scrapl_edu.cuda_graphs import CUDAGraphPathLoss
 
-        graphed = CUDAGraphPathLoss(jtfs)
+        graphed = CUDAGraphPathLoss(jtfs, rho=rho)
         methods["SCRAPL (CUDA graph)"] = [scrapl(p, graphed) for p in paths]
     peak = {name: max((_peak_mb(f, device) or 0.0) for f in fns) for name, fns in methods.items()}
     times: dict[str, list[list[float]]] = {n: [[] for _ in fns] for n, fns in methods.items()}
@@ -168,16 +183,16 @@ def time_losses(args, preset, device: torch.device) -> dict:
     return out
 
 
-def time_steps(args, preset_name: str, device: torch.device) -> dict:
+def time_steps(args, preset_name: str, device: torch.device, batch: int) -> dict:
     """One lab training step (encoder + synth + loss + backward + optimizer) per loss."""
     out = {}
     for name, loss in LOSS_OF.items():
-        n_examples = math.ceil(args.step_batch / 0.6) + 4
+        n_examples = math.ceil(batch / 0.6) + 8
         cfg = make_config(
             preset_name,
             fast=args.fast,
             loss=loss,
-            batch_size=args.step_batch,
+            batch_size=batch,
             n_examples=n_examples,
             theta_is=False,
             steps=10**6,
@@ -198,27 +213,29 @@ def _ratios(res: dict) -> dict:
     return r
 
 
-def table(result: dict) -> str:
-    """The markdown table of a result (ours next to the paper's A5000)."""
-    lines = []
+def table(result: dict, name: str) -> str:
+    """The markdown tables of one preset of a result (ours next to the paper's A5000)."""
+    lines = [f"#### {name} on {result['machine']['device']}", ""]
+    result = result["presets"][name]
     if "loss" in result:
         c = result["config"]
         lines += [
             f"Loss alone, forward + backward (Table 5), batch {c['batch']}, "
-            f"{c['n_samples']} samples, {result['machine']['device']}:",
+            f"{c['n_samples']} samples at {c['sr']:g} Hz, P = {c['n_paths']}:",
             "",
             "| Method | median ms | IQR ms | peak MB | paper A5000 median ms |",
             "|---|---|---|---|---|",
         ]
+        table5 = c["preset"] == "granular"  # the paper timed the granular task only
         for name, s in result["loss"].items():
-            paper = PAPER_A5000.get(name, {}).get("median_ms")
+            paper = PAPER_A5000.get(name, {}).get("median_ms") if table5 else None
             peak = "–" if s["peak_mb"] is None else f"{s['peak_mb']:.0f}"
             note = f" ({len(s['paths'])} paths)" if "paths" in s else ""
             lines.append(
                 f"| {name}{note} | {s['median_ms']:.4g} | {s['iqr_ms']:.3g} | {peak} | "
                 f"{'–' if paper is None else paper} |"
             )
-        r, rp = result["ratios"], result["paper_ratios"]
+        r, rp = result["ratios"], (PAPER_RATIOS if table5 else {})
         lines += ["", "| ratio | ours | paper A5000 |", "|---|---|---|"]
         for k, v in r.items():
             lines.append(
@@ -253,9 +270,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     ap.add_argument("--what", choices=("loss", "step", "both"), default="both")
-    ap.add_argument("--preset", default="granular", help="paper-scale preset (default granular)")
+    ap.add_argument(
+        "--preset",
+        nargs="+",
+        help="paper-scale presets (default granular, and drums_paper_meso on a GPU)",
+    )
     ap.add_argument("--batch", type=int, help="loss batch (default 4, Table 5; --quick: 1)")
-    ap.add_argument("--step-batch", type=int, help="step batch (default 32; --quick: 2)")
+    ap.add_argument(
+        "--step-batch", type=int, help="step batch (default: the preset's, 32 or 8; --quick: 2)"
+    )
     ap.add_argument("--paths", type=int, help="SCRAPL paths timed (default all on CUDA, else 8)")
     ap.add_argument("--repeats", type=int, help="interleaved repeats (default 10; --quick: 2)")
     ap.add_argument("--step-repeats", type=int, help="training steps timed (default 10; quick 2)")
@@ -274,15 +297,16 @@ def main(argv: list[str] | None = None) -> dict:
         ap.error("--cuda-graphs needs --device cuda (CUDA graphs exist only on a GPU)")
     q = args.quick
     args.batch = args.batch or (1 if q else 4)
-    args.step_batch = args.step_batch or (2 if q else 32)
+    if args.preset is None:
+        drums = "drums_paper_meso" in PRESETS and device.type == "cuda" and not q
+        args.preset = ["granular"] + (["drums_paper_meso"] if drums else [])
     args.repeats = args.repeats or (2 if q else 10)
     args.step_repeats = args.step_repeats or (2 if q else 10)
     args.paths = args.paths or (10**9 if device.type == "cuda" and not q else 8)
     for name in ("batch", "step_batch", "repeats", "step_repeats", "paths", "threads"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
-    preset = shrink(args.preset) if args.fast else get_preset(args.preset)
     result: dict = {
         "machine": {
             "device": device_label(device),
@@ -291,32 +315,39 @@ def main(argv: list[str] | None = None) -> dict:
             "cuda": torch.version.cuda,
             "threads": args.threads,
         },
-        "config": {
-            "preset": preset.name,
-            "fast": preset.fast,
-            "n_samples": preset.synth.n_samples,
-            "sr": preset.synth.sr,
-            "jtfs": preset.jtfs,
-            "batch": args.batch,
-            "step_batch": args.step_batch,
-            "repeats": args.repeats,
-            "step_repeats": args.step_repeats,
-            "quick": q,
-        },
         "paper_a5000": PAPER_A5000,
-        "paper_ratios": {
-            "SCRAPL/MSS": PAPER_A5000["SCRAPL"]["median_ms"]
-            / PAPER_A5000["MSS log + linear"]["median_ms"],
-            "JTFS/SCRAPL": PAPER_A5000["JTFS"]["median_ms"] / PAPER_A5000["SCRAPL"]["median_ms"],
-        },
+        "paper_ratios": PAPER_RATIOS,
         "command": "python benchmarks/paper_scale_timing.py " + " ".join(argv or sys.argv[1:]),
+        "presets": {},
     }
-    if args.what in ("loss", "both"):
-        result["loss"] = time_losses(args, preset, device)
-        result["ratios"] = _ratios(result["loss"])
-    if args.what in ("step", "both"):
-        result["step"] = time_steps(args, args.preset, device)
-    print(table(result))
+    for name in args.preset:
+        try:
+            preset = shrink(name) if args.fast else get_preset(name)
+        except ValueError as err:
+            ap.exit(2, f"paper_scale_timing: error: {err}\n")
+        step_batch = args.step_batch or (2 if q else preset.train.batch_size)
+        one: dict = {
+            "config": {
+                "preset": preset.name,
+                "fast": preset.fast,
+                "n_samples": preset.synth.n_samples,
+                "sr": preset.synth.sr,
+                "jtfs": preset.jtfs,
+                "n_paths": JTFS(**preset.jtfs_kwargs()).n_paths,
+                "batch": args.batch,
+                "step_batch": step_batch,
+                "repeats": args.repeats,
+                "step_repeats": args.step_repeats,
+                "quick": q,
+            }
+        }
+        result["presets"][name] = one
+        if args.what in ("loss", "both"):
+            one["loss"] = time_losses(args, preset, device)
+            one["ratios"] = _ratios(one["loss"])
+        if args.what in ("step", "both"):
+            one["step"] = time_steps(args, name, device, step_batch)
+        print(table(result, name))
     slug = "cpu" if device.type == "cpu" else re.sub(r"\W+", "_", result["machine"]["device"])
     out = (
         args.out or ROOT / "data" / "results" / f"paper_scale_timing_{slug.strip('_').lower()}.json"

@@ -31,23 +31,25 @@ def test_cpu_quick_run_reports_every_method(timing, tmp_path, capsys):
     out = tmp_path / "t.json"
     res = timing.main(["--device", "cpu", "--quick", "--fast", "--paths", "3", "--out", str(out)])
     saved = json.loads(out.read_text())
-    assert saved["machine"]["device"] == "cpu" and saved["config"]["quick"]
+    assert saved["machine"]["device"] == "cpu" and list(saved["presets"]) == ["granular"]
+    assert json.loads(json.dumps(res)) == saved
+    saved = saved["presets"]["granular"]
+    assert saved["config"]["quick"] and saved["config"]["n_paths"] == 35
     methods = ["JTFS", "SCRAPL", "MSS log + linear", "P-loss"]
     assert list(saved["loss"]) == methods and list(saved["step"]) == methods
     for part in ("loss", "step"):
         for name, s in saved[part].items():
             assert len(s["times_ms"]) == (3 if name == "SCRAPL" and part == "loss" else 2)
             assert all(t > 0 for t in s["times_ms"]) and s["peak_mb"] is None
-    assert saved["loss"]["SCRAPL"]["paths"] == [0, 17, 34]  # evenly spread over the fast P = 35
+    assert saved["loss"]["SCRAPL"]["paths"] == [0, 17, 34]  # evenly spread over P
     m = {k: v["median_ms"] for k, v in saved["loss"].items()}
     assert saved["ratios"]["SCRAPL/MSS"] == pytest.approx(m["SCRAPL"] / m["MSS log + linear"])
     assert saved["ratios"]["JTFS/SCRAPL"] == pytest.approx(m["JTFS"] / m["SCRAPL"])
-    assert saved["paper_ratios"]["JTFS/SCRAPL"] == pytest.approx(1730 / 89.8)
-    assert saved["paper_ratios"]["SCRAPL/MSS"] == pytest.approx(89.8 / 19.1)
-    assert saved["paper_a5000"]["P-loss"]["median_ms"] == 0.516
+    assert res["paper_ratios"]["JTFS/SCRAPL"] == pytest.approx(1730 / 89.8)
+    assert res["paper_ratios"]["SCRAPL/MSS"] == pytest.approx(89.8 / 19.1)
+    assert res["paper_a5000"]["P-loss"]["median_ms"] == 0.516
     printed = capsys.readouterr().out
     assert "| SCRAPL (3 paths) |" in printed and "| JTFS/SCRAPL |" in printed
-    assert res["ratios"] == saved["ratios"]
 
 
 def test_cuda_only_options_are_refused_on_the_cpu(timing, capsys):
