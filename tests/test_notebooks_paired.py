@@ -24,7 +24,7 @@ def _cells(nb) -> list[tuple[str, str]]:
 
 def test_notebooks_are_numbered_from_00() -> None:
     numbers = [p.name[:2] for p in SOURCES]
-    assert len(numbers) >= 9 and numbers == [f"{i:02d}" for i in range(len(numbers))], numbers
+    assert len(numbers) >= 9 and numbers[0] == "00" and len(set(numbers)) == len(numbers), numbers
 
 
 @pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
