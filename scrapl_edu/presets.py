@@ -33,6 +33,7 @@ points (the command line, the demo, the notebooks, the dashboard), which read th
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -40,10 +41,16 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from scrapl_edu.models import AMResolution, am_resolution, build_frontend
 from scrapl_edu.synths import DRUM_PRESETS, ChirpletConfig, DrumConfig, GranularConfig, SynthPreset
 
 __all__ = [
+    "FRONTEND_KINDS",
     "CLASSROOM_JTFS",
+    "am_resolution_of",
+    "chirplet_band_hz",
+    "frontend_spec",
+    "paper_cqt_frontend",
     "DRUMS_JTFS",
     "FAST",
     "PAPER_DRUMS_JTFS",
@@ -392,6 +399,71 @@ FAST: dict[str, Any] = {
 }
 
 
+#: the encoder front ends (a preset's ``frontend["kind"]``; absent means ``"stft"``)
+FRONTEND_KINDS = ("stft", "cqt")
+
+
+def paper_cqt_frontend(sr: float, n_octaves: int = 5) -> dict[str, Any]:
+    """The paper's encoder input at sample rate ``sr`` (Tables 10-12): a log1p CQT.
+
+    12 bins per octave, ``n_octaves`` octaves (5 for the textures, 9 for the drums), and the
+    hop of 256 samples at 8192 Hz kept in seconds (31.25 ms: 32 samples at 1024 Hz), built
+    as :class:`scrapl_edu.models.LogCQT`.
+    """
+    return {
+        "kind": "cqt",
+        "n_octaves": int(n_octaves),
+        "bins_per_octave": 12,
+        "hop_length": max(1, round(256 * sr / 8192.0)),
+    }
+
+
+def frontend_spec(preset: str | Preset, kind: str) -> dict[str, Any]:
+    """The ``frontend`` entry of ``preset`` for front end ``kind`` (one of :data:`FRONTEND_KINDS`).
+
+    The preset's own entry when it is of that kind; ``"cqt"`` otherwise gives
+    :func:`paper_cqt_frontend` at the preset's sample rate. Used by
+    :func:`scrapl_edu.lab.make_config` (``frontend={"kind": "cqt"}`` or ``--frontend cqt``).
+    """
+    p = get_preset(preset)
+    if kind not in FRONTEND_KINDS:
+        raise ValueError(f"unknown front end kind {kind!r}; choose one of {FRONTEND_KINDS}")
+    if p.frontend.get("kind", "stft") == kind:
+        return dict(p.frontend)
+    if kind == "cqt":
+        octaves = 9 if getattr(p.synth, "kind", "") == "drums" else 5
+        return paper_cqt_frontend(p.synth.sr, octaves)
+    raise ValueError(
+        f"preset {p.name!r} has a {p.frontend.get('kind')} front end and no STFT of its own; "
+        "give its n_fft and hop_length"
+    )
+
+
+def chirplet_band_hz(synth: ChirpletConfig) -> tuple[float, float]:
+    """The frequencies a chirplet sweeps while its window is above half its peak (Hz).
+
+    The instantaneous frequency is ``f_c 2**(γ t)`` under a Gaussian window of
+    ``σ = σ0 B / γ`` seconds (:mod:`scrapl_edu.synths`), above half its peak for
+    ``|t| <= sqrt(2 ln 2) σ``: ``f_c 2**(± sqrt(2 ln 2) σ0 B)`` whatever the FM rate γ.
+    """
+    half = (2.0 * math.log(2.0)) ** 0.5 * synth.sigma0 * synth.bandwidth_oct
+    return synth.carrier_hz * 2.0**-half, synth.carrier_hz * 2.0**half
+
+
+def am_resolution_of(preset: str | Preset, kind: str | None = None) -> AMResolution | None:
+    """Whether the front end of ``preset`` (or its ``kind`` one) resolves its top AM rate.
+
+    :func:`scrapl_edu.models.am_resolution` at the preset's top AM rate and the lowest
+    frequency of :func:`chirplet_band_hz`; None for a synth without AM (granular, drums).
+    """
+    p = get_preset(preset)
+    if not isinstance(p.synth, ChirpletConfig):
+        return None
+    spec = p.frontend if kind is None else frontend_spec(p, kind)
+    fe = build_frontend(spec, p.synth.sr)
+    return am_resolution(fe, p.synth.sr, p.synth.am_hz[1], chirplet_band_hz(p.synth)[0])
+
+
 def shrink(preset: str | Preset) -> Preset:
     """The fast-mode version of a preset: seconds of compute (CI, smoke runs of notebooks).
 
@@ -410,7 +482,11 @@ def shrink(preset: str | Preset) -> Preset:
         p,
         synth=dataclasses.replace(p.synth, **synth_over),
         jtfs=dict(FAST["jtfs"]),
-        frontend=dict(FAST["frontend"]),
+        frontend=(
+            dict(FAST["frontend"])
+            if p.frontend.get("kind", "stft") == "stft"
+            else {**p.frontend, "hop_length": max(1, round(256 * FAST[kind]["sr"] / 8192.0))}
+        ),
         train=dataclasses.replace(p.train, **FAST["train"]),
         fast=True,
     )

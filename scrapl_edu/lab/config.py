@@ -16,7 +16,14 @@ from typing import Any, get_args
 from scrapl_edu.filters import filterbank_params
 from scrapl_edu.lab.data import split_sizes
 from scrapl_edu.losses import MSSKind
-from scrapl_edu.presets import PRESETS, Preset, UnknownPresetError, get_preset, shrink
+from scrapl_edu.presets import (
+    PRESETS,
+    Preset,
+    UnknownPresetError,
+    frontend_spec,
+    get_preset,
+    shrink,
+)
 from scrapl_edu.synths import SynthPreset
 
 __all__ = [
@@ -246,7 +253,9 @@ def make_config(preset: str = "classroom", *, fast: bool = False, **overrides: A
         fast: start from :func:`scrapl_edu.presets.shrink` of the preset (seconds of
             compute). Entry points pass ``fast=scrapl_edu.config.fast_mode()``.
         overrides: fields of :class:`LabConfig`; ``synth``, ``jtfs`` and ``frontend`` are
-            merged into the preset's.
+            merged into the preset's. A ``frontend`` of another ``kind`` than the preset's
+            (e.g. ``frontend={"kind": "cqt"}``, or just ``frontend="cqt"``) starts from the
+            registry's entry of that kind (:func:`scrapl_edu.presets.frontend_spec`).
     """
     try:
         p = get_preset(preset)
@@ -262,6 +271,11 @@ def make_config(preset: str = "classroom", *, fast: bool = False, **overrides: A
         **dataclasses.asdict(p.train),
         "fast": p.fast,
     }
+    fe = overrides.get("frontend")
+    if isinstance(fe, str):
+        overrides["frontend"] = fe = {"kind": fe}
+    if fe is not None and fe.get("kind", "stft") != kw["frontend"].get("kind", "stft"):
+        kw["frontend"] = frontend_spec(p, fe.get("kind", "stft"))
     for key in ("synth", "jtfs", "frontend"):
         if key in overrides:
             kw[key] = {**kw[key], **overrides.pop(key)}

@@ -73,6 +73,11 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--theta-is-iters", type=int, help="θ-IS power iterations (preset default)")
     ap.add_argument("--max-wall-s", type=float, help="stop training after this many seconds")
     ap.add_argument(
+        "--frontend",
+        choices=["stft", "cqt"],
+        help="encoder front end: the preset's STFT or the paper's log1p CQT (preset default)",
+    )
+    ap.add_argument(
         "--applied-every",
         type=int,
         help="SCRAPL: measure the applied step every N steps (at validations; default 100)",
@@ -138,6 +143,8 @@ def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
             over[name] = v
     if args.no_applied_diag:
         over["applied_diag"] = False
+    if args.frontend:
+        over["frontend"] = {"kind": args.frontend}
     synth = {}
     if args.am_hz:
         synth["am_hz"] = tuple(args.am_hz)

@@ -51,7 +51,7 @@ from scrapl_edu.lab.results import (
     total_variation,
 )
 from scrapl_edu.losses import JTFSLoss, SCRAPLLoss, mss_loss
-from scrapl_edu.models import Encoder, LogSpectrogram
+from scrapl_edu.models import Encoder, build_frontend
 from scrapl_edu.optim import SCRAPLOptimizer
 from scrapl_edu.sampling import PathSampler
 from scrapl_edu.synths import SynthPreset
@@ -84,8 +84,12 @@ def build_jtfs(config: LabConfig) -> JTFS:
 
 
 def build_encoder(config: LabConfig, n_params: int, x_fit: Tensor) -> Encoder:
-    """The CNN encoder (:class:`scrapl_edu.models.Encoder`) on a fitted :class:`LogSpectrogram`."""
-    frontend = LogSpectrogram(**config.frontend).fit(x_fit)
+    """The CNN encoder (:class:`scrapl_edu.models.Encoder`) on its fitted front end.
+
+    The preset's ``frontend`` entry: :class:`~scrapl_edu.models.LogSpectrogram` (``kind``
+    ``"stft"``, the default) or the paper's :class:`~scrapl_edu.models.LogCQT` (``"cqt"``).
+    """
+    frontend = build_frontend(config.frontend, config.synth_config().sr).fit(x_fit)
     return Encoder(n_params, frontend=frontend, channels=config.channels, log1p=False)
 
 
