@@ -163,10 +163,11 @@ assert (lag > 0.05).all(), "on a moving model the table's entries lag their path
 display(Markdown(lessons.paired_table(runs, "P-Adam", "P-Adam + P-SAGA")))
 
 # %% [markdown]
-# The cut is partial, and not on every seed between runs: stale entries put back part of the
-# variance the table removes. The table of paired outcomes reads as in notebook 05. The
-# paper's Table 6 finds adding P-SAGA significant on θ L1 (−13.6 ± 5.6 ‰, p < 0.01, 20
-# seeds); four seeds of the toy are a much smaller sample.
+# The cut is partial (and, comparing runs, not on every seed in classroom mode): stale
+# entries put back part of the variance the table removes. The table of paired outcomes
+# reads as in notebook 05. The paper's Table 6 finds adding P-SAGA significant on θ L1
+# (−13.6 ± 5.6 ‰, p < 0.01, 20 seeds); four seeds of the toy are a much smaller sample
+# (`data/results/curriculum/moving_model_*.md` keep our numbers).
 
 # %% [markdown]
 # ## The shift of the expected step while Γ fills

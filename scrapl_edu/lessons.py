@@ -29,13 +29,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy import stats
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from scrapl_edu import toy
 from scrapl_edu.diagnostics import cosine_similarity, direction_variance
 from scrapl_edu.losses import JTFSLoss, path_distance
 from scrapl_edu.optim import SCRAPLOptimizer
 from scrapl_edu.sampling import PathSampler
+from scrapl_edu.synths.common import exp_chirp_phase, gaussian_window, normalize_rms
 
 __all__ = [
     "ARMS",
@@ -374,8 +377,6 @@ def paired_runs(
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm  # optional progress display
-
         bar = tqdm(total=K, desc=f"{A} arms x {S} seeds", leave=False)
     for k in range(1, K + 1):
         shift_seeds = [s * 1_000_003 + k for s in seeds]
@@ -531,8 +532,6 @@ def paired_summary(a: Sequence[float], b: Sequence[float], better: str = "higher
     ``better`` ("higher" or "lower") says which direction counts as an improvement of b
     over a.
     """
-    from scipy import stats  # optional at import time: only the statistics need it
-
     if better not in ("higher", "lower"):
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
     a = np.asarray(a, dtype=float).reshape(-1)
@@ -719,8 +718,6 @@ def chirplet_without_am(config, theta: Tensor, shifts: int = 0) -> Tensor:
     ``config.build()(theta, shifts=shifts)`` (Section 4.3), with the modulator
     sin(π θ_AM t) replaced by 1. Shape (B, 1, N).
     """
-    from scrapl_edu.synths.common import exp_chirp_phase, gaussian_window, normalize_rms
-
     theta = torch.as_tensor(theta, dtype=torch.float32).reshape(-1, 2)
     _, fm = config.theta_to_params(theta)
     n = torch.arange(config.n_samples, dtype=theta.dtype)
