@@ -17,6 +17,9 @@ on a GPU:
 * ``step``: one whole training step of the lab at the paper's batch (Tables 10-11: 32):
   encoder, synth, loss, backward and the optimizer's step (:func:`scrapl_edu.lab.train.train_step`,
   SCRAPL with P-Adam and P-SAGA), for each loss.
+* ``theta_is``: θ-IS's cost per (example, path) at the preset's power iterations (Eq. 10-12,
+  double backward), extrapolated from 1 and 3 iterations, and the whole θ-IS it implies
+  (N_IS x P of them: Table 10's 320 x 315 for ``granular``).
 
 ``--preset`` takes several presets: by default ``granular`` (Table 5's task) and, on a GPU,
 ``drums_paper_meso`` (Table 12: 44.1 kHz, 44100 samples, P = 483, ρ = log1p, batch 8; the
@@ -58,6 +61,7 @@ from scrapl_edu.lab.train import build_parts, mss_sizes, train_step  # noqa: E40
 from scrapl_edu.losses import JTFSLoss, mss_loss, path_distance  # noqa: E402
 from scrapl_edu.presets import PRESETS, get_preset, shrink  # noqa: E402
 from scrapl_edu.synths import sample_theta  # noqa: E402
+from scrapl_edu.theta_is import theta_importance_sampling  # noqa: E402
 
 #: Table 5 of the paper (RTX A5000, batch 4, 32768 samples): median ms and IQR ms
 PAPER_A5000 = {
@@ -183,6 +187,52 @@ def time_losses(args, preset, device: torch.device) -> dict:
     return out
 
 
+def time_theta_is(args, preset_name: str, device: torch.device) -> dict:
+    """θ-IS's cost (Eq. 10-12) per (example, path) at the preset's power iterations.
+
+    θ-IS runs once before training: for each of N_IS examples and P paths, U power iterations
+    of Hessian-vector products (double backward). Timed for a few paths with 1 and 3
+    iterations; the cost at the preset's ``n_iter`` is extrapolated linearly in the
+    iterations, and the whole θ-IS as N_IS x P times the median.
+    """
+    cfg = make_config(preset_name, fast=args.fast, loss="scrapl", n_examples=16, steps=10**6)
+    parts, state = build_parts(cfg, device)
+    P = parts.n_paths
+    paths = sorted({int(p) for p in np.linspace(0, P - 1, min(P, args.theta_is_paths)).round()})
+    x = parts.data["x_train"][:1]
+    state.encoder.eval()
+
+    def one(p: int, n_iter: int) -> Callable[[], None]:
+        def go() -> None:
+            theta_importance_sampling(
+                state.encoder,
+                parts.synth,
+                state.loss_fn.path_loss,
+                x,
+                n_iter,
+                n_paths=P,
+                paths=[p],
+                progress=False,
+            )
+
+        return go
+
+    per_path = []
+    for p in paths:
+        one(p, 1)()  # warm-up
+        t1, t3 = _timed(one(p, 1), device), _timed(one(p, 3), device)
+        per_path.append(t1 + (cfg.theta_is_iters - 1) * max(t3 - t1, 0.0) / 2)
+    s = _stats(per_path)
+    return {
+        **s,
+        "paths": paths,
+        "n_iter": cfg.theta_is_iters,
+        "n_examples": cfg.theta_is_examples,
+        "n_paths": P,
+        "estimated_total_s": s["median_ms"] * cfg.theta_is_examples * P / 1000.0,
+    }
+
+
 def time_steps(args, preset_name: str, device: torch.device, batch: int) -> dict:
     """One lab training step (encoder + synth + loss + backward + optimizer) per loss."""
     out = {}
@@ -253,6 +303,15 @@ def table(result: dict, name: str) -> str:
         for name, s in result["step"].items():
             peak = "–" if s["peak_mb"] is None else f"{s['peak_mb']:.0f}"
             lines.append(f"| {name} | {s['median_ms']:.4g} | {s['iqr_ms']:.3g} | {peak} |")
+    if "theta_is" in result:
+        t = result["theta_is"]
+        lines += [
+            "",
+            f"θ-IS (Eq. 10-12): {t['median_ms']:.4g} ms per (example, path) at {t['n_iter']} "
+            f"power iterations (median of {len(t['paths'])} paths, extrapolated from 1 and 3); "
+            f"N_IS = {t['n_examples']} examples x P = {t['n_paths']} paths: about "
+            f"{t['estimated_total_s'] / 3600:.3g} h.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -269,7 +328,13 @@ def _cpu_name() -> str:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    ap.add_argument("--what", choices=("loss", "step", "both"), default="both")
+    ap.add_argument(
+        "--what",
+        choices=("loss", "step", "theta_is", "both", "all"),
+        default="all",
+        help="loss (Table 5), step (a training step), theta_is, both (loss + step), all",
+    )
+    ap.add_argument("--theta-is-paths", type=int, help="paths θ-IS is timed on (default 4)")
     ap.add_argument(
         "--preset",
         nargs="+",
@@ -302,8 +367,10 @@ def main(argv: list[str] | None = None) -> dict:
         args.preset = ["granular"] + (["drums_paper_meso"] if drums else [])
     args.repeats = args.repeats or (2 if q else 10)
     args.step_repeats = args.step_repeats or (2 if q else 10)
+    args.theta_is_paths = args.theta_is_paths or (2 if q else 4)
     args.paths = args.paths or (10**9 if device.type == "cuda" and not q else 8)
-    for name in ("batch", "step_batch", "repeats", "step_repeats", "paths", "threads"):
+    for name in ("batch", "step_batch", "repeats", "step_repeats", "paths", "threads",
+                 "theta_is_paths"):  # fmt: skip
         if getattr(args, name) is not None and getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
@@ -342,11 +409,13 @@ def main(argv: list[str] | None = None) -> dict:
             }
         }
         result["presets"][name] = one
-        if args.what in ("loss", "both"):
+        if args.what in ("loss", "both", "all"):
             one["loss"] = time_losses(args, preset, device)
             one["ratios"] = _ratios(one["loss"])
-        if args.what in ("step", "both"):
+        if args.what in ("step", "both", "all"):
             one["step"] = time_steps(args, name, device, step_batch)
+        if args.what in ("theta_is", "all"):
+            one["theta_is"] = time_theta_is(args, name, device)
         print(table(result, name))
     slug = "cpu" if device.type == "cpu" else re.sub(r"\W+", "_", result["machine"]["device"])
     out = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from dask.distributed import LocalCluster
 
 from scrapl_edu import lab
 from scrapl_edu.lab.cli import main
-from scrapl_edu.lab.cluster import check_scheduler_address, crash_hook
+from scrapl_edu.lab.cluster import (
+    RunKilledError,
+    SchedulerError,
+    check_scheduler_address,
+    crash_hook,
+    run_on_dask,
+    run_task,
+)
 
 #: the numbers of results.json that are timings or places (they differ between runs)
 UNSTABLE = ("wall_s", "ms_per_step", "peak_rss_mb", "theta_is_s")
@@ -31,14 +39,25 @@ def _numbers(folder: Path) -> dict:
     return {k: v for k, v in d.items() if k not in UNSTABLE}
 
 
-def _cluster() -> LocalCluster:
+def _cluster(processes: bool = True) -> LocalCluster:
     return LocalCluster(
         n_workers=2,
         threads_per_worker=1,
-        processes=True,
+        processes=processes,
         dashboard_address=None,
         silence_logs=50,
     )
+
+
+@pytest.fixture(scope="module")
+def in_process():
+    """Workers in this process: quick to start, for what does not kill a worker."""
+    with _cluster(processes=False) as cluster:
+        yield cluster.scheduler_address
+
+
+#: a run command whose process the out-of-memory killer would have killed
+SUICIDE = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
 
 
 def test_dask_equals_local_pool_and_a_killed_worker_resumes(tmp_path, monkeypatch):
@@ -74,7 +93,7 @@ def test_dask_equals_local_pool_and_a_killed_worker_resumes(tmp_path, monkeypatc
     assert [e["theta_l1"] for e in sa] == [e["theta_l1"] for e in sb]
 
 
-def test_failed_run_reported_with_its_log_and_finished_runs_kept(tmp_path, monkeypatch):
+def test_failed_run_reported_with_its_log_and_finished_runs_kept(tmp_path, monkeypatch, in_process):
     """One run fails for good (bad arguments): the error names it and its log; the finished
     run beside it is neither rerun nor rewritten; no table is written until all are in."""
     monkeypatch.setenv("SCRAPL_EDU_FAST", "1")
@@ -82,17 +101,16 @@ def test_failed_run_reported_with_its_log_and_finished_runs_kept(tmp_path, monke
     done.mkdir(parents=True)
     sentinel = '{"a finished run": "must stay as it is"}'
     (done / "results.json").write_text(sentinel)
-    with _cluster() as cluster:
-        with pytest.raises(RuntimeError) as info:
-            lab.compare(
-                ["classroom"],
-                ["p_loss"],
-                [0, 1],
-                tmp_path,
-                fast=True,
-                extra_args=["--steps", "0"],
-                scheduler=cluster.scheduler_address,
-            )
+    with pytest.raises(RuntimeError) as info:
+        lab.compare(
+            ["classroom"],
+            ["p_loss"],
+            [0, 1],
+            tmp_path,
+            fast=True,
+            extra_args=["--steps", "0"],
+            scheduler=in_process,
+        )
     msg = str(info.value)
     failed = lab.run_dir(tmp_path, "classroom", "p_loss", 1)
     assert f"{failed.resolve()} (exit 2; see {failed.resolve() / 'log.txt'})" in msg
@@ -144,3 +162,38 @@ def test_crash_hook_fires_once_across_processes(tmp_path):
     hook = crash_hook({"SCRAPL_EDU_TEST_CRASH": f"3:process:{marker}"})
     hook(3, 6)  # the marker exists: this process carries on
     assert os.getpid() > 0 and marker.read_text() == "someone crashed already\n"
+
+
+def test_a_run_killed_by_a_signal_is_retried_then_reported(tmp_path, in_process):
+    """Killed (SIGKILL, as by the out-of-memory killer) on every attempt: retried, then
+    reported with its folder, its log (one header per attempt) and what to do."""
+    folder = tmp_path / "runs" / "p" / "r" / "seed0"
+    failures = run_on_dask([(SUICIDE + ["--out", str(folder)], folder)], in_process, {}, tmp_path,
+                           retries=1)  # fmt: skip
+    assert len(failures) == 1
+    msg = failures[0]
+    assert f"run {folder} was killed by signal 9" in msg and "after 2 attempts" in msg
+    assert "rerun compare to resume it" in msg and str(folder / "log.txt") in msg
+    assert (folder / "log.txt").read_text().count("--- ") == 2
+
+
+def test_run_task_keeps_finished_runs_and_raises_on_signals(tmp_path):
+    done = tmp_path / "done"
+    done.mkdir()
+    (done / "results.json").write_text("{}")
+    assert run_task(SUICIDE[1:], str(done), {}) == 0  # finished: not started again
+    assert not (done / "log.txt").exists()
+    with pytest.raises(RunKilledError, match="killed by signal 9 .out of memory"):
+        run_task(SUICIDE[1:], str(tmp_path / "killed"), {})
+
+
+def test_no_gpu_worker_and_unshared_folder_are_clear(tmp_path, in_process):
+    folder = tmp_path / "seed0"
+    todo = [(SUICIDE + ["--out", str(folder)], folder)]
+    with pytest.raises(
+        SchedulerError, match="has no worker with the resource GPU after 0.5 s; start GPU workers"
+    ):
+        run_on_dask(todo, in_process, {}, tmp_path, gpu=True, workers_timeout_s=0.5)
+    with pytest.raises(SchedulerError, match="cannot write into .*shared by this machine"):
+        run_on_dask(todo, in_process, {}, tmp_path / "nowhere")
+    assert not folder.exists()  # nothing ran

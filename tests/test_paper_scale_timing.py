@@ -48,8 +48,12 @@ def test_cpu_quick_run_reports_every_method(timing, tmp_path, capsys):
     assert res["paper_ratios"]["JTFS/SCRAPL"] == pytest.approx(1730 / 89.8)
     assert res["paper_ratios"]["SCRAPL/MSS"] == pytest.approx(89.8 / 19.1)
     assert res["paper_a5000"]["P-loss"]["median_ms"] == 0.516
+    t = saved["theta_is"]  # fast preset: 1 example, 1 power iteration, 2 paths timed
+    assert t["n_examples"] == 1 and t["n_iter"] == 1 and t["paths"] == [0, 34]
+    assert t["estimated_total_s"] == pytest.approx(t["median_ms"] * 1 * 35 / 1000)
     printed = capsys.readouterr().out
     assert "| SCRAPL (3 paths) |" in printed and "| JTFS/SCRAPL |" in printed
+    assert "θ-IS (Eq. 10-12):" in printed
 
 
 def test_cuda_only_options_are_refused_on_the_cpu(timing, capsys):

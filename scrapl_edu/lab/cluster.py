@@ -131,7 +131,7 @@ def wait_for_workers(client: Any, gpu: bool, timeout_s: float = WORKERS_TIMEOUT_
     Raises:
         SchedulerError: none within ``timeout_s``: tasks would wait for ever.
     """
-    need = "a worker with the resource GPU" if gpu else "a worker"
+    need = "worker with the resource GPU" if gpu else "worker"
     deadline = time.monotonic() + timeout_s
     while True:
         workers = _workers(client).values()
