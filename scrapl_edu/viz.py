@@ -222,6 +222,56 @@ def plot_paired(paired: list[dict], title: str = "") -> Figure:
     return fig
 
 
+def plot_accuracy_vs_cost(points: list[dict], title: str = "") -> Figure:
+    """Fig. 1 in small: test θ L1 against the cost of a training step (log scale).
+
+    ``points``: :func:`scrapl_edu.lab.evidence.cost_accuracy` (``label``, ``theta_l1`` as
+    (mean, 95% CI half-width), ``ms_per_step``, ``estimated``). Filled markers: idle-machine
+    timings; hollow: costs estimated from a loaded machine.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for p in points:
+        m, h = p["theta_l1"]
+        face = "none" if p["estimated"] else None
+        (line,) = ax.plot(p["ms_per_step"], m, "o", ms=8, mfc=face, label=p["label"])
+        if np.isfinite(h):
+            ax.errorbar(p["ms_per_step"], m, yerr=h, color=line.get_color(), capsize=3)
+    ax.set_xscale("log")
+    ax.set_xlabel("ms per training step (idle machine; hollow: estimated)")
+    ax.set_ylabel("test θ L1 (‰), mean ± 95% CI")
+    ax.set_title(title or "accuracy vs cost (Fig. 1 in small)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_errors_per_parameter(
+    rows: list[dict], names: tuple[str, str] = ("θ_AM", "θ_FM")
+) -> Figure:
+    """Grouped bars of the two parameters' test errors per method (mean ± 95% CI).
+
+    ``rows``: :func:`scrapl_edu.lab.evidence.errors_per_parameter` (``label``, ``am``, ``fm``).
+    The dashed line is a constant guess of 0.5 (250 ‰).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = np.arange(len(rows))
+    for i, (key, name) in enumerate(zip(("am", "fm"), names, strict=True)):
+        means = [r[key][0] for r in rows]
+        halves = [r[key][1] if np.isfinite(r[key][1]) else 0.0 for r in rows]
+        ax.bar(x + (i - 0.5) * 0.38, means, 0.38, yerr=halves, capsize=3, label=name)
+    ax.axhline(250.0, color="gray", ls="--", lw=1, label="constant guess (250 ‰)")
+    ax.set_xticks(x, [r["label"] for r in rows], fontsize=8, rotation=15)
+    ax.set_ylabel("test L1 (‰)")
+    ax.set_title("errors per parameter")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def save_paired_figure(path: str | Path, summary: dict[str, Any], title: str = "") -> bool:
     """Write :func:`plot_paired` of ``summary["paired"]`` to ``path``; False if it has none."""
     import matplotlib.pyplot as plt

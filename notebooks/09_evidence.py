@@ -1,0 +1,204 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 09 · Evidence: where the lab agrees with the paper
+#
+# **Objectives**
+# - read the committed lab results (no training: this notebook runs in seconds) as the paper
+#   reads its own: accuracy against cost (Fig. 1), an ablation read seed by seed (Tables 2
+#   and 6), θ-IS against uniform sampling (Table 3), errors per parameter;
+# - tell an effect from seed noise with paired differences, a paired test and "seeds
+#   improved";
+# - list, each with its number, what this classroom-scale lab confirms and what it does not.
+#
+# **Prerequisites**: 05 (P-Adam), 06 (P-SAGA), 07 (θ-IS), 08 (the lab)
+# **Study time**: about 30 min
+# **Paper**: Section 1 (Fig. 1), Section 5.1 (Tables 1–2, Fig. 2), Section 5.2 (Table 3),
+# Appendix B (Table 6)
+
+# %% [markdown]
+# **Idea.** A claim about an optimizer is a claim about numbers that vary from seed to seed.
+# The lab's runs share their seed across rows (same data, initialisation, batches and random
+# shifts), so two rows that differ by one switch are compared seed by seed, as the paper's
+# Table 6 does. Every statement at the end of this notebook is decided by a number read from
+# `data/results/lab`; if a rerun changes a number enough to change a verdict, the notebook
+# fails and the story has to be rewritten.
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from scrapl_edu import viz
+from scrapl_edu.lab.evidence import (
+    claims,
+    cost_accuracy,
+    errors_per_parameter,
+    load_evidence,
+    paired_ablation,
+    table3,
+)
+from scrapl_edu.lab.paired import paired_markdown
+from scrapl_edu.presets import am_resolution_of
+
+ev = load_evidence()  # the committed results: data/results/lab
+print("read:", ", ".join(sorted(ev.summaries)), "| idle ms/step:", ev.idle_ms)
+
+# %% [markdown]
+# ## Accuracy against cost (Fig. 1 in small)
+#
+# The paper's Fig. 1 puts each loss at its error and its cost: MSS cheap and inaccurate, the
+# full JTFS accurate and 25 times as costly, SCRAPL in between. Here the costs are the
+# timings of one thread on an idle machine where they were measured (SCRAPL, JTFS) and
+# rescaled from the loaded comparison otherwise (hollow markers). The full JTFS appears
+# twice: with SCRAPL's wall-clock budget (it then makes about 64 steps) and at equal steps.
+
+# %%
+points = cost_accuracy(ev)
+fig = viz.plot_accuracy_vs_cost(points)
+display(fig)
+plt.close(fig)
+for p in points:
+    m, h = p["theta_l1"]
+    est = " (estimated)" if p["estimated"] else ""
+    print(f"{p['label']:30s} {m:6.1f} ± {h:5.1f} ‰   {p['ms_per_step']:7.1f} ms/step{est}")
+
+# %% [markdown]
+# ## The ablation, seed by seed (Tables 2 and 6 in small)
+#
+# Each row turns one technique on, on top of the row before. Δ is the change of test θ L1
+# on each seed (negative: the technique helped), with its 95% interval, the paired t-test's
+# p and how many of the 5 seeds improved. The per-parameter columns are empty: these
+# summaries were written before the lab stored every parameter per seed.
+
+# %%
+ablation = paired_ablation(ev)
+display(Markdown(paired_markdown(ablation, ["am_hz", "fm_oct_per_s"])))
+by_label = {item["label"]: item["theta_l1"] for item in ablation}
+
+# %% [markdown]
+# ## θ-IS against uniform sampling (Table 3)
+#
+# The classroom presets scale the paper's chirplets down (1024 Hz, 4 s) and keep their AM
+# rates in Hz and FM rates in octaves per second; the paper's numbers are for 20 seeds at
+# full scale.
+
+# %%
+rows = ["| preset (paper config.) | π | θ_AM ‰ lab | θ_AM ‰ paper | θ_FM ‰ lab | θ_FM ‰ paper |"]
+rows.append("|---|---|---|---|---|---|")
+for r in table3(ev):
+    rows.append(
+        f"| {r['preset']} ({r['paper_config']}) | {r['sampling']} "
+        f"| {r['am'][0]:.0f} ± {r['am'][1]:.0f} | {r['paper_am']:.0f} "
+        f"| {r['fm'][0]:.0f} ± {r['fm'][1]:.0f} | {r['paper_fm']:.0f} |"
+    )
+display(Markdown("\n".join(rows)))
+
+# %% [markdown]
+# ## Errors per parameter
+#
+# The mean θ L1 hides which parameter was learnt. The dashed line is a constant guess of
+# 0.5, which scores 250 ‰ on a uniformly drawn parameter.
+
+# %%
+per_param = errors_per_parameter(ev)
+fig = viz.plot_errors_per_parameter(per_param)
+display(fig)
+plt.close(fig)
+
+# %% [markdown]
+# Part of the θ_AM story is the encoder's input. A front end resolves an AM rate if it
+# samples the envelope above twice that rate and its window at the chirplet's lowest
+# frequency passes at least half the modulation (`scrapl_edu.models.am_resolution`). The
+# classroom chirplet's AM goes up to 8.4 Hz:
+
+# %%
+for kind in ("stft", "cqt"):
+    r = am_resolution_of("classroom", kind)
+    print(
+        f"{kind}: {r.frame_rate_hz:.0f} frames/s (needs {2 * r.rate_hz:.1f}), window passes "
+        f"{r.transfer:.2f} of an {r.rate_hz} Hz AM at {r.lowest_hz:.0f} Hz -> "
+        f"frames {'ok' if r.frames_ok else 'too slow'}, window {'ok' if r.window_ok else 'too long'}"
+    )
+stft, cqt = am_resolution_of("classroom", "stft"), am_resolution_of("classroom", "cqt")
+assert not stft.frames_ok and stft.window_ok, "the lab's STFT samples the AM too slowly"
+assert cqt.frames_ok and not cqt.window_ok, "the paper's CQT at 1024 Hz has too long filters"
+
+# %% [markdown]
+# ## Where the lab agrees with the paper, and where it does not
+#
+# Each line: what the paper says (with its number), what the lab measured, and the verdict
+# the number gives.
+
+# %%
+found = claims(ev)
+lines = ["| | the paper | this lab |", "|---|---|---|"]
+for c in found:
+    lines.append(f"| {'agrees' if c.agrees else 'does not'} | {c.paper} | {c.lab} |")
+display(Markdown("\n".join(lines)))
+
+# %%
+# the story as the committed results tell it: a rerun that changes a verdict fails here
+AGREES = {
+    "mss_fails_under_shifts",
+    "scrapl_step_is_cheap",
+    "scrapl_ahead_at_equal_time",
+    "jtfs_learns_theta_am",
+    "p_adam_not_significant",
+    "p_saga_significant",
+    "theta_is_helps_classroom",
+    "p_saga_lowers_step_variance",
+}
+DOES_NOT = {
+    "scrapl_within_2x_of_jtfs",
+    "supervised_is_best",
+    "scrapl_learns_theta_am",
+    "scrapl_converges",
+    "theta_is_helps_am1-2_fm0.5-1",
+    "theta_is_improves_theta_am",
+    "total_variation_falls_with_p_saga",
+}
+verdict = {c.key: c.agrees for c in found}
+assert set(verdict) == AGREES | DOES_NOT, sorted(set(verdict) ^ (AGREES | DOES_NOT))
+changed = sorted(k for k in verdict if verdict[k] != (k in AGREES))
+assert not changed, f"the results now tell another story for: {changed}"
+assert by_label["+ P-SAGA"]["improved"] == 5 and by_label["+ P-Adam"]["improved"] == 1
+
+# %% [markdown]
+# Reading the list: the lab reproduces the paper's shape (MSS fails under shifts, one path
+# is an order of magnitude cheaper than the full transform, P-SAGA and θ-IS help on the
+# classroom chirplet while P-Adam's effect is lost in seed noise, as in Table 6) but not its
+# scale: in 400 steps no SCRAPL run converges, SCRAPL stays near a constant guess on θ_AM
+# while the full JTFS learns it, and θ-IS does not help on the slowest chirplet. The full
+# JTFS even beats the supervised P-loss here, which points at the encoder's input (its STFT
+# samples an 8.4 Hz AM too slowly) rather than at the losses. Issue 10 follows these leads.
+
+# %% [markdown]
+# ## Recap
+#
+# - Seeds shared across rows make an ablation a paired comparison: per-seed differences,
+#   their interval, a paired test and "seeds improved" (Table 6) see effects that
+#   overlapping confidence intervals hide.
+# - At classroom scale SCRAPL is cheap (a tenth of a full-JTFS step) and beats MSS under
+#   random shifts; P-SAGA and θ-IS improve it on 5 of 5 seeds, P-Adam does not.
+# - It does not reach the paper's accuracy: θ_AM is not learnt in 400 steps, and the runs
+#   do not converge, so the validation curve's total variation measures learning, not noise.
+# - Every verdict above is asserted: rerun the lab, and this notebook says what changed.
+#
+# **Previous**: [08 · The sound-matching lab](08_sound_matching_lab.ipynb) · **Next**: [10 · Drums and adaptive π](10_drums_and_adaptive_pi.ipynb)
+#
+# **References**: Section 1 (Fig. 1); Section 5.1 (Tables 1–2, Fig. 2); Section 5.2
+# (Table 3); Appendix B (Table 6); Appendix E (Tables 10–11, the CQT front end).
