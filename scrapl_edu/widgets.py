@@ -11,9 +11,13 @@ PNGs in a saved notebook, with no JavaScript bundle to fetch.
   a figure produced by a callable from the switches.
 * :class:`LabDashboard` (notebook 8): the sound-matching lab (Sections 4.2-4.3) with P-Adam
   (Eq. 6-8), P-SAGA (Eq. 9) and θ-IS (Eq. 10-12) switches, live curves and the ablation table
-  (Table 2). Its DOM classes are a contract with the browser test:
+  (Table 2); after a run, the target and the encoder's reconstruction as sound; a "compare"
+  action that runs the setting and the setting with one switch flipped on paired seeds
+  (:func:`scrapl_edu.lab.switch.compare_switch`) and shows each seed's pair and the paired
+  difference. Its DOM classes are a contract with the browser test:
   ``scrapl-run-button``, ``scrapl-toggle-p-adam``, ``scrapl-toggle-p-saga``,
-  ``scrapl-toggle-theta-is``, ``scrapl-result``, ``scrapl-status``.
+  ``scrapl-toggle-theta-is``, ``scrapl-result``, ``scrapl-status``, ``scrapl-compare-button``,
+  ``scrapl-compare-status``.
 
 matplotlib, ipywidgets and IPython are imported inside the functions that use them: they are
 heavy, and ipywidgets is optional outside the notebooks.
@@ -33,7 +37,10 @@ from markdown_it import MarkdownIt
 from scrapl_edu import viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import Results, Snapshot, StepProgress, make_config, run
+from scrapl_edu.lab.listen import reconstructions
+from scrapl_edu.lab.switch import RunStatus, SwitchComparison, compare_switch
 from scrapl_edu.presets import preset_names
+from scrapl_edu.sound import players
 
 __all__ = [
     "LabDashboard",
@@ -61,6 +68,10 @@ LOSS_CHOICES = [
 Progress = Snapshot | StepProgress
 #: ``runner(config, progress) -> Results``: what the dashboard's Run button calls
 Runner = Callable[[dict[str, Any], Callable[[Progress], None]], Results]
+#: ``comparer(config, switch, seeds, on_progress) -> SwitchComparison``: the Compare button's
+Comparer = Callable[
+    [dict[str, Any], str, list[int], Callable[[list[RunStatus]], None]], SwitchComparison
+]
 
 
 def _close_all() -> None:
@@ -275,6 +286,7 @@ def lab_runner(
     *,
     fast: bool = False,
     device: str = "auto",
+    on_audio: Callable[[dict[str, Any]], None] | None = None,
 ) -> Results:
     """Run the lab (:func:`scrapl_edu.lab.run`), reporting progress as it goes.
 
@@ -285,7 +297,9 @@ def lab_runner(
     a :class:`~scrapl_edu.lab.StepProgress` after every step (for the progress bar).
     Nothing is written to disk. ``device``: where to train (``"auto"``: the GPU when there
     is one; :func:`scrapl_edu.lab.device.resolve_device`). Returns the run's
-    :class:`~scrapl_edu.lab.Results` (``results.device`` says where it ran).
+    :class:`~scrapl_edu.lab.Results` (``results.device`` says where it ran). ``on_audio``
+    receives :func:`scrapl_edu.lab.listen.reconstructions` of the final encoder (a test
+    target and the synth at its predicted θ).
     """
     keys = ("loss", "p_adam", "p_saga", "theta_is", "steps", "seed")
     cfg = make_config(config["preset"], fast=fast, **{k: config[k] for k in keys if k in config})
@@ -296,7 +310,23 @@ def lab_runner(
         callback=progress,
         on_step=lambda step, steps: progress(StepProgress(step, steps)),
         device=device,
+        on_finish=None if on_audio is None else lambda p, s: on_audio(reconstructions(p, s)),
     )
+
+
+def switch_comparer(
+    config: dict[str, Any],
+    switch: str,
+    seeds: list[int],
+    on_progress: Callable[[list[RunStatus]], None],
+    *,
+    fast: bool = False,
+    jobs: int = 2,
+) -> SwitchComparison:
+    """The dashboard's Compare: :func:`scrapl_edu.lab.switch.compare_switch`, ``jobs`` at a time."""
+    keys = ("preset", "loss", "p_adam", "p_saga", "theta_is", "steps")
+    cfg = {k: config[k] for k in keys if k in config}
+    return compare_switch(cfg, switch, seeds, jobs=jobs, fast=fast, on_progress=on_progress)
 
 
 class LabDashboard:
@@ -323,6 +353,8 @@ class LabDashboard:
             is where a notebook's run starts).
         device: where :func:`lab_runner` trains: ``"auto"`` (default: the GPU when there is
             one, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        comparer: ``comparer(config, switch, seeds, on_progress) -> SwitchComparison``
+            (default :func:`switch_comparer`, two runs at a time); tests inject a fake.
     """
 
     def __init__(
@@ -335,11 +367,15 @@ class LabDashboard:
         run_default: bool = True,
         fast: bool | None = None,
         device: str = "auto",
+        comparer: Comparer | None = None,
     ) -> None:
         import ipywidgets as W
 
         self.fast = fast_mode() if fast is None else bool(fast)
-        self.runner: Runner = runner or partial(lab_runner, fast=self.fast, device=device)
+        self.runner: Runner = runner or partial(
+            lab_runner, fast=self.fast, device=device, on_audio=self._audio
+        )
+        self.comparer: Comparer = comparer or partial(switch_comparer, fast=self.fast)
         if presets is None:
             presets = [p for p in preset_names() if p.startswith("classroom")]
         if not presets:
@@ -367,11 +403,28 @@ class LabDashboard:
         if results_dir is None:
             results_dir = DEFAULT_RESULTS_DIR
         self.table = W.HTML(self._table_html(results_dir))
+        self.sound = W.Output()
+        self.sound.add_class("scrapl-sound")
+        self.flip = W.Dropdown(
+            options=[(TECHNIQUES[k][0].split(" ")[0], k) for k in TECHNIQUES],
+            value="p_saga",
+            description="flip",
+        )
+        self.n_seeds = W.BoundedIntText(value=3, min=2, max=20, description="seeds")
+        self.compare_button = W.Button(description="Compare on paired seeds", icon="balance-scale")
+        self.compare_button.add_class("scrapl-compare-button")
+        self.compare_bar = W.IntProgress(value=0, min=0, max=1, description="runs")
+        self.compare_status = W.HTML("")
+        self.compare_status.add_class("scrapl-compare-status")
+        self.compare_out = W.Output()
+        #: every finished comparison (:class:`~scrapl_edu.lab.switch.SwitchComparison`)
+        self.comparisons: list[SwitchComparison] = []
         self.runs = 0
         #: every finished run: ``{"config": the dashboard's config, "results": Results}``
         self.history: list[dict[str, Any]] = []
         self.loss.observe(lambda _: self._sync_toggles(), names="value")
         self.button.on_click(lambda _: self.run())
+        self.compare_button.on_click(lambda _: self.compare())
         controls = W.VBox(
             [
                 W.HTML("<b>SCRAPL techniques</b> (Algorithm 1)"),
@@ -385,7 +438,20 @@ class LabDashboard:
             ]
         )
         right = W.VBox([W.HTML("<b>Committed ablation (Table 2)</b>"), self.table])
-        self.widget = W.VBox([W.HBox([controls, right]), self.result, self.plot])
+        compare = W.VBox(
+            [
+                W.HTML(
+                    "<b>Compare</b>: this setting and the same with one switch flipped, on "
+                    "paired seeds (same data, initialisation, batches and shifts)"
+                ),
+                W.HBox([self.flip, self.n_seeds, self.compare_button, self.compare_bar]),
+                self.compare_status,
+                self.compare_out,
+            ]
+        )
+        self.widget = W.VBox(
+            [W.HBox([controls, right]), self.result, self.sound, self.plot, compare]
+        )
         if run_default:
             self.run()
 
@@ -464,6 +530,91 @@ class LabDashboard:
         self.result.value = self._result_html(cfg, res)
         self.status.value = f"Run {self.runs} finished"
         return res
+
+    def _audio(self, rec: dict[str, Any]) -> None:
+        """Show the target and the encoder's reconstruction as players (after a run)."""
+        self.last_audio = rec
+        truth = ", ".join(f"{v:.2f}" for v in rec["theta"][0])
+        guess = ", ".join(f"{v:.2f}" for v in rec["theta_hat"][0])
+        self.sound.clear_output(wait=True)
+        with self.sound:
+            from IPython.display import display
+
+            display(
+                players(
+                    {"target": rec["targets"][0], "reconstruction": rec["reconstructions"][0]},
+                    int(rec["sr"]),
+                    title=f"a test sound: θ = ({truth}), the encoder's θ̂ = ({guess})",
+                )
+            )
+
+    def compare(self, switch: str | None = None, n_seeds: int | None = None) -> SwitchComparison:
+        """Run the setting with ``switch`` off and on, on paired seeds (the Compare button).
+
+        Seeds ``seed, seed + 1, ...`` (the seed box and ``n_seeds`` after it). Progress: the
+        bar counts finished runs, the status line each running run's step. Then each seed's
+        pair and the paired difference (on − off) with its 95% CI, p and seeds improved.
+        """
+        cfg = {**self.config, "loss": "scrapl"}
+        switch = self.flip.value if switch is None else switch
+        n = int(self.n_seeds.value if n_seeds is None else n_seeds)
+        seeds = list(range(cfg["seed"], cfg["seed"] + n))
+        self.compare_button.disabled = True
+        self.compare_bar.max, self.compare_bar.value = 2 * n, 0
+        self.compare_status.value = f"starting {2 * n} runs…"
+        try:
+            cmp = self.comparer(cfg, switch, seeds, self._on_compare_progress)
+        except Exception as err:
+            self.compare_status.value = f"compare failed: {html.escape(str(err))}"
+            raise
+        finally:
+            self.compare_button.disabled = False
+        if not isinstance(cmp, SwitchComparison):
+            raise TypeError(
+                f"the comparer must return a SwitchComparison, got {type(cmp).__name__}"
+            )
+        self.comparisons.append(cmp)
+        item = cmp.paired()
+        st = item["theta_l1"]
+        self.compare_bar.value = self.compare_bar.max
+        self.compare_status.value = (
+            f"{html.escape(cmp.label)}: Δ θ L1 = {st['mean']:+.1f} ± {st['ci']:.1f} ‰ "
+            f"(p = {st['p_t']:.2g}), {st['improved']}/{st['n']} seeds improved, "
+            f"{cmp.wall_s:.0f} s"
+        )
+        self.compare_out.clear_output(wait=True)
+        with self.compare_out:
+            from IPython.display import HTML, display
+
+            display(HTML(self._compare_html(cmp)))
+            _show(viz.plot_paired([item], title=f"{cmp.label}, paired seeds"))
+        return cmp
+
+    def _on_compare_progress(self, runs: list[RunStatus]) -> None:
+        self.compare_bar.value = sum(r.state == "done" for r in runs)
+        busy = [f"{r.arm} s{r.seed} {r.step}/{r.steps}" for r in runs if r.state == "running"]
+        waiting = sum(r.state == "waiting" for r in runs)
+        self.compare_status.value = (
+            f"{self.compare_bar.value}/{len(runs)} runs done; running: "
+            + (", ".join(busy) or "none")
+            + (f"; {waiting} waiting" if waiting else "")
+        )
+
+    @staticmethod
+    def _compare_html(cmp: SwitchComparison) -> str:
+        name = cmp.label[2:]
+        head = f"<tr><th>seed</th><th>{name} off</th><th>{name} on</th><th>Δ (on − off)</th></tr>"
+        rows = []
+        for s, a, b in zip(cmp.seeds, cmp.results["off"], cmp.results["on"], strict=True):
+            d = b.test_theta_l1_permille - a.test_theta_l1_permille
+            rows.append(
+                f"<tr><td>{s}</td><td>{a.test_theta_l1_permille:.1f}</td>"
+                f"<td>{b.test_theta_l1_permille:.1f}</td><td>{d:+.1f}</td></tr>"
+            )
+        return (
+            "<table class='scrapl-table'><caption>test θ L1 (‰) per seed</caption>"
+            f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        )
 
     def _result_html(self, cfg: dict[str, Any], res: Results) -> str:
         on = ", ".join(

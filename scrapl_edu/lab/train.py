@@ -604,6 +604,7 @@ def run(
     ckpt_every: int | None = None,
     callback: Callable[[Snapshot], None] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    on_finish: Callable[[RunParts, TrainState], None] | None = None,
     device: str | torch.device = "cpu",
 ) -> Results | None:
     """Train and evaluate one configuration (Sections 4.2-4.3; Algorithm 1 for ``scrapl``).
@@ -622,6 +623,8 @@ def run(
             (the dashboard) draw from it.
         on_step: called after every training step with ``(step, steps)``: a cheap hook
             for progress bars (the dashboard's).
+        on_finish: called once at the end with the run's parts and final state (the trained
+            encoder), e.g. to render its reconstructions (:mod:`scrapl_edu.lab.listen`).
         device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when
             present); resolved before any work (:func:`scrapl_edu.lab.device.resolve_device`:
             ``"cuda"`` without a GPU raises a ValueError saying what to do). Not part of the
@@ -710,6 +713,8 @@ def run(
     if state.val_steps[-1] != state.step:
         check_validation()
     results = finish(parts, state, elapsed(), stopped_early)
+    if on_finish is not None:
+        on_finish(parts, state)
     if out_path is not None:
         results.save(out_path)
         ckpt_file.unlink(missing_ok=True)
