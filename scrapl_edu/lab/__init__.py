@@ -14,6 +14,10 @@ The experiment of Sections 4.2-4.3 of the paper (unsupervised DDSP sound matchin
 * :mod:`~scrapl_edu.lab.comparison`: rows x seeds in parallel processes -> mean ± 95% CI tables;
 * :mod:`~scrapl_edu.lab.paired`: per-seed differences of rows that differ by one switch
   (paired t-test, Wilcoxon, seeds improved: Table 6 in small);
+* :mod:`~scrapl_edu.lab.applied`: the applied-step diagnostic (what P-Adam and P-SAGA change);
+* :mod:`~scrapl_edu.lab.switch`, :mod:`~scrapl_edu.lab.listen`: the dashboard's compare on
+  paired seeds, and a run's reconstructions as sound;
+* :mod:`~scrapl_edu.lab.evidence`: the committed results against the paper (notebook 09);
 * :mod:`~scrapl_edu.lab.run_args`, :mod:`~scrapl_edu.lab.cli`: the command line.
 
 ``run(make_config("classroom", loss="scrapl"))`` returns :class:`Results` and, given an
