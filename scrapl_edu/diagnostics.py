@@ -327,13 +327,13 @@ def applied_directions(
         for key, val in (overrides or {}).items():
             setattr(trial, key, val)
         for w, c in zip(params, torch.split(G[int(p)], sizes), strict=True):
-            clone[w].grad = c.reshape(w.shape).to(w.dtype)
+            clone[w].grad = c.reshape(w.shape).to(device=w.device, dtype=w.dtype)
         trial.step(path=int(p))
         parts = []
         for g in groups:
             for w in g["params"]:
-                before = w.detach().reshape(-1).to(torch.float64)
-                d = (before - clone[w].detach().reshape(-1).to(torch.float64)) / g["lr"]
+                before = w.detach().reshape(-1).to("cpu", torch.float64)
+                d = (before - clone[w].detach().reshape(-1).to("cpu", torch.float64)) / g["lr"]
                 if exclude_weight_decay:
                     d = d - g["weight_decay"] * before
                 parts.append(d)
