@@ -17,6 +17,7 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from scrapl_edu.lab import Snapshot, build_jtfs, make_config
+from scrapl_edu.lab.drums import DRUM_ROW_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -748,3 +749,67 @@ def plotly_lab_progress(info: Snapshot):
         margin={"t": 70, "b": 50, "l": 60, "r": 20},
     )
     return fig
+
+
+def plot_drum_errors(summary: dict[str, Any], feature: str = "loudness") -> Figure:
+    """Transient vs decay error of one drum feature (Tables 8-9): a point per row and preset.
+
+    ``summary`` is a drum comparison's (``compare --table drums``; entries hold ``"drum"``:
+    mean and 95% CI per metric). x = the transient error, y = the decay error, with their CIs;
+    circles for the aligned presets (micro), triangles for the shifted ones (meso), one colour
+    per row, and a line from a row's micro point to its meso point: how misalignment moves it.
+    """
+    import matplotlib.pyplot as plt
+
+    units = {"loudness": "dB", "centroid": "semitones", "flatness": "dB"}
+    if feature not in units:
+        raise ValueError(f"feature must be one of {', '.join(units)}, got {feature!r}")
+    entries = [e for e in summary.get("entries", []) if "drum" in e]
+    if not entries:
+        raise ValueError("summary holds no drum metrics: run `compare --table drums` first")
+    tx, dx = f"{feature}_transient", f"{feature}_decay"
+    rows = list(dict.fromkeys(e["row"] for e in entries))
+    colors = {r: f"C{i}" for i, r in enumerate(rows)}
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    points: dict[str, list[tuple[float, float]]] = {r: [] for r in rows}
+    for e in entries:
+        (x, xe), (y, ye) = e["drum"][tx], e["drum"][dx]
+        meso = "meso" in e["preset"]
+        ax.errorbar(
+            x,
+            y,
+            xerr=xe if np.isfinite(xe) else None,
+            yerr=ye if np.isfinite(ye) else None,
+            fmt="^" if meso else "o",
+            color=colors[e["row"]],
+            capsize=3,
+            ms=8,
+            label=f"{DRUM_ROW_LABELS.get(e['row'], e['row'])} [{'meso' if meso else 'micro'}]",
+        )
+        points[e["row"]].append((x, y))
+    for r, pts in points.items():
+        if len(pts) == 2:
+            ax.plot(*zip(*pts), color=colors[r], lw=1, alpha=0.5)
+    ax.set_xlabel(f"transient {feature} error ({units[feature]}) ↓")
+    ax.set_ylabel(f"decay {feature} error ({units[feature]}) ↓")
+    ax.set_title(f"drums: transient vs decay {feature} error (mean ± 95% CI over seeds)")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def save_drum_errors(path: str | Path, summary: dict[str, Any]) -> bool:
+    """Write :func:`plot_drum_errors` (loudness, centroid, flatness side by side) to ``path``.
+
+    Returns False (nothing written) when the summary holds no drum metrics.
+    """
+    import matplotlib.pyplot as plt
+
+    if not any("drum" in e for e in summary.get("entries", [])):
+        return False
+    for feature in ("loudness", "centroid", "flatness"):
+        fig = plot_drum_errors(summary, feature)
+        out = Path(path)
+        fig.savefig(out.with_name(f"{out.stem}_{feature}{out.suffix}"), dpi=100)
+        plt.close(fig)
+    return True

@@ -209,3 +209,51 @@ def test_resume_is_bit_identical_with_adaptive_pi(tmp_path):
     assert resumed.test_theta_l1_permille == whole.test_theta_l1_permille
     assert resumed.drum_metrics == whole.drum_metrics
     assert len(set(whole.history["path"])) > 1
+
+
+# ----------------------------------------------------------------------------- figure
+def _drum_summary() -> dict:
+    def entry(preset, row, tr, de):
+        drum = {m: [1.0, 0.1] for m in DRUM_RESULT_METRICS}
+        drum["loudness_transient"], drum["loudness_decay"] = [tr, 0.5], [de, float("nan")]
+        return {"preset": preset, "row": row, "label": row, "drum": drum}
+
+    return {
+        "entries": [
+            entry("drums_micro", "mss", 2.0, 3.0),
+            entry("drums_meso", "mss", 9.0, 4.0),
+            entry("drums_micro", "scrapl", 3.0, 12.0),
+            {"preset": "drums_micro", "row": "p_loss"},  # no drum numbers: left out
+        ]
+    }
+
+
+def test_drum_error_figure_places_each_row_at_its_errors(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from scrapl_edu import viz
+
+    fig = viz.plot_drum_errors(_drum_summary(), "loudness")
+    ax = fig.axes[0]
+    points = sorted(
+        (float(x), float(y))
+        for line in ax.lines
+        if line.get_marker() in ("o", "^")
+        for x, y in zip(line.get_xdata(), line.get_ydata())
+    )
+    assert points == [(2.0, 3.0), (3.0, 12.0), (9.0, 4.0)]
+    assert "transient loudness" in ax.get_xlabel() and "decay loudness" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "MSS [meso]" in labels and "SCRAPL (θ-IS) [micro]" in labels
+    with pytest.raises(ValueError, match="feature must be one of"):
+        viz.plot_drum_errors(_drum_summary(), "pitch")
+    with pytest.raises(ValueError, match="no drum metrics"):
+        viz.plot_drum_errors({"entries": [{"preset": "classroom", "row": "mss"}]})
+    assert viz.save_drum_errors(tmp_path / "drums.png", _drum_summary())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "drums_centroid.png",
+        "drums_flatness.png",
+        "drums_loudness.png",
+    ]
+    assert not viz.save_drum_errors(tmp_path / "x.png", {"entries": []})

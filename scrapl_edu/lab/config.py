@@ -3,7 +3,8 @@
 A run is a preset (:mod:`scrapl_edu.presets`), a loss, SCRAPL's three switches and a seed.
 The comparison tables name their rows here (:data:`ROWS`, :data:`ROW_LABELS`) and group them
 into tables (:data:`TABLES`): ``losses`` ~ Table 1 / Fig. 1, ``ablation`` ~ Table 2,
-``theta_is`` ~ Table 3.
+``theta_is`` ~ Table 3, ``drums`` ~ Tables 4, 8-9 (with SCRAPL's path distribution as a
+switch: :data:`SAMPLING_MODES`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from scrapl_edu.drum_metrics import DrumFeatureConfig
 from scrapl_edu.filters import filterbank_params
+from scrapl_edu.jtfs_plan import make_plan
 from scrapl_edu.lab.data import split_sizes
 from scrapl_edu.losses import MSSKind
 from scrapl_edu.presets import (
@@ -30,9 +33,11 @@ __all__ = [
     "LOSSES",
     "ROWS",
     "ROW_LABELS",
+    "SAMPLING_MODES",
     "TABLES",
     "LabConfig",
     "make_config",
+    "sampling_overrides",
 ]
 
 #: the losses the lab trains with (Section 4.2)
@@ -49,6 +54,13 @@ ROWS: dict[str, dict[str, Any]] = {
     "scrapl_sampling_only": {"loss": "scrapl", "p_adam": False, "p_saga": False, "theta_is": False},
     "scrapl_p_adam": {"loss": "scrapl", "p_adam": True, "p_saga": False, "theta_is": False},
     "scrapl_no_theta_is": {"loss": "scrapl", "p_adam": True, "p_saga": True, "theta_is": False},
+    "scrapl_adaptive": {
+        "loss": "scrapl",
+        "p_adam": True,
+        "p_saga": True,
+        "theta_is": False,
+        "adaptive_pi": True,
+    },
 }
 #: display names of the rows
 ROW_LABELS: dict[str, str] = {
@@ -59,13 +71,31 @@ ROW_LABELS: dict[str, str] = {
     "scrapl_sampling_only": "SCRAPL (sampling only)",
     "scrapl_p_adam": "SCRAPL + P-Adam",
     "scrapl_no_theta_is": "SCRAPL + P-Adam + P-SAGA (uniform)",
+    "scrapl_adaptive": "SCRAPL (adaptive π)",
 }
-#: row sets: ``losses`` ~ Table 1 / Fig. 1, ``ablation`` ~ Table 2, ``theta_is`` ~ Table 3
+#: row sets: ``losses`` ~ Table 1 / Fig. 1, ``ablation`` ~ Table 2, ``theta_is`` ~ Table 3,
+#: ``drums`` ~ Tables 4, 8-9: MSS, full JTFS, SCRAPL uniform / theta-IS / adaptive pi
 TABLES: dict[str, list[str]] = {
     "losses": ["mss", "jtfs", "scrapl", "p_loss"],
     "ablation": ["scrapl_sampling_only", "scrapl_p_adam", "scrapl_no_theta_is", "scrapl"],
     "theta_is": ["scrapl_no_theta_is", "scrapl"],
+    "drums": ["mss", "jtfs", "scrapl_no_theta_is", "scrapl", "scrapl_adaptive"],
 }
+
+#: SCRAPL's path distribution: uniform (Prop. 3.1), theta-IS (Eq. 10-12, once before training)
+#: or adaptive (pi ~ the per-path gradient norms P-Adam holds, updated during training, with a
+#: floor: :mod:`scrapl_edu.adaptive_pi`)
+SAMPLING_MODES = ("uniform", "theta_is", "adaptive")
+
+
+def sampling_overrides(mode: str) -> dict[str, bool]:
+    """The :class:`LabConfig` switches of a sampling mode (:data:`SAMPLING_MODES`).
+
+    ``"adaptive"`` starts from the uniform pi (no theta-IS) and adapts it during training.
+    """
+    if mode not in SAMPLING_MODES:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLING_MODES)}, got {mode!r}")
+    return {"theta_is": mode == "theta_is", "adaptive_pi": mode == "adaptive"}
 
 
 @dataclass
@@ -97,6 +127,12 @@ class LabConfig:
         applied_probe: examples of the diagnostic's fixed probe batch.
         applied_every: the diagnostic runs at the validations whose step is a multiple of
             this (and at the last one); each costs P backward passes of one path.
+        rho: the pointwise map of the JTFS coefficients, None or ``"log1p"`` (Table 12).
+        adaptive_pi: SCRAPL: update pi every ``adaptive_every`` steps from P-Adam's per-path
+            gradient norms (:class:`scrapl_edu.adaptive_pi.AdaptivePi`; needs ``p_adam``).
+        adaptive_floor: the least probability of a path under adaptive pi, in (0, 1/P]
+            (None: 1 / (2P)).
+        adaptive_every: steps between two updates of the adaptive pi (also its warm-up).
         synth: overrides of the preset's synth configuration (e.g. ``{"am_hz": (2, 4)}``).
         jtfs, frontend: JTFS keyword arguments and encoder front end (the preset's, overridden).
         channels: encoder conv channels.
@@ -128,6 +164,10 @@ class LabConfig:
     applied_diag: bool = True
     applied_probe: int = 2
     applied_every: int = 100
+    rho: str | None = None
+    adaptive_pi: bool = False
+    adaptive_floor: float | None = None
+    adaptive_every: int = 10
     synth: dict[str, Any] = field(default_factory=dict)
     jtfs: dict[str, Any] = field(default_factory=dict)
     frontend: dict[str, Any] = field(default_factory=dict)
@@ -194,8 +234,64 @@ class LabConfig:
                         f"parameter range {name}=({low}, {high}) is inverted: low must be <= high"
                     )
         synth_cfg = self.synth_config()  # the synth checks its own ranges and lengths
+        if self.rho not in (None, "log1p"):
+            raise ValueError(f"rho must be None or 'log1p', got rho={self.rho!r}")
         if self.loss in JTFS_LOSSES:
             self._check_resolvable(synth_cfg)
+        if getattr(synth_cfg, "kind", "") == "drums":
+            self._check_drum_metrics(synth_cfg)
+        self._check_adaptive()
+
+    def n_paths(self) -> int:
+        """P of this run's JTFS (the plan alone: no filter is built)."""
+        try:
+            return make_plan(**self.jtfs_kwargs()).n_paths
+        except TypeError as err:
+            raise ValueError(f"bad JTFS settings {self.jtfs}: {err}") from None
+
+    def _check_adaptive(self) -> None:
+        """Adaptive pi: a SCRAPL run with P-Adam (its norms) and a floor in (0, 1/P]."""
+        every = self.adaptive_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"adaptive_every must be a positive integer, got {every!r}")
+        if not self.adaptive_pi:
+            if self.adaptive_floor is not None:
+                raise ValueError(
+                    f"adaptive_floor={self.adaptive_floor} is set but adaptive_pi is off; "
+                    "turn adaptive pi on (sampling='adaptive') or leave the floor unset"
+                )
+            return
+        if self.loss != "scrapl" or not self.p_adam:
+            raise ValueError(
+                "adaptive_pi needs loss='scrapl' with p_adam=True (pi follows P-Adam's per-path "
+                f"gradient norms), got loss={self.loss!r}, p_adam={self.p_adam}"
+            )
+        if self.adaptive_floor is None:
+            return
+        P = self.n_paths()
+        f = self.adaptive_floor
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not (0.0 < f <= 1.0 / P):
+            raise ValueError(
+                f"adaptive_floor must lie in (0, 1/P] = (0, {1.0 / P:.6g}] for the P={P} paths "
+                f"of preset {self.preset!r} (above 1/P the probabilities cannot sum to 1; 0 "
+                f"would let a path starve), got adaptive_floor={f!r}"
+            )
+
+    def floor(self) -> float:
+        """The adaptive pi's floor: ``adaptive_floor``, or 1 / (2P) when unset."""
+        return self.adaptive_floor if self.adaptive_floor is not None else 0.5 / self.n_paths()
+
+    def _check_drum_metrics(self, synth_cfg: Any) -> None:
+        """The drum metrics frame 0.80 s from the onset (Tables 8-9): it must fit."""
+        need = DrumFeatureConfig(sr=float(synth_cfg.sr)).min_samples
+        have = synth_cfg.n_samples - 2 * synth_cfg.max_shift
+        if need > have:
+            raise ValueError(
+                f"preset {self.preset!r}: the drum metrics need {need} samples "
+                f"({need / synth_cfg.sr:.3g} s) after the latest onset but n_samples="
+                f"{synth_cfg.n_samples} with shift_max_s={synth_cfg.shift_max_s} leaves {have}; "
+                "use a longer signal or a smaller shift"
+            )
 
     def _check_split(self) -> None:
         if (
@@ -270,6 +366,7 @@ def make_config(preset: str = "classroom", *, fast: bool = False, **overrides: A
         "frontend": dict(p.frontend),
         **dataclasses.asdict(p.train),
         "fast": p.fast,
+        **p.options,
     }
     fe = overrides.get("frontend")
     if isinstance(fe, str):

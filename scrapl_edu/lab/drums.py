@@ -37,6 +37,7 @@ from scrapl_edu.synths import DRUM_PARAM_NAMES
 
 __all__ = [
     "DECAY_PARAMS",
+    "DRUM_ROW_LABELS",
     "DRUM_RESULT_METRICS",
     "TRANSIENT_PARAMS",
     "carrier_paths",
@@ -200,6 +201,20 @@ def drum_per_seed(res: Sequence[Any]) -> dict[str, list[float]]:
     return per_seed
 
 
+#: the drum table's names of the rows (the SCRAPL rows differ by their path distribution)
+DRUM_ROW_LABELS: dict[str, str] = {
+    "mss": "MSS",
+    "jtfs": "JTFS",
+    "scrapl_no_theta_is": "SCRAPL (uniform)",
+    "scrapl": "SCRAPL (θ-IS)",
+    "scrapl_adaptive": "SCRAPL (adaptive π)",
+}
+
+
+def _label(row: str) -> str:
+    return DRUM_ROW_LABELS.get(row, ROW_LABELS.get(row, row))
+
+
 #: the paired questions of issue 12: (label, metrics, [(preset_a, row_a, preset_b, row_b)])
 _TRANSIENT = ("loudness_transient", "centroid_transient", "flatness_transient")
 _DECAY = ("loudness_decay", "centroid_decay", "flatness_decay")
@@ -297,7 +312,7 @@ def drum_report_markdown(summary: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
         d = e["drum"]
-        row = [ROW_LABELS.get(e["row"], e["row"]), e["preset"]]
+        row = [_label(e["row"]), e["preset"]]
         row += [_fmt(*d[c]) if c in d else "n/a" for c in cols]
         if "pi_decay_mass" in d:
             row.append(f"{_fmt(*d['pi_decay_mass'])} ({_fmt(*d['uniform_decay_mass'])})")
@@ -322,8 +337,8 @@ def drum_report_markdown(summary: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for r in report:
-            a = f"{ROW_LABELS.get(r['a'][1], r['a'][1])} [{r['a'][0]}]"
-            b = f"{ROW_LABELS.get(r['b'][1], r['b'][1])} [{r['b'][0]}]"
+            a = f"{_label(r['a'][1])} [{r['a'][0]}]"
+            b = f"{_label(r['b'][1])} [{r['b'][0]}]"
             p = "n/a" if not np.isfinite(r["p_t"]) else f"{r['p_t']:.3g}"
             lines.append(
                 f"| {r['question']} | {a} | {b} | {r['metric']} | {_fmt(r['mean'], r['ci'])} | "

@@ -136,6 +136,14 @@ class Results:
         device: where the run computed (``"cpu"`` or ``"cuda:0 (GPU name)"``; not part
             of ``config``: see :mod:`scrapl_edu.lab.device`).
         peak_device_mb: peak GPU memory allocated by torch in MiB (None on the CPU).
+        final_probs: SCRAPL's path distribution at the end (differs from ``theta_is_probs``
+            under adaptive pi; None for the losses that draw no path).
+        drum_metrics: drum presets: mean test errors of Tables 4, 8-9 (transient and decay
+            loudness / centroid / flatness, MSS and JTFS distances; see
+            :func:`scrapl_edu.lab.drums.drum_test_metrics`), else None.
+        path_grad_sq: drum presets: ``{"init": G, "final": G}``, the per-path gradient energy
+            per synth parameter (P x U, :func:`scrapl_edu.lab.drums.path_grad_sq`) at the
+            initial and the final encoder's predictions, else None.
     """
 
     config: dict[str, Any]
@@ -161,6 +169,9 @@ class Results:
     applied_s: float = 0.0
     device: str = "cpu"
     peak_device_mb: float | None = None
+    final_probs: list[float] | None = None
+    drum_metrics: dict[str, float] | None = None
+    path_grad_sq: dict[str, list[list[float]]] | None = None
 
     def to_dict(self, with_history: bool = False) -> dict[str, Any]:
         d = asdict(self)

@@ -38,11 +38,13 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from scrapl_edu.adaptive_pi import AdaptivePi
 from scrapl_edu.jtfs import JTFS
 from scrapl_edu.lab.applied import PROBE_SEED_OFFSET, applied_step_stats, make_probe
 from scrapl_edu.lab.config import JTFS_LOSSES, LabConfig
 from scrapl_edu.lab.data import make_dataset
 from scrapl_edu.lab.device import device_label, resolve_device
+from scrapl_edu.lab.drums import drum_test_metrics, path_grad_sq
 from scrapl_edu.lab.results import (
     RESULTS_JSON,
     Results,
@@ -50,7 +52,7 @@ from scrapl_edu.lab.results import (
     convergence_step,
     total_variation,
 )
-from scrapl_edu.losses import JTFSLoss, SCRAPLLoss, mss_loss
+from scrapl_edu.losses import JTFSLoss, SCRAPLLoss, mss_loss, path_distance
 from scrapl_edu.models import Encoder, build_frontend
 from scrapl_edu.optim import SCRAPLOptimizer
 from scrapl_edu.sampling import PathSampler
@@ -93,8 +95,12 @@ def build_encoder(config: LabConfig, n_params: int, x_fit: Tensor) -> Encoder:
     return Encoder(n_params, frontend=frontend, channels=config.channels, log1p=False)
 
 
-def mss_sizes(kind: str, n_samples: int, sr: float) -> dict[str, Any]:
-    """MSS FFT sizes of the paper's 8192 Hz set-up, kept in seconds at the lab's ``sr``.
+def mss_sizes(kind: str, n_samples: int, sr: float, ref_sr: float = 8192.0) -> dict[str, Any]:
+    """MSS FFT sizes of the paper's ``ref_sr`` set-up, kept in seconds at the lab's ``sr``.
+
+    ``ref_sr`` is the rate at which the paper's FFT sizes (2048 ... 64) are meant: 8192 Hz for
+    the chirplet and granular tasks, 44.1 kHz for the drums (the largest window, 46 ms, then
+    spans the +-46 ms meso shift, as in Section 4.4).
 
     The classroom presets keep every duration in seconds (4 s signals, +-0.25 s shifts), so
     the MSS windows must be too: at 8192 Hz the largest window (2048 samples) lasts 0.25 s,
@@ -102,7 +108,7 @@ def mss_sizes(kind: str, n_samples: int, sr: float) -> dict[str, Any]:
     whole chirplet wherever it is, and make MSS shift invariant: a different experiment.
     Sizes are also capped at half the signal (auraloss pads by n_fft / 2).
     """
-    scale = sr / 8192.0
+    scale = sr / ref_sr
     top = n_samples // 2
 
     def fit(n: int) -> int:
@@ -137,6 +143,10 @@ class RunParts:
     @property
     def param_names(self) -> list[str]:
         return list(self.synth_config.param_names)
+
+    @property
+    def drums(self) -> bool:
+        return getattr(self.synth_config, "kind", "") == "drums"
 
 
 @dataclass
@@ -188,6 +198,10 @@ class TrainState:
         theta_is_probs, theta_is_s: theta-IS's pi and its time (None / 0 when off).
         elapsed_before: seconds spent before the last resume.
         perm, perm_pos: the current epoch's batch order and position in it.
+        path_grad_init: drums with theta-IS: the per-path gradient energy per parameter at
+            the initial encoder (:func:`scrapl_edu.lab.drums.path_grad_sq`), beside theta-IS.
+        adaptive: the adaptive-pi schedule (None when off). It holds no state of its own (it
+            reads the optimizer's), so it is not part of the checkpoint.
     """
 
     encoder: nn.Module
@@ -207,8 +221,10 @@ class TrainState:
     perm: Tensor | None = None
     perm_pos: int = 0
     applied: list[dict[str, float]] = field(default_factory=list)
+    path_grad_init: list[list[float]] | None = None
+    adaptive: AdaptivePi | None = None
 
-    _MODULES = ("encoder", "optimizer", "loss_fn", "batch_gen", "shift_gen")
+    _MODULES = ("encoder", "optimizer", "loss_fn", "batch_gen", "shift_gen", "adaptive")
 
     def state_dict(self, elapsed: float = 0.0) -> dict[str, Any]:
         """The checkpoint: modules, generators, global RNGs and counters (+ ``elapsed`` s)."""
@@ -259,15 +275,21 @@ class TrainState:
 
 
 def _make_loss(parts: RunParts) -> nn.Module | None:
-    cfg, synth_cfg = parts.config, parts.synth_config
+    cfg = parts.config
     if cfg.loss == "mss":
-        return mss_loss(cfg.mss_kind, **mss_sizes(cfg.mss_kind, synth_cfg.n_samples, synth_cfg.sr))
+        return mss_loss(cfg.mss_kind, **_mss_kwargs(parts))
     if cfg.loss == "jtfs":
-        return JTFSLoss(parts.jtfs)
+        return JTFSLoss(parts.jtfs, rho=cfg.rho)
     if cfg.loss == "scrapl":
         sampler = PathSampler(parts.n_paths, seed=cfg.seed + 3, min_prob_frac=cfg.min_prob_frac)
-        return SCRAPLLoss(parts.jtfs, sampler)
+        return SCRAPLLoss(parts.jtfs, sampler, rho=cfg.rho)
     return None
+
+
+def _mss_kwargs(parts: RunParts, kind: str | None = None) -> dict[str, Any]:
+    synth_cfg = parts.synth_config
+    ref_sr = 44100.0 if parts.drums else 8192.0
+    return mss_sizes(kind or parts.config.mss_kind, synth_cfg.n_samples, synth_cfg.sr, ref_sr)
 
 
 def _make_optimizer(parts: RunParts, encoder: nn.Module) -> torch.optim.Optimizer:
@@ -320,6 +342,16 @@ def build_parts(
         batch_gen=torch.Generator().manual_seed(config.seed + 1),
         shift_gen=torch.Generator().manual_seed(config.seed + 2),
     )
+    if config.adaptive_pi:
+        # pi <- max(floor, c ||g_p||) every adaptive_every steps, from P-Adam's per-path v
+        state.adaptive = AdaptivePi(
+            loss_fn.sampler,
+            optimizer,
+            floor=config.floor(),
+            every=config.adaptive_every,
+            warmup=config.adaptive_every,
+            source="v",
+        )
     return parts, state
 
 
@@ -385,6 +417,8 @@ def train_step(parts: RunParts, state: TrainState) -> None:
     grad_var = state.grad_ema.update(state.encoder)
     if parts.scrapl:
         state.optimizer.step(path=path)
+        if state.adaptive is not None:
+            state.adaptive.update()
     else:
         state.optimizer.step()
     state.step += 1
@@ -471,11 +505,63 @@ def peak_rss_mb() -> float:
     return rss / (1024.0**2 if sys.platform == "darwin" else 1024.0)
 
 
+#: examples of the per-path gradient tables of a drum run (each costs P backward passes)
+DRUM_GRAD_EXAMPLES = 2
+
+
+def _drum_path_loss(parts: RunParts, jtfs: JTFS) -> Callable[[Tensor, Tensor, int], Tensor]:
+    def loss(x_hat: Tensor, x: Tensor, p: int) -> Tensor:
+        return path_distance(jtfs, x_hat, x, p, parts.config.rho)
+
+    return loss
+
+
+def drum_path_grads(parts: RunParts, state: TrainState, split: str, n: int) -> list[list[float]]:
+    """Per-path gradient energy per parameter at the encoder's predictions on ``n`` examples.
+
+    The predictions are rendered at their targets' shifts (aligned): what each path says about
+    each parameter, without the shift's noise (:func:`scrapl_edu.lab.drums.path_grad_sq`).
+    """
+    jtfs = parts.jtfs if parts.jtfs is not None else build_jtfs(parts.config)
+    x = parts.data[f"x_{split}"][:n]
+    theta_hat = predict(state.encoder, x)
+    G = path_grad_sq(
+        parts.synth,
+        _drum_path_loss(parts, jtfs),
+        theta_hat,
+        x,
+        jtfs.n_paths,
+        shifts=parts.data[f"shift_{split}"][:n],
+    )
+    return G.tolist()
+
+
+def _drum_results(parts: RunParts, state: TrainState, theta_hat: Tensor) -> dict[str, Any]:
+    """Drum runs: the test metrics of Tables 4, 8-9 and the final per-path gradient table."""
+    cfg = parts.config
+    jtfs = parts.jtfs if parts.jtfs is not None else build_jtfs(cfg)
+    metrics = drum_test_metrics(
+        parts.synth,
+        theta_hat,
+        parts.data["x_test"],
+        parts.data["shift_test"],
+        jtfs=jtfs,
+        rho=cfg.rho,
+        mss=mss_loss("log_linear", **_mss_kwargs(parts, "log_linear")),
+    )
+    n = 1 if cfg.fast else min(DRUM_GRAD_EXAMPLES, len(parts.data["x_test"]))
+    grads = {"final": drum_path_grads(parts, state, "test", n)}
+    if state.path_grad_init is not None:
+        grads["init"] = state.path_grad_init
+    return {"drum_metrics": metrics, "path_grad_sq": grads}
+
+
 def finish(parts: RunParts, state: TrainState, wall_s: float, stopped_early: bool) -> Results:
-    """Test theta L1 of the final encoder and the run's :class:`Results`."""
+    """Test theta L1 of the final encoder and the run's :class:`Results` (+ drum metrics)."""
     names = parts.param_names
     dev = next(state.encoder.parameters()).device
-    test_pp = l1_permille(predict(state.encoder, parts.data["x_test"]), parts.data["theta_test"])
+    theta_hat = predict(state.encoder, parts.data["x_test"])
+    test_pp = l1_permille(theta_hat, parts.data["theta_test"])
     step_s = np.asarray(state.history["step_s"], dtype=float)
     # the first steps warm up caches (FFT plans, filter windows): leave them out of ms/step
     warm = step_s[min(2, max(0, len(step_s) - 1)) :]
@@ -503,6 +589,8 @@ def finish(parts: RunParts, state: TrainState, wall_s: float, stopped_early: boo
         applied_s=float(sum(a["seconds"] for a in state.applied)),
         device=device_label(dev),
         peak_device_mb=_peak_device_mb(dev),
+        final_probs=[float(p) for p in state.loss_fn.sampler.probs] if parts.scrapl else None,
+        **(_drum_results(parts, state, theta_hat) if parts.drums else {}),
     )
 
 
@@ -676,6 +764,9 @@ def run(
         res = run_theta_is(parts, state, progress)
         if out_path is not None:
             np.savez(out_path / "theta_is.npz", probs=res.probs.numpy(), C=res.C.numpy())
+        if parts.drums:  # which paths carry which parameter, where theta-IS measured pi
+            n = 1 if config.fast else min(DRUM_GRAD_EXAMPLES, config.theta_is_examples)
+            state.path_grad_init = drum_path_grads(parts, state, "train", n)
 
     if not state.val_steps:
         check_validation()  # the curve starts at step 0
