@@ -57,7 +57,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--table",
         choices=sorted(TABLES),
-        help="row set: losses (Table 1), ablation (Table 2), theta_is (Table 3)",
+        help="row set: losses (Table 1), ablation (Table 2), theta_is (Table 3), drums (Tables 4, 8-9)",
     )
     c.add_argument("--rows", help=f"comma-separated rows (instead of --table): {', '.join(ROWS)}")
     c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
