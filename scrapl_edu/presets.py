@@ -200,7 +200,12 @@ def _classroom(name: str, synth: SynthPreset) -> Preset:
         name=name,
         synth=synth,
         jtfs=dict(CLASSROOM_JTFS),
-        frontend={"n_fft": 128, "hop_length": 64},
+        # 62.5 ms windows every 15.6 ms at 1024 Hz: 64 frames/s and a window that passes the
+        # top AM rate (8.4 Hz) at the chirplet's lowest frequency (am_resolution_of: transfer
+        # 0.84); the paper's 12-bin CQT does not at this carrier (0.13), 128 / 64 samples the
+        # envelope too slowly (16 frames/s). Chosen by that test and a supervised P-loss check
+        # (README, "The encoder's front end"; data/results/lab/v2/frontend_probe)
+        frontend={"n_fft": 64, "hop_length": 16},
         train=_classroom_train(),
     )
 

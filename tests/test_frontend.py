@@ -147,7 +147,7 @@ def test_paper_cqt_hop_is_the_papers_in_seconds_for_every_preset():
 
 
 def test_the_lab_selects_the_front_end_per_run_without_changing_the_presets():
-    assert "kind" not in get_preset("classroom").frontend  # the committed default: the STFT
+    assert "kind" not in get_preset("classroom").frontend  # the classroom default: an STFT
     cfg = lab.make_config("classroom", frontend="cqt")
     assert cfg.frontend == {"kind": "cqt", "n_octaves": 5, "bins_per_octave": 12, "hop_length": 32}
     assert (
@@ -181,8 +181,9 @@ def test_which_front_end_resolves_each_presets_top_am_rate(name):
     The outcome (README, "The encoder's front end"): the paper's CQT passes both at the
     paper's scale (8192 Hz, carrier 512 Hz) and on the AM 1-2 Hz presets; at the classroom
     scale with AM up to 8.4 Hz it samples fast enough but its 12-bin-per-octave filters at
-    ~109 Hz are too long (transfer ~0.13). The lab's STFT (128 / 64 at 1024 Hz) passes the
-    window (~0.53) but not the frame rate (16 frames/s < 16.8).
+    ~109 Hz are too long (transfer ~0.13). The previous classroom STFT (128 / 64 at 1024 Hz)
+    passed the window (~0.53) but not the frame rate (16 frames/s < 16.8); every classroom
+    preset's own front end (STFT 64 / 16: 64 frames/s, transfer ~0.84) now passes both.
     """
     p = get_preset(name)
     top = p.synth.am_hz[1]
@@ -190,12 +191,28 @@ def test_which_front_end_resolves_each_presets_top_am_rate(name):
     cqt = am_resolution_of(name, "cqt")
     assert cqt.frames_ok and cqt.frame_rate_hz == pytest.approx(32.0, rel=0.01)
     assert cqt.window_ok == (paper_scale or top <= 2.0), cqt
-    stft = am_resolution_of(name)
     if not paper_scale:
-        assert p.frontend == {"n_fft": 128, "hop_length": 64}
+        own = am_resolution_of(name)
+        assert own.ok and own.frame_rate_hz == 64.0 and own.transfer > 0.8, own
+        old = dataclasses.replace(p, frontend={"n_fft": 128, "hop_length": 64})
+        stft = am_resolution_of(old)
         assert stft.frame_rate_hz == 16.0 and stft.window_ok
         assert stft.frames_ok == (top <= 8.0), stft
     assert am_resolution_of("granular") is None
+
+
+def test_every_classroom_preset_front_end_resolves_its_am():
+    """Issue 10 item 2: the classroom presets' own front end passes the AM-resolution test."""
+    names = [n for n in PRESETS if n.startswith("classroom")]
+    assert "classroom_granular" in names and len(names) >= 7
+    for name in names:
+        p = get_preset(name)
+        assert p.frontend == {"n_fft": 64, "hop_length": 16}, name  # every row alike
+        res = am_resolution_of(name)
+        if isinstance(p.synth, ChirpletConfig):
+            assert res.ok, (name, res)
+        else:
+            assert res is None, name  # the granular synth has no AM
 
 
 def test_fewer_bins_per_octave_resolve_the_classroom_am():
