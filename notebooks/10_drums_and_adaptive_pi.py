@@ -206,7 +206,8 @@ P = plan.n_paths
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
 masses = []
 for ax, name in zip(axes, ("drums_micro", "drums_meso")):
-    seeds = sorted(paths.get(name, {}))
+    need = ("decay_share", "theta_is_probs", "adaptive_probs")
+    seeds = sorted(s for s, item in paths.get(name, {}).items() if all(k in item for k in need))
     share = np.mean([paths[name][s]["decay_share"] for s in seeds], axis=0)
     tis = np.mean([paths[name][s]["theta_is_probs"] for s in seeds], axis=0)
     ada = np.mean([paths[name][s]["adaptive_probs"] for s in seeds], axis=0)

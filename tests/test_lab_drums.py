@@ -257,3 +257,19 @@ def test_drum_error_figure_places_each_row_at_its_errors(tmp_path):
         "drums_loudness.png",
     ]
     assert not viz.save_drum_errors(tmp_path / "x.png", {"entries": []})
+
+
+def test_constant_baseline_is_scored_like_a_run():
+    from scrapl_edu.lab.train import drum_baseline
+
+    cfg = make_config("drums_micro", fast=True)
+    base = drum_baseline(cfg)
+    assert set(base) == set(DRUM_RESULT_METRICS) and all(v > 0 for v in base.values())
+    parts, _ = build_parts(cfg)
+    th = torch.full_like(parts.data["theta_test"], 0.5)
+    x, sh = parts.data["x_test"], parts.data["shift_test"]
+    hand = drum_test_metrics(parts.synth, th, x, sh, jtfs=None, rho=None)
+    for m in DRUM_METRICS:
+        assert base[m] == pytest.approx(hand[m], rel=1e-9)
+    with pytest.raises(ValueError, match="not a drum preset"):
+        drum_baseline(make_config("classroom", fast=True))

@@ -536,6 +536,30 @@ def drum_path_grads(parts: RunParts, state: TrainState, split: str, n: int) -> l
     return G.tolist()
 
 
+def drum_baseline(config: LabConfig, value: float = 0.5) -> dict[str, float]:
+    """The drum metrics of a constant prediction (every test theta = ``value``), no training.
+
+    The reference a trained row must beat: the same test set, shifts, JTFS and MSS as a run
+    of ``config`` (Tables 4, 8-9; :func:`scrapl_edu.lab.drums.drum_test_metrics`).
+    """
+    config.validate()
+    data = make_dataset(config)
+    synth_cfg = config.synth_config()
+    parts = RunParts(config, data, synth_cfg, synth_cfg.build(), build_jtfs(config))
+    if not parts.drums:
+        raise ValueError(f"preset {config.preset!r} is not a drum preset")
+    theta = torch.full_like(data["theta_test"], float(value))
+    return drum_test_metrics(
+        parts.synth,
+        theta,
+        data["x_test"],
+        data["shift_test"],
+        jtfs=parts.jtfs,
+        rho=config.rho,
+        mss=mss_loss("log_linear", **_mss_kwargs(parts, "log_linear")),
+    )
+
+
 def _drum_results(parts: RunParts, state: TrainState, theta_hat: Tensor) -> dict[str, Any]:
     """Drum runs: the test metrics of Tables 4, 8-9 and the final per-path gradient table."""
     cfg = parts.config
