@@ -27,6 +27,7 @@ This module parses all of that (with markdown-it-py) for the course map of noteb
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import re
 from collections.abc import Iterable
@@ -426,10 +427,8 @@ def student_version(nb: Any) -> Any:
     ``ClearOutput`` the outputs. The jupytext pairing is dropped: the edition is a plain
     ``.ipynb``. ``nb`` is not modified.
     """
-    import copy
-
     from nbconvert.preprocessors import ClearOutputPreprocessor  # deferred: tools only
-    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions  # deferred: tools only
 
     out = copy.deepcopy(nb)
     resources: dict[str, Any] = {}
