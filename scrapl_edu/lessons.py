@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from scrapl_edu import toy
-from scrapl_edu.diagnostics import cosine_similarity, direction_variance
+from scrapl_edu.diagnostics import applied_directions, cosine_similarity, direction_variance
+from scrapl_edu.lab.paired import paired_difference
 from scrapl_edu.losses import JTFSLoss, path_distance
 from scrapl_edu.optim import SCRAPLOptimizer
 from scrapl_edu.sampling import PathSampler
@@ -182,10 +182,9 @@ def candidate_directions(
 ) -> Tensor:
     """The direction d_p = (w − w_after) / α the optimizer would apply if path p were drawn.
 
-    The same numbers as :func:`scrapl_edu.diagnostics.optimizer_directions` with a path
-    loss whose gradient is ``G[p]`` (tested), but instead of deep-copying the model and
-    the optimizer for every path it steps the real ones and puts their state back: a
-    P-path probe of a small model then costs P optimizer steps, not P deep copies.
+    :func:`scrapl_edu.diagnostics.applied_directions` for a model and its optimizer, with
+    the weight decay's share kept in the direction (the step as applied) and the P-SAGA
+    switch optionally overridden for the probe; the optimizer is left as it was.
 
     Args:
         model: the model (its weights w, flattened in ``parameters()`` order).
@@ -200,60 +199,11 @@ def candidate_directions(
         Shape (len(paths), |w|), float64.
     """
     params = [w for w in model.parameters() if w.requires_grad]
-    sizes = [w.numel() for w in params]
-    G = torch.as_tensor(G, dtype=torch.float64)
-    if G.dim() != 2 or G.shape[1] != sum(sizes):
-        raise ValueError(f"G must have shape (P, |w|={sum(sizes)}), got {tuple(G.shape)}")
-    paths = range(G.shape[0]) if paths is None else paths
-    lr = optimizer.param_groups[0]["lr"]
-    if lr <= 0:
-        raise ValueError(f"the optimizer's lr must be > 0 to read a direction, got {lr}")
-
-    def copy_state(st: dict) -> dict:
-        # per-path entries are replaced, never changed in place, by a step: a shallow copy
-        # of each dict keeps them; shared tensors (running sums, Adam moments) are cloned
-        return {
-            k: v.clone() if isinstance(v, Tensor) else dict(v) if isinstance(v, dict) else v
-            for k, v in st.items()
-        }
-
-    saved_state = {w: copy_state(optimizer.state[w]) for w in params if w in optimizer.state}
-    saved_w = [w.detach().clone() for w in params]
-    before = _flat(saved_w)
-    saved_grad = [None if w.grad is None else w.grad.clone() for w in params]
-    saved_k, saved_switch = optimizer.global_step, optimizer.p_saga
-    rows = []
-    try:
-        if p_saga is not None:
-            optimizer.p_saga = bool(p_saga)
-        for p in paths:
-            chunks = torch.split(G[int(p)], sizes)
-            for w, c in zip(params, chunks, strict=True):
-                w.grad = c.reshape(w.shape).to(w.dtype).clone()
-            optimizer.step(path=int(p))
-            rows.append((before - _flat(params)) / lr)
-            with torch.no_grad():
-                for w, s in zip(params, saved_w, strict=True):
-                    w.copy_(s)
-            for w in params:
-                if w in saved_state:
-                    optimizer.state[w] = copy_state(saved_state[w])
-                else:
-                    optimizer.state.pop(w, None)
-            optimizer.global_step = saved_k
-    finally:
-        optimizer.p_saga = saved_switch
-        optimizer.global_step = saved_k
-        with torch.no_grad():
-            for w, s, g in zip(params, saved_w, saved_grad, strict=True):
-                w.copy_(s)
-                w.grad = g
-        for w in params:
-            if w in saved_state:
-                optimizer.state[w] = saved_state[w]
-            else:
-                optimizer.state.pop(w, None)
-    return torch.stack(rows)
+    in_optimizer = [w for g in optimizer.param_groups for w in g["params"]]
+    if [id(w) for w in params] != [id(w) for w in in_optimizer]:
+        raise ValueError("the optimizer must hold exactly the model's trainable parameters")
+    overrides = None if p_saga is None else {"p_saga": bool(p_saga)}
+    return applied_directions(optimizer, G, paths, exclude_weight_decay=False, overrides=overrides)
 
 
 def paired_runs(
@@ -534,21 +484,20 @@ def paired_summary(a: Sequence[float], b: Sequence[float], better: str = "higher
     """
     if better not in ("higher", "lower"):
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
-    a = np.asarray(a, dtype=float).reshape(-1)
-    b = np.asarray(b, dtype=float).reshape(-1)
+    a, b = np.asarray(a, dtype=float).reshape(-1), np.asarray(b, dtype=float).reshape(-1)
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"a and b must be paired samples of one size, got {a.size} and {b.size}")
-    d = b - a
-    n = d.size
-    if n > 1:
-        sd = float(d.std(ddof=1))
-        half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
-        p = float(stats.ttest_rel(b, a).pvalue) if sd > 0 else float("nan")
-    else:
-        half, p = float("nan"), float("nan")
-    improved = int(np.sum(d > 0) if better == "higher" else np.sum(d < 0))
+    # the lab's paired statistics count a lower value as better: flip the sign for "higher"
+    sign = 1.0 if better == "lower" else -1.0
+    st = paired_difference(sign * a, sign * b)
+    p_value = st["p_t"] if a.size > 1 and np.std(b - a) > 0 else float("nan")
     return PairedSummary(
-        diff=d, mean=float(d.mean()), ci95=half, p_value=p, n_improved=improved, n=n
+        diff=b - a,
+        mean=float((b - a).mean()),
+        ci95=st["ci"],
+        p_value=p_value,
+        n_improved=st["improved"],
+        n=st["n"],
     )
 
 
