@@ -39,6 +39,8 @@
 # fails and the story has to be rewritten.
 
 # %%
+import dataclasses
+
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
@@ -52,7 +54,7 @@ from scrapl_edu.lab.evidence import (
     table3,
 )
 from scrapl_edu.lab.paired import paired_markdown
-from scrapl_edu.presets import am_resolution_of
+from scrapl_edu.presets import am_resolution_of, get_preset
 
 ev = load_evidence()  # the committed results: data/results/lab
 print("read:", ", ".join(sorted(ev.summaries)), "| idle ms/step:", ev.idle_ms)
@@ -123,18 +125,27 @@ plt.close(fig)
 # Part of the θ_AM story is the encoder's input. A front end resolves an AM rate if it
 # samples the envelope above twice that rate and its window at the chirplet's lowest
 # frequency passes at least half the modulation (`scrapl_edu.models.am_resolution`). The
-# classroom chirplet's AM goes up to 8.4 Hz:
+# classroom chirplet's AM goes up to 8.4 Hz. The results read above were made with the
+# previous classroom front end, an STFT of 128 / 64 samples; the classroom presets now use
+# 64 / 16 (README, "The encoder's front end"; its results are in `data/results/lab/v2`):
 
 # %%
-for kind in ("stft", "cqt"):
-    r = am_resolution_of("classroom", kind)
-    print(
-        f"{kind}: {r.frame_rate_hz:.0f} frames/s (needs {2 * r.rate_hz:.1f}), window passes "
-        f"{r.transfer:.2f} of an {r.rate_hz} Hz AM at {r.lowest_hz:.0f} Hz -> "
-        f"frames {'ok' if r.frames_ok else 'too slow'}, window {'ok' if r.window_ok else 'too long'}"
-    )
+previous = dataclasses.replace(get_preset("classroom"), frontend={"n_fft": 128, "hop_length": 64})
+fronts = {"STFT 128/64 (results above)": previous, "STFT 64/16 (now)": "classroom"}
+for name, preset in fronts.items():
+    for kind in ("stft", "cqt"):
+        r = am_resolution_of(preset, kind)
+        label = name if kind == "stft" else "paper CQT"
+        print(
+            f"{label}: {r.frame_rate_hz:.0f} frames/s (needs {2 * r.rate_hz:.1f}), window passes "
+            f"{r.transfer:.2f} of an {r.rate_hz} Hz AM at {r.lowest_hz:.0f} Hz -> "
+            f"frames {'ok' if r.frames_ok else 'too slow'}, "
+            f"window {'ok' if r.window_ok else 'too long'}"
+        )
+old = am_resolution_of(previous, "stft")
 stft, cqt = am_resolution_of("classroom", "stft"), am_resolution_of("classroom", "cqt")
-assert not stft.frames_ok and stft.window_ok, "the lab's STFT samples the AM too slowly"
+assert not old.frames_ok and old.window_ok, "the previous STFT samples the AM too slowly"
+assert stft.ok, "the classroom's STFT 64/16 resolves the top AM rate"
 assert cqt.frames_ok and not cqt.window_ok, "the paper's CQT at 1024 Hz has too long filters"
 
 # %% [markdown]
