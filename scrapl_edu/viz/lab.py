@@ -1,15 +1,11 @@
-"""Figures: data in, figure out (matplotlib for static figures, plotly for interactive ones).
+"""Figures of the lab: its live progress, comparison tables, paired effects, θ boxes, drums.
 
-Nothing here computes a transform; callers pass tensors/arrays and the JTFS whose
-metadata labels the axes. The lab's figures take its typed payloads
-(:class:`scrapl_edu.lab.Snapshot`, the comparison summary). matplotlib, plotly and IPython
-are imported inside the functions that draw: they are heavy, and a caller that only wants
-numbers (``lab_progress_panels``) should not pay for them.
+They take the lab's typed payloads (:class:`scrapl_edu.lab.Snapshot`, the comparison
+summary).
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,100 +14,14 @@ from scipy.stats import t as student_t
 
 from scrapl_edu.lab import Snapshot, build_jtfs, make_config
 from scrapl_edu.lab.drums import DRUM_ROW_LABELS
+from scrapl_edu.viz.common import rolling_variance
+from scrapl_edu.viz.transform import plot_path_grid
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # annotations only
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from scrapl_edu.jtfs import JTFS
-
-
-def path_grid(jtfs: JTFS, values: np.ndarray) -> tuple[np.ndarray, list[float], list[float]]:
-    """Arrange one value per path on the (rate x signed scale) grid of the paper's Fig. 6.
-
-    Returns ``(grid, rates, scales)``: ``grid[r, c]`` is the value of the path with
-    the r-th rate (descending) and the c-th signed scale (ascending, spin down on
-    the left, the low-pass in the middle, spin up on the right).
-    """
-    values = np.asarray(values, dtype=float).reshape(-1)
-    if values.shape[0] != jtfs.n_paths:
-        raise ValueError(
-            f"values must have one entry per path ({jtfs.n_paths}), got {values.shape[0]}"
-        )
-    n2s = sorted({p.n2 for p in jtfs.paths}, key=lambda n2: -jtfs.psi2_specs[n2].xi)
-    n_frs = sorted(
-        range(len(jtfs.psi_fr_specs)),
-        key=lambda n: jtfs.spins[n] * abs(jtfs.psi_fr_specs[n].xi) + 0.0,
-    )
-    grid = np.full((len(n2s), len(n_frs)), np.nan)
-    row = {n2: r for r, n2 in enumerate(n2s)}
-    col = {n: c for c, n in enumerate(n_frs)}
-    for p, v in zip(jtfs.paths, values):
-        grid[row[p.n2], col[p.n_fr]] = v
-    sr = jtfs.sr or 1.0
-    rates = [jtfs.psi2_specs[n2].xi * sr for n2 in n2s]
-    scales = [jtfs.spins[n] * abs(jtfs.psi_fr_specs[n].xi) * jtfs.Q1 for n in n_frs]
-    return grid, rates, scales
-
-
-def plot_path_grid(
-    jtfs: JTFS,
-    values: np.ndarray,
-    ax: Axes | None = None,
-    title: str = "",
-    cmap: str = "magma",
-    label: str = "",
-) -> Figure:
-    """Heat map of one value per path over rate (Hz) x scale (cycles/octave)."""
-    import matplotlib.pyplot as plt
-
-    grid, rates, scales = path_grid(jtfs, values)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-    else:
-        fig = ax.figure
-    im = ax.imshow(grid, aspect="auto", cmap=cmap, interpolation="nearest")
-    unit = "Hz" if jtfs.sr else "cycles/sample"
-    step = max(1, len(rates) // 8)
-    ax.set_yticks(range(0, len(rates), step))
-    ax.set_yticklabels([f"{r:.3g}" for r in rates[::step]])
-    ax.set_xticks(range(len(scales)))
-    ax.set_xticklabels([f"{s:+.2g}" if s else "0" for s in scales], rotation=60, fontsize=7)
-    ax.set_ylabel(f"rate ({unit})")
-    ax.set_xlabel("scale (cycles/octave)   spin down  <  low-pass  >  spin up")
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, label=label)
-    return fig
-
-
-def plot_scalogram(
-    S1: np.ndarray, jtfs: JTFS, ax: Axes | None = None, title: str = "scalogram", log: bool = True
-) -> Figure:
-    """First-order scattering |x * psi1| * phi as an image (frequency high at the top)."""
-    import matplotlib.pyplot as plt
-
-    S1 = np.asarray(S1, dtype=float)
-    if S1.ndim != 2:
-        raise ValueError(f"S1 must be (n_filters1, frames) for one signal, got shape {S1.shape}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        fig = ax.figure
-    img = np.log1p(S1 / (S1.max() * 1e-3 + 1e-30)) if log else S1
-    sr = jtfs.sr or 1.0
-    dur = jtfs.N / sr
-    ax.imshow(img, aspect="auto", cmap="magma", extent=(0, dur, len(S1) - 0.5, -0.5))
-    xis = [f.xi * sr for f in jtfs.psi1_specs]
-    step = max(1, len(xis) // 8)
-    ax.set_yticks(range(0, len(xis), step))
-    ax.set_yticklabels([f"{x:.0f}" for x in xis[::step]])
-    ax.set_ylabel("centre frequency (Hz)" if jtfs.sr else "xi (cycles/sample)")
-    ax.set_xlabel("time (s)" if jtfs.sr else "time (samples)")
-    ax.set_title(title)
-    return fig
-
-
-# ------------------------------------------------------------------ sound-matching lab
 
 
 def plot_lab_comparison(
@@ -393,216 +303,6 @@ def plot_theta_is_box(
     ax.set_title(title)
     fig.colorbar(sc, ax=ax, label="P · π_p (1 = uniform)")
     return fig
-
-
-# ----------------------------------------------------------------------------- filters
-def littlewood_paley(filters_f: list[np.ndarray] | np.ndarray) -> np.ndarray:
-    """Littlewood-Paley sum Σ_λ |ψ̂_λ(ω)|² of a filterbank given in the Fourier domain.
-
-    A filterbank covers its band without holes when this sum stays bounded away from 0
-    there (and is bounded above: the transform is stable), Section 4.1 / Andén & Mallat.
-    """
-    F = np.asarray(filters_f)
-    if F.ndim != 2:
-        raise ValueError(f"filters_f must be (n_filters, M) Fourier filters, got shape {F.shape}")
-    return (np.abs(F) ** 2).sum(axis=0)
-
-
-def plot_filterbank(
-    filters_f: list[np.ndarray] | np.ndarray,
-    sr: float | None = None,
-    ax: Axes | None = None,
-    title: str = "Morlet filterbank",
-    lp: bool = True,
-) -> Figure:
-    """|ψ̂_λ(ω)| of every filter on the positive frequencies, with the Littlewood-Paley sum."""
-    import matplotlib.pyplot as plt
-
-    F = np.abs(np.asarray(filters_f))
-    if F.ndim != 2:
-        raise ValueError(f"filters_f must be (n_filters, M) Fourier filters, got shape {F.shape}")
-    M = F.shape[1]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 3.2))
-    else:
-        fig = ax.figure
-    half = M // 2
-    f = np.arange(half) / M * (sr or 1.0)
-    for row in F:
-        ax.plot(f, row[:half], lw=0.8)
-    if lp:
-        ax.plot(f, littlewood_paley(F)[:half], "k--", lw=1.2, label="Littlewood–Paley Σ|ψ̂|²")
-        ax.legend(loc="upper right", fontsize=8)
-    ax.set_xscale("symlog", linthresh=(sr or 1.0) / M * 4)
-    ax.set_xlabel("frequency (Hz)" if sr else "frequency (cycles/sample)")
-    ax.set_ylabel("|ψ̂(ω)|")
-    ax.set_title(title)
-    return fig
-
-
-def plot_curves(
-    curves: dict[str, tuple[np.ndarray, np.ndarray]],
-    ax: Axes | None = None,
-    title: str = "",
-    xlabel: str = "step",
-    ylabel: str = "",
-    logy: bool = False,
-) -> Figure:
-    """Line plot of named ``(x, y)`` curves (loss landscapes, θ error, variance over steps)."""
-    import matplotlib.pyplot as plt
-
-    if not curves:
-        raise ValueError("curves is empty: pass at least one name -> (x, y)")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-    else:
-        fig = ax.figure
-    for name, (x, y) in curves.items():
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        if x.shape != y.shape:
-            raise ValueError(f"curve {name!r}: x and y differ in shape {x.shape} vs {y.shape}")
-        ax.plot(x, y, label=name)
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return fig
-
-
-# --------------------------------------------------------------------------- path grid
-def path_cell(jtfs: JTFS, index: int) -> tuple[int, int]:
-    """(row, column) of path ``index`` on the grid of :func:`path_grid`."""
-    if not 0 <= int(index) < jtfs.n_paths:
-        raise ValueError(f"path index must be in [0, {jtfs.n_paths - 1}], got {index}")
-    onehot = np.zeros(jtfs.n_paths)
-    onehot[int(index)] = 1.0
-    grid, _, _ = path_grid(jtfs, onehot)
-    r, c = np.argwhere(grid == 1.0)[0]
-    return int(r), int(c)
-
-
-def mark_path(ax: Axes, jtfs: JTFS, index: int, color: str = "cyan") -> None:
-    """Draw a square around path ``index`` on a :func:`plot_path_grid` axes."""
-    from matplotlib.patches import Rectangle
-
-    r, c = path_cell(jtfs, index)
-    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec=color, lw=2.5))
-
-
-def plot_path(
-    coef: np.ndarray, jtfs: JTFS, index: int, ax: Axes | None = None, title: str | None = None
-) -> Figure:
-    """One path φ_p(x) as an image: (log-frequency rows after averaging) x (time frames)."""
-    import matplotlib.pyplot as plt
-
-    coef = np.asarray(coef, dtype=float)
-    if coef.ndim != 2:
-        raise ValueError(f"coef must be one path (rows, frames), got shape {coef.shape}")
-    p = jtfs.paths[index]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    else:
-        fig = ax.figure
-    ax.imshow(coef, aspect="auto", cmap="magma", origin="lower")
-    rate = f"{p.rate_hz:.3g} Hz" if p.rate_hz is not None else f"{p.xi2:.3g} c/s"
-    ax.set_title(title or f"path {index}: rate {rate}, scale {p.scale_cpo:+.2g} c/o")
-    ax.set_xlabel("time frame")
-    ax.set_ylabel("frequency row (averaged)")
-    return fig
-
-
-def plotly_path_grid(jtfs: JTFS, values: np.ndarray, title: str = "", label: str = ""):
-    """The path grid as an interactive plotly heat map (hover: rate, scale, path index)."""
-    import plotly.graph_objects as go
-
-    grid, rates, scales = path_grid(jtfs, values)
-    index = path_grid(jtfs, np.arange(jtfs.n_paths, dtype=float))[0]
-    unit = "Hz" if jtfs.sr else "c/s"
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid,
-            x=[f"{s:+.2g}" for s in scales],
-            y=[f"{r:.3g}" for r in rates],
-            customdata=index,
-            colorscale="Magma",
-            colorbar={"title": label},
-            hovertemplate=f"rate %{{y}} {unit}<br>scale %{{x}} c/o<br>path %{{customdata:.0f}}"
-            "<br>value %{z:.3g}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        xaxis_title="scale (cycles/octave)",
-        yaxis_title=f"rate ({unit})",
-        yaxis={"type": "category"},
-        xaxis={"type": "category"},
-        width=640,
-        height=460,
-    )
-    return fig
-
-
-def show_plotly(fig, fallback: Figure | None = None) -> None:
-    """Display a plotly figure with a static PNG fallback in the same output.
-
-    The output holds the plotly JSON (JupyterLab, Voilà and VS Code draw it interactively)
-    and a PNG drawn by matplotlib (``fallback``), which renderers without JavaScript (GitHub,
-    nbviewer, nbconvert to PDF) show instead. Nothing is fetched from the network.
-    """
-    from IPython.display import display
-
-    bundle: dict = {
-        "application/vnd.plotly.v1+json": fig.to_plotly_json(),
-        "text/plain": f"<plotly figure: {fig.layout.title.text or 'untitled'}>",
-    }
-    if fallback is not None:
-        import matplotlib.pyplot as plt
-
-        buf = io.BytesIO()
-        fallback.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-        plt.close(fallback)
-        bundle["image/png"] = buf.getvalue()
-    display(bundle, raw=True)
-
-
-def plot_path_histogram(
-    jtfs: JTFS, counts: np.ndarray, probs: np.ndarray | None = None, ax: Axes | None = None
-) -> Figure:
-    """Visits per path (the running histogram of Algorithm 1's draws) against π."""
-    import matplotlib.pyplot as plt
-
-    counts = np.asarray(counts, dtype=float).reshape(-1)
-    if counts.size != jtfs.n_paths:
-        raise ValueError(f"counts must have one entry per path ({jtfs.n_paths}), got {counts.size}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3))
-    else:
-        fig = ax.figure
-    total = max(counts.sum(), 1.0)
-    ax.bar(np.arange(counts.size), counts / total, width=1.0, color="tab:gray", label="visits")
-    pi = np.full(counts.size, 1.0 / counts.size) if probs is None else np.asarray(probs, float)
-    ax.step(np.arange(counts.size), pi, where="mid", color="tab:red", label="π")
-    ax.set_xlabel("path index")
-    ax.set_ylabel("share of steps")
-    ax.legend(fontsize=8)
-    return fig
-
-
-# --------------------------------------------------------------------------- live lab figure
-def rolling_variance(
-    x: list[float] | np.ndarray, window: int = 10
-) -> tuple[np.ndarray, np.ndarray]:
-    """Variance of ``x`` over the last ``window`` values at each step (steps from 1)."""
-    if window < 2:
-        raise ValueError(f"window must be >= 2, got {window}")
-    a = np.asarray(x, dtype=float).reshape(-1)
-    if a.size < 2:
-        return np.arange(1, a.size + 1), np.zeros(a.size)
-    v = np.array([a[max(0, i - window + 1) : i + 1].var() for i in range(a.size)])
-    return np.arange(1, a.size + 1), v
 
 
 def lab_progress_panels(info: Snapshot) -> dict:
