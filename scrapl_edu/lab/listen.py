@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from scrapl_edu.lab.train import RunParts, TrainState, predict
+from scrapl_edu.lab.parts import RunParts, TrainState, predict
 
 __all__ = ["reconstructions"]
 
