@@ -242,9 +242,10 @@ def drum_report(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The paired comparisons of issue 12 from a drum comparison's summary.
 
     For every question, ``b - a`` per seed (same seed = same data, initialisation, batches):
-    (a) meso - micro of each row's transient errors; (b) SCRAPL (θ-IS) - full JTFS on the
-    decay errors, and θ-IS's π mass on the decay paths - their uniform share; (c) adaptive π
-    - θ-IS, adaptive π - uniform and θ-IS - uniform on the decay errors. Each item:
+    (a) meso - micro of each row's transient errors; (b) SCRAPL (θ-IS) - full JTFS and
+    SCRAPL (θ-IS) - MSS on the decay errors, and θ-IS's π mass on the decay paths - their
+    uniform share; (c) adaptive π - θ-IS, adaptive π - uniform and θ-IS - uniform on the
+    decay errors. Each item:
     ``{"question", "a", "b", "metric", **paired_difference}``.
     """
     entries = {(e["preset"], e["row"]): e for e in summary["entries"] if "drum" in e}
@@ -269,6 +270,7 @@ def drum_report(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for p in presets:
         for m in _DECAY:
             add("b", (p, "jtfs"), (p, "scrapl"), m, f"drum_{m}", f"drum_{m}")
+            add("b", (p, "mss"), (p, "scrapl"), m, f"drum_{m}", f"drum_{m}")
         if (p, "scrapl") in entries:
             add(
                 "b",
@@ -346,8 +348,8 @@ def drum_report_markdown(summary: dict[str, Any]) -> str:
             )
         lines += [
             "",
-            "(a) meso - micro per row; (b) SCRAPL (θ-IS) - full JTFS, and θ-IS's π mass on "
-            "the decay paths - their uniform share; (c) between the three path distributions.",
+            "(a) meso - micro per row; (b) SCRAPL (θ-IS) - full JTFS or MSS, and θ-IS's π mass "
+            "on the decay paths - their uniform share; (c) between the three path distributions.",
         ]
     return "\n".join(lines) + "\n"
 
