@@ -97,6 +97,8 @@ import torch
 from scipy.fft import next_fast_len
 from torch import Tensor, nn
 
+from scrapl_edu.synths.common import check_theta
+
 __all__ = [
     "DRUM_PARAM_NAMES",
     "DRUM_PARAM_SCALES",
@@ -367,27 +369,6 @@ def _to_theta(value: Tensor, low: float, high: float, scale: str) -> Tensor:
     return (value - low) / (high - low)
 
 
-def _check_theta(theta: Tensor, n_params: int, check_values: bool) -> None:
-    if not isinstance(theta, Tensor):
-        raise TypeError(f"theta must be a torch.Tensor of shape (batch, {n_params})")
-    if theta.ndim != 2 or theta.shape[1] != n_params or theta.shape[0] == 0:
-        raise ValueError(
-            f"theta must have shape (batch, {n_params}), got {tuple(theta.shape)}; "
-            "for one example use theta[None]"
-        )
-    if not theta.is_floating_point():
-        raise TypeError(f"theta must be a floating-point tensor, got {theta.dtype}")
-    if check_values:
-        with torch.no_grad():
-            bad = ~((theta >= 0.0) & (theta <= 1.0))  # also catches NaN
-            if bool(bad.any()):
-                raise ValueError(
-                    "theta must lie in [0, 1] (normalised parameters; use params_to_theta for "
-                    f"physical units), got values in [{theta.min().item():.4g}, "
-                    f"{theta.max().item():.4g}]"
-                )
-
-
 def _generators(batch: int, seed: Seed, generator: torch.Generator | None) -> list:
     """One generator for the batch, or one per example when ``seed`` gives one seed each."""
     if seed is None:
@@ -599,7 +580,7 @@ class DrumConfig:
     # ------------------------------------------------------------------ mapping
     def theta_to_params(self, theta: Tensor, validate: bool = True) -> dict[str, Tensor]:
         """``(B, 14)`` theta in [0, 1] -> ``{name: (B,) tensor}`` in physical units."""
-        _check_theta(theta, self.n_params, check_values=validate)
+        check_theta(theta, self.n_params, check_values=validate)
         ranges = self.param_ranges
         return {
             name: _to_physical(theta[:, i], *ranges[name], DRUM_PARAM_SCALES[name])
