@@ -53,3 +53,22 @@ $PY -m scrapl_edu.lab run --loss scrapl --seed 0 --applied-every 25 --threads 1 
   --out $OUT/applied_diag/saga_on
 $PY -m scrapl_edu.lab run --loss scrapl --no-p-saga --seed 0 --applied-every 25 --threads 1 \
   --no-progress --out $OUT/applied_diag/saga_off
+
+# ---------------------------------------------------------------------------------------------
+# v2: the classroom presets' STFT 64/16 front end (issue 10 items 2 and 6; README "The encoder's
+# front end"). The results above (outside v2/) keep the previous front end (STFT 128/64).
+# One run at a time (--jobs 1: the machine was shared, load 3-5). Each compare was called seed by
+# seed (--seeds 0, then 0 1, ... with --overwrite to rebuild the table; finished runs are reused),
+# which gives the same folders as the single commands below.
+V2=$OUT/v2
+
+# (10) Choosing the front end: AM resolution of candidates on every classroom chirplet, and the
+#      supervised P-loss with each candidate on seeds 0-4 (data/results/lab/v2/frontend_probe/).
+$PY $V2/frontend_probe/resolution.py
+for fe in cqt4_32 stft64_32 cqt6_32 stft64_16; do for s in 0 1 2 3 4; do echo "$fe $s"; done; done |
+  xargs -P 2 -n 2 sh -c "$PY $V2/frontend_probe/ploss_run.py \$0 \$1 | tail -1 >> $V2/frontend_probe/ploss.jsonl"
+
+# (11) Table 2 on the classroom chirplet with the new front end (every run records the
+#      applied-step diagnostic at steps 0, 100, ..., 400).
+$PY -m scrapl_edu.lab compare --table ablation --preset classroom --seeds 0 1 2 3 4 --jobs 1 \
+  --out $V2/ablation --title "SCRAPL ablation, classroom chirplet, STFT 64/16 front end"
