@@ -113,17 +113,17 @@ json.dump({p: {s: drum_baseline(make_config(p, seed=s)) for s in range(4)}
            for p in ('drums_micro', 'drums_meso')}, open('$OUT/drums/baseline.json', 'w'), indent=1)
 "
 
-# (12) Table 2 on the classroom granular synth with the new front end (the paper's Tables 2 and 6
+# (13) Table 2 on the classroom granular synth with the new front end (the paper's Tables 2 and 6
 #      are on the granular synth). Seeds 0-2 only: the next seed did not fit before the deadline.
 $PY -m scrapl_edu.lab compare --table ablation --preset classroom_granular --seeds 0 1 2 --jobs 1 \
   --out $V2/ablation_granular --title "SCRAPL ablation, classroom granular synth, STFT 64/16 front end"
 
-# (13) MSS with the new front end beside SCRAPL (all switches, copied from (11)), for the
+# (14) MSS with the new front end beside SCRAPL (all switches, copied from (11)), for the
 #      "SCRAPL <= 1/2 MSS" target. 5 seeds.
 #      The full JTFS and the P-loss were not rerun in this folder (P-loss: (10), stft64_16).
 $PY -m scrapl_edu.lab compare --rows mss,scrapl --preset classroom --seeds 0 1 2 3 4 --jobs 1 \
   --reuse $V2/ablation --out $V2/losses \
   --title "classroom chirplet, STFT 64/16 front end: MSS vs SCRAPL (all switches, from v2/ablation)"
 
-# (14) P-SAGA's cut of the applied step's variance in the v2 ablation runs (no new run).
+# (15) P-SAGA's cut of the applied step's variance in the v2 ablation runs (no new run).
 $PY $V2/applied_variance.py
