@@ -206,6 +206,77 @@ def candidate_directions(
     return applied_directions(optimizer, G, paths, exclude_weight_decay=False, overrides=overrides)
 
 
+def _check_paired_args(
+    arms: Sequence[str] | dict[str, dict[str, bool]],
+    seeds: Sequence[int],
+    steps: int,
+    probe_every: int,
+    table_every: int | None,
+) -> tuple[dict[str, dict[str, bool]], list[int]]:
+    """:func:`paired_runs`' arguments checked: the arms' switches and the seeds as ints."""
+    if isinstance(arms, dict):
+        arm_cfg = dict(arms)
+    else:
+        unknown = [a for a in arms if a not in ARMS]
+        if unknown:
+            raise ValueError(f"unknown arm(s) {unknown}; choose from {list(ARMS)} or pass a dict")
+        arm_cfg = {a: ARMS[a] for a in arms}
+    if not arm_cfg:
+        raise ValueError("arms is empty: pass at least one optimizer arm")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: pass at least one seed")
+    if steps < 1:
+        raise ValueError(f"steps must be a positive number of optimisation steps, got {steps}")
+    if probe_every < 1:
+        raise ValueError(f"probe_every must be >= 1, got {probe_every}")
+    if table_every is not None and table_every < 1:
+        raise ValueError(f"table_every must be None or >= 1, got {table_every}")
+
+    return arm_cfg, seeds
+
+
+def _probe_table(
+    m: toy.ThetaModel,
+    opt: SCRAPLOptimizer,
+    G: Tensor,
+    pi: Tensor | None,
+    out: dict[str, np.ndarray],
+    at: tuple[int, int, int],
+) -> None:
+    """What P-SAGA's table does to one run's step at this state, written to ``out[...][at]``.
+
+    ``G`` is the run's gradient table (P, |w|). Measured: the variance over p ~ π of the
+    applied direction with and without the table, the shift of the expected step and its
+    cosine with the full gradient, the visited paths, and how far the table's entries lag
+    the paths' current directions.
+    """
+    P = G.shape[0]
+    g = G.mean(dim=0)  # Eq. (13): the full gradient is the mean path gradient
+    D_off = candidate_directions(m, opt, G, p_saga=False)
+    D_on = candidate_directions(m, opt, G) if opt.p_saga else D_off
+    out["var_applied"][at] = direction_variance(D_on, pi)
+    out["var_no_table"][at] = direction_variance(D_off, pi)
+    w_ = torch.full((P,), 1.0 / P, dtype=torch.float64) if pi is None else pi
+    e_on = (w_[:, None] * D_on).sum(0)
+    e_off = (w_[:, None] * D_off).sum(0)
+    out["mean_shift"][at] = float((e_on - e_off).norm() / e_off.norm())
+    out["cos_mean_full"][at] = cosine_similarity(e_on, g)
+    out["cos_mean_no"][at] = cosine_similarity(e_off, g)
+    out["n_visited"][at] = len(opt.visited_paths)
+    if opt.p_saga:
+        table = _saga_table(opt, m)
+        lags = [
+            float((table[p] - D_off[p]).norm() / D_off[p].norm())
+            for p in table
+            if float(D_off[p].norm()) > 0
+        ]
+        out["table_lag"][at] = float(np.mean(lags)) if lags else np.nan
+        if table:
+            avg = torch.stack(list(table.values())).mean(0)
+            out["mean_lag"][at] = float((avg - e_off).norm() / e_off.norm())
+
+
 def paired_runs(
     arms: Sequence[str] | dict[str, dict[str, bool]] = ("Adam", "P-Adam"),
     seeds: Sequence[int] = (0, 1, 2),
@@ -238,25 +309,7 @@ def paired_runs(
         progress: show a tqdm bar.
         fast: the preset's fast-mode version (None: as ``SCRAPL_EDU_FAST`` says).
     """
-    if isinstance(arms, dict):
-        arm_cfg = dict(arms)
-    else:
-        unknown = [a for a in arms if a not in ARMS]
-        if unknown:
-            raise ValueError(f"unknown arm(s) {unknown}; choose from {list(ARMS)} or pass a dict")
-        arm_cfg = {a: ARMS[a] for a in arms}
-    if not arm_cfg:
-        raise ValueError("arms is empty: pass at least one optimizer arm")
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds is empty: pass at least one seed")
-    if steps < 1:
-        raise ValueError(f"steps must be a positive number of optimisation steps, got {steps}")
-    if probe_every < 1:
-        raise ValueError(f"probe_every must be >= 1, got {probe_every}")
-    if table_every is not None and table_every < 1:
-        raise ValueError(f"table_every must be None or >= 1, got {table_every}")
-
+    arm_cfg, seeds = _check_paired_args(arms, seeds, steps, probe_every, table_every)
     names = list(arm_cfg)
     A, S, K = len(names), len(seeds), int(steps)
     problems, models, opts, samplers, stars, starts = [], [], [], [], [], []
@@ -319,6 +372,16 @@ def paired_runs(
     cos_mean_full, cos_mean_no, table_lag = (np.full((A, S, n_t), np.nan) for _ in range(3))
     mean_lag = np.full((A, S, n_t), np.nan)
     n_visited = np.zeros((A, S, n_t), dtype=int)
+    probes = {
+        "var_applied": var_applied,
+        "var_no_table": var_no_table,
+        "mean_shift": mean_shift,
+        "cos_mean_full": cos_mean_full,
+        "cos_mean_no": cos_mean_no,
+        "n_visited": n_visited,
+        "table_lag": table_lag,
+        "mean_lag": mean_lag,
+    }
     paths = np.zeros((S, K), dtype=int)
     for i in range(S):
         for a in range(A):
@@ -360,31 +423,7 @@ def paired_runs(
             t = table_steps.index(k)
             for i in range(S):
                 for a in range(A):
-                    G = G_all[i, a]
-                    g = G.mean(dim=0)  # Eq. (13): the full gradient is the mean path gradient
-                    m, opt = models[i][a], opts[i][a]
-                    D_off = candidate_directions(m, opt, G, p_saga=False)
-                    D_on = candidate_directions(m, opt, G) if opt.p_saga else D_off
-                    var_applied[a, i, t] = direction_variance(D_on, pi)
-                    var_no_table[a, i, t] = direction_variance(D_off, pi)
-                    w_ = torch.full((P,), 1.0 / P, dtype=torch.float64) if pi is None else pi
-                    e_on = (w_[:, None] * D_on).sum(0)
-                    e_off = (w_[:, None] * D_off).sum(0)
-                    mean_shift[a, i, t] = float((e_on - e_off).norm() / e_off.norm())
-                    cos_mean_full[a, i, t] = cosine_similarity(e_on, g)
-                    cos_mean_no[a, i, t] = cosine_similarity(e_off, g)
-                    n_visited[a, i, t] = len(opt.visited_paths)
-                    if opt.p_saga:
-                        table = _saga_table(opt, m)
-                        lags = [
-                            float((table[p] - D_off[p]).norm() / D_off[p].norm())
-                            for p in table
-                            if float(D_off[p].norm()) > 0
-                        ]
-                        table_lag[a, i, t] = float(np.mean(lags)) if lags else np.nan
-                        if table:
-                            avg = torch.stack(list(table.values())).mean(0)
-                            mean_lag[a, i, t] = float((avg - e_off).norm() / e_off.norm())
+                    _probe_table(models[i][a], opts[i][a], G_all[i, a], pi, probes, (a, i, t))
         # one SCRAPL step per run: per seed, its arms share the path and the shift
         for i in range(S):
             p = samplers[i].sample()
