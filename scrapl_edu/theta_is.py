@@ -34,6 +34,7 @@ def top_eigenvalue_hvp(
     n_iter: int = 20,
     seed: int = 0,
     tol: float = 0.0,
+    trace: list[float] | None = None,
 ) -> float:
     """Largest-magnitude eigenvalue of a linear operator known only through ``v ↦ M v``.
 
@@ -49,6 +50,9 @@ def top_eigenvalue_hvp(
         n_iter: maximum number of iterations (each costs one ``hvp_fn`` call).
         seed: seed of the random start vector (own generator; global RNG untouched).
         tol: stop early when the relative change of the estimate is below ``tol``.
+        trace: a list that receives the estimate after every iteration (its k-th entry is
+            what ``n_iter=k`` would return; it stops where the iteration stops early), for
+            measuring convergence.
 
     Returns:
         The eigenvalue estimate as a Python float (0.0 if M v = 0).
@@ -70,6 +74,8 @@ def top_eigenvalue_hvp(
         mv = hvp_fn(v).reshape(-1).detach()
         new_lam = float(torch.dot(v, mv))
         norm = float(mv.norm())
+        if trace is not None:  # what n_iter = len(trace) returns
+            trace.append(0.0 if norm == 0.0 else new_lam)
         if norm == 0.0 or not math.isfinite(norm):
             return 0.0 if norm == 0.0 else new_lam
         v = mv / norm
@@ -88,11 +94,31 @@ class ThetaISResult:
         probs: π, shape (P,), float64, Eq. (10).
         C: importance table C[u, p], shape (U, P), Eq. (12) (mean over the examples).
         eigs: per-example eigenvalue estimates (signed), shape (n_examples, U, P).
+        iterates: with ``keep_iterates=True``, the estimate after every power iteration,
+            shape (n_examples, U, P, n_iter) (``iterates[..., -1]`` is ``eigs``); else None.
     """
 
     probs: Tensor
     C: Tensor
     eigs: Tensor
+    iterates: Tensor | None = None
+
+    def probs_at(self, n_examples: int, n_iter: int) -> Tensor:
+        """π as a run with the first ``n_examples`` examples and ``n_iter`` power iterations
+        would give it (Eq. 10-12), read from :attr:`iterates` without recomputing.
+
+        The power iteration is deterministic and its iterates are nested, so this equals
+        ``theta_importance_sampling(..., x_batch[:n_examples], n_iter)`` (same seeds, tol 0):
+        one long run prices every cheaper setting.
+        """
+        if self.iterates is None:
+            raise ValueError("no iterates kept: run theta_importance_sampling(keep_iterates=True)")
+        n_ex, _, _, n_it = self.iterates.shape
+        for name, value, top in (("n_examples", n_examples, n_ex), ("n_iter", n_iter, n_it)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+                raise ValueError(f"{name} must be an integer in [1, {top}], got {value!r}")
+        C = self.iterates[:n_examples, :, :, n_iter - 1].abs().mean(dim=0)  # Eq. (12)
+        return probs_from_importance(C)  # Eq. (10)
 
     def to_sampler(self, seed: int | None = None, min_prob_frac: float = 0.0) -> PathSampler:
         """A :class:`PathSampler` drawing from this π."""
@@ -134,10 +160,12 @@ def _curvature_eigenvalues(
     n_iter: int,
     power_seed: int,
     tol: float,
+    traces: list[list[float]] | None = None,
 ) -> list[float]:
     """|w|-dimensional λ_max of M (Eq. 12) for every parameter u, at one (x, p).
 
     ``loss`` = L_p(D(θ)) with θ = E_x(w) still attached to the graph of the weights.
+    ``traces``, if given, receives each u's list of power-iteration estimates.
     """
     (s,) = torch.autograd.grad(loss, theta, create_graph=True)  # Eq. (11)
     example = torch.cat([w.detach().reshape(-1) for w in params])
@@ -156,6 +184,8 @@ def _curvature_eigenvalues(
         flat_field = torch.cat([f.reshape(-1) for f in field])
         if not flat_field.requires_grad:
             eigs.append(0.0)
+            if traces is not None:
+                traces.append([0.0])
             continue
 
         def hvp(v: Tensor, flat_field: Tensor = flat_field) -> Tensor:
@@ -169,7 +199,12 @@ def _curvature_eigenvalues(
                 ]
             )
 
-        eigs.append(top_eigenvalue_hvp(hvp, example, n_iter=n_iter, seed=power_seed, tol=tol))
+        trace: list[float] | None = None if traces is None else []
+        eigs.append(
+            top_eigenvalue_hvp(hvp, example, n_iter=n_iter, seed=power_seed, tol=tol, trace=trace)
+        )
+        if traces is not None and trace is not None:
+            traces.append(trace)
     return eigs
 
 
@@ -187,6 +222,7 @@ def theta_importance_sampling(
     power_seed: int = 0,
     tol: float = 0.0,
     progress: bool = True,
+    keep_iterates: bool = False,
 ) -> ThetaISResult:
     r"""θ-importance sampling, Eq. (10)-(12): a path distribution π from loss curvature.
 
@@ -229,9 +265,12 @@ def theta_importance_sampling(
         power_seed: seed of the power-iteration start vectors.
         tol: early-stopping tolerance of the power iteration.
         progress: show a tqdm progress bar.
+        keep_iterates: keep every power iteration's estimate (``iterates``), so that
+            :meth:`ThetaISResult.probs_at` gives π for any fewer examples or iterations.
 
     Returns:
-        :class:`ThetaISResult` with ``probs`` (P,), ``C`` (U, P) and per-example ``eigs``.
+        :class:`ThetaISResult` with ``probs`` (P,), ``C`` (U, P), per-example ``eigs`` and,
+        with ``keep_iterates``, ``iterates``.
     """
     x_batch, path_list = _check_args(path_loss, x_batch, n_paths, paths)
     params = [w for w in encoder.parameters() if w.requires_grad] if params is None else params
@@ -242,6 +281,7 @@ def theta_importance_sampling(
     with torch.no_grad():
         U = encoder(x_batch[:1]).shape[-1]
     eigs = torch.zeros(n_ex, U, n_paths, dtype=torch.float64)
+    iterates = torch.zeros(n_ex, U, n_paths, n_iter, dtype=torch.float64) if keep_iterates else None
 
     bar = tqdm(total=n_ex * len(path_list), desc="θ-IS", disable=not progress)
     for i in range(n_ex):
@@ -259,12 +299,17 @@ def theta_importance_sampling(
                     with torch.random.fork_rng(devices=[]):
                         torch.manual_seed(int(synth_seed) + i)
                         x_hat = synth(theta)
+                traces: list[list[float]] | None = None if iterates is None else []
                 lam = _curvature_eigenvalues(
-                    theta, path_loss(x_hat, x, p), params, n_iter, power_seed, tol
+                    theta, path_loss(x_hat, x, p), params, n_iter, power_seed, tol, traces
                 )
                 eigs[i, :, p] = torch.tensor(lam, dtype=torch.float64)
+                for u, trace in enumerate(traces or []):
+                    # an iteration that stopped early returns its last estimate from then on
+                    padded = trace + [trace[-1]] * (n_iter - len(trace))
+                    iterates[i, u, p] = torch.tensor(padded, dtype=torch.float64)
             bar.update(1)
     bar.close()
     C = eigs.abs().mean(dim=0)  # Eq. (12): E_x |λ_max(M)|
     probs = probs_from_importance(C)  # Eq. (10)
-    return ThetaISResult(probs=probs, C=C, eigs=eigs)
+    return ThetaISResult(probs=probs, C=C, eigs=eigs, iterates=iterates)

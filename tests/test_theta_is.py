@@ -215,3 +215,65 @@ def test_theta_is_takes_the_path_loss_callable_not_the_module() -> None:
         theta_importance_sampling(enc, lambda t: xs, loss.path_loss, xs, n_paths=3, paths=[3])
     with pytest.raises(TypeError, match="n_paths"):
         theta_importance_sampling(enc, lambda t: xs, loss.path_loss, xs)  # keyword required
+
+
+# ------------------------------------------------------------------ iterates (N_IS and iterations)
+
+
+def test_power_iteration_trace_is_every_shorter_run() -> None:
+    eigs = torch.tensor([5.0, -4.5, 3.0, 1.0, 0.2], dtype=torch.float64)
+    A = _symmetric_with_spectrum(eigs, seed=7)
+    trace: list[float] = []
+    top_eigenvalue_hvp(lambda v: A @ v, torch.zeros(5, dtype=torch.float64), 12, trace=trace)
+    assert len(trace) == 12
+    for k in (1, 2, 5, 12):
+        assert trace[k - 1] == top_eigenvalue_hvp(
+            lambda v: A @ v, torch.zeros(5, dtype=torch.float64), n_iter=k
+        )
+    assert len(set(trace)) > 1  # the estimate moves: the trace is not one value repeated
+
+
+def _tiny_theta_is_problem() -> tuple[nn.Module, object, object, torch.Tensor]:
+    torch.manual_seed(3)
+    enc = nn.Sequential(nn.Flatten(), nn.Linear(8, 6), nn.Tanh(), nn.Linear(6, 2)).double()
+    xs = torch.randn(5, 1, 8, dtype=torch.float64)
+
+    def synth(theta: torch.Tensor) -> torch.Tensor:
+        t = torch.linspace(0, 1, 16, dtype=theta.dtype)
+        return (torch.sin(6 * theta[:, :1] * t) * theta[:, 1:] ** 2)[:, None, :]
+
+    def loss(x_hat: torch.Tensor, x: torch.Tensor, p: int) -> torch.Tensor:
+        return ((x_hat[..., p::4] - 0.1 * p) ** 2).mean()
+
+    return enc, synth, loss, xs
+
+
+def test_probs_at_equals_a_cheaper_run() -> None:
+    """π read from a long run's iterates is exactly π of the shorter, smaller run."""
+    enc, synth, loss, xs = _tiny_theta_is_problem()
+    ref = theta_importance_sampling(
+        enc, synth, loss, xs, n_iter=9, n_paths=4, progress=False, keep_iterates=True
+    )
+    assert ref.iterates is not None and ref.iterates.shape == (5, 2, 4, 9)
+    assert torch.equal(ref.iterates[..., -1], ref.eigs)
+    assert torch.equal(ref.probs_at(5, 9), ref.probs)
+    for n, k in ((1, 1), (2, 3), (5, 4)):
+        small = theta_importance_sampling(
+            enc, synth, loss, xs[:n], n_iter=k, n_paths=4, progress=False
+        )
+        assert torch.equal(ref.probs_at(n, k), small.probs)
+    assert not torch.equal(ref.probs_at(1, 1), ref.probs)  # the setting matters here
+
+
+def test_probs_at_arguments() -> None:
+    enc, synth, loss, xs = _tiny_theta_is_problem()
+    plain = theta_importance_sampling(enc, synth, loss, xs[:2], n_iter=2, n_paths=4, progress=False)
+    with pytest.raises(ValueError, match="keep_iterates"):
+        plain.probs_at(1, 1)
+    kept = theta_importance_sampling(
+        enc, synth, loss, xs[:2], n_iter=2, n_paths=4, progress=False, keep_iterates=True
+    )
+    with pytest.raises(ValueError, match=r"n_examples must be an integer in \[1, 2\]"):
+        kept.probs_at(3, 1)
+    with pytest.raises(ValueError, match=r"n_iter must be an integer in \[1, 2\]"):
+        kept.probs_at(1, 0)

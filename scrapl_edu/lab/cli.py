@@ -6,6 +6,7 @@ An entry point: it reads fast mode from the environment (``SCRAPL_EDU_FAST=1``,
     python -m scrapl_edu.lab run --preset classroom --loss scrapl --seed 0 --out out/run
     python -m scrapl_edu.lab compare --table losses --seeds 0 1 2 --out out/losses --jobs 2
     python -m scrapl_edu.lab theta-is --out out/theta_is_probs
+    python -m scrapl_edu.lab theta-is-quality --preset classroom --out out/theta_is_quality
     python -m scrapl_edu.lab paired data/results/lab/ablation   # paired stats from summary.json
 """
 
@@ -27,6 +28,7 @@ from scrapl_edu.lab.device import resolve_device
 from scrapl_edu.lab.results import RESULTS_JSON
 from scrapl_edu.lab.run_args import add_run_args, config_from_args
 from scrapl_edu.lab.theta_box import theta_is_presets
+from scrapl_edu.lab.theta_is_quality import theta_is_quality
 from scrapl_edu.lab.train import CHECKPOINT, run
 from scrapl_edu.presets import chirplet_tags
 
@@ -34,7 +36,8 @@ __all__ = ["main", "parser"]
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``scrapl-edu`` argument parser (``run``, ``compare``, ``theta-is``)."""
+    """The ``scrapl-edu`` argument parser (``run``, ``compare``, ``paired``, ``theta-is``,
+    ``theta-is-quality``)."""
     ap = argparse.ArgumentParser(
         prog="scrapl-edu",
         description="SCRAPL sound-matching lab (Sections 4.2-4.3 of the paper). "
@@ -123,6 +126,21 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, help="torch threads")
     t.add_argument("--out", required=True, help="output folder")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    q = sub.add_parser(
+        "theta-is-quality",
+        help="θ-IS's π with fewer examples / power iterations vs a long reference, and cost",
+    )
+    q.add_argument("--preset", nargs="+", default=["classroom"], help="lab presets")
+    q.add_argument("--seed", type=int, default=0, help="encoder/data seed (default 0)")
+    q.add_argument("--ref-examples", type=int, default=16, help="reference N_IS (default 16)")
+    q.add_argument("--ref-iters", type=int, default=20, help="reference iterations (default 20)")
+    q.add_argument("--examples", type=int, nargs="+", default=[1, 2, 4, 8, 16], help="N_IS grid")
+    q.add_argument(
+        "--iters", type=int, nargs="+", default=[1, 2, 3, 5, 10, 20], help="iterations grid"
+    )
+    q.add_argument("--threads", type=int, help="torch threads")
+    q.add_argument("--out", required=True, help="output folder")
+    q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return ap
 
 
@@ -148,6 +166,26 @@ def _cmd_theta_is(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: b
         ap.exit(2, f"scrapl-edu theta-is: error: {err}\n")
     _figure("figure", lambda: viz.save_theta_is_figures(args.out, report, fast=fast))
     print((Path(args.out) / "theta_is_box.md").read_text())
+    return 0
+
+
+def _cmd_theta_is_quality(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
+    try:
+        reports = theta_is_quality(
+            args.preset,
+            args.out,
+            overwrite=args.overwrite,
+            seed=args.seed,
+            ref_examples=args.ref_examples,
+            ref_iters=args.ref_iters,
+            examples=args.examples,
+            iters=args.iters,
+            fast=fast,
+        )
+    except (ValueError, KeyError, FileExistsError) as err:
+        ap.exit(2, f"scrapl-edu theta-is-quality: error: {err}\n")
+    _figure("figure", lambda: viz.save_theta_is_quality(Path(args.out) / "quality.png", reports))
+    print((Path(args.out) / "quality.md").read_text())
     return 0
 
 
@@ -270,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     fast = fast_mode()  # read here, at the entry point, and passed down
     command = {
         "theta-is": _cmd_theta_is,
+        "theta-is-quality": _cmd_theta_is_quality,
         "run": _cmd_run,
         "compare": _cmd_compare,
         "paired": _cmd_paired,

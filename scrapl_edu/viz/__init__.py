@@ -19,11 +19,13 @@ from scrapl_edu.viz.lab import (
     plot_lab_progress,
     plot_paired,
     plot_theta_is_box,
+    plot_theta_is_quality,
     plotly_lab_progress,
     save_drum_errors,
     save_lab_comparison,
     save_paired_figure,
     save_theta_is_figures,
+    save_theta_is_quality,
 )
 from scrapl_edu.viz.transform import (
     littlewood_paley,
@@ -57,6 +59,7 @@ __all__ = [
     "plot_path_histogram",
     "plot_scalogram",
     "plot_theta_is_box",
+    "plot_theta_is_quality",
     "plotly_lab_progress",
     "plotly_path_grid",
     "rolling_variance",
@@ -64,5 +67,6 @@ __all__ = [
     "save_lab_comparison",
     "save_paired_figure",
     "save_theta_is_figures",
+    "save_theta_is_quality",
     "show_plotly",
 ]

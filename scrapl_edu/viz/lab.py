@@ -513,3 +513,69 @@ def save_drum_errors(path: str | Path, summary: dict[str, Any]) -> bool:
         fig.savefig(out.with_name(f"{out.stem}_{feature}{out.suffix}"), dpi=100)
         plt.close(fig)
     return True
+
+
+def plot_theta_is_quality(reports: list[dict[str, Any]]) -> Figure:
+    """θ-IS's π against its cost: Spearman ρ and TV distance to the reference π.
+
+    ``reports``: :func:`scrapl_edu.lab.theta_is_quality.measure_theta_is_quality`'s reports.
+    One line per N_IS over the power iterations, x = estimated cost (s, log scale); the
+    dotted lines are the choice rule's thresholds, the star the rule's pick and the ring
+    the preset's own setting.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(reports), figsize=(5.5 * len(reports), 7), squeeze=False)
+    for col, rep in enumerate(reports):
+        rule, own, pick = rep["rule"], rep["preset_setting"], rep["chosen"]
+        for row, (key, thr, label) in enumerate(
+            (
+                ("rho", rule["rho_min"], "Spearman ρ with the reference π"),
+                ("tv", rule["tv_max"], "total variation to the reference π"),
+            )
+        ):
+            ax = axes[row, col]
+            for n in sorted({r["n_examples"] for r in rep["rows"]}):
+                pts = [r for r in rep["rows"] if r["n_examples"] == n]
+                ax.plot(
+                    [r["cost_s"] for r in pts],
+                    [r[key] for r in pts],
+                    "o-",
+                    ms=3,
+                    label=f"N_IS = {n}",
+                )
+            for r in rep["rows"]:
+                at = (r["n_examples"], r["n_iter"])
+                if pick and at == (pick["n_examples"], pick["n_iter"]):
+                    ax.plot(r["cost_s"], r[key], "*", ms=14, color="black", label="rule's pick")
+                if at == (own["n_examples"], own["n_iter"]):
+                    ax.plot(
+                        r["cost_s"],
+                        r[key],
+                        "o",
+                        ms=12,
+                        mfc="none",
+                        color="red",
+                        label="preset's setting",
+                    )
+            ax.axhline(thr, color="gray", ls=":", lw=1)
+            ax.set_xscale("log")
+            ax.set_xlabel("estimated θ-IS cost (s)")
+            ax.set_ylabel(label)
+            if row == 0:
+                ax.set_title(
+                    f"{rep['preset']} (seed {rep['seed']}; reference "
+                    f"{rep['reference']['n_examples']} × {rep['reference']['n_iter']})"
+                )
+                ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def save_theta_is_quality(path: str | Path, reports: list[dict[str, Any]]) -> None:
+    """Write :func:`plot_theta_is_quality` to ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = plot_theta_is_quality(reports)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
