@@ -199,7 +199,8 @@ for row in ("scrapl_no_theta_is", "scrapl", "scrapl_adaptive"):
 # %% [markdown]
 # Misalignment costs MSS the transient on every seed, as in Table 8, while SCRAPL keeps it.
 # The decay is the other story (Table 9): SCRAPL's decay errors are several dB above the full
-# JTFS's (one JTFS seed at equal steps: it costs about ten SCRAPL steps a step).
+# JTFS's on every seed (the full JTFS at equal steps on seeds 0-3: it costs about ten SCRAPL
+# steps a step), and by more than its transient error is.
 
 # %%
 for name in ("drums_micro", "drums_meso"):

@@ -80,7 +80,7 @@ $PY -m scrapl_edu.lab compare --table ablation --preset classroom --seeds 0 1 2 
 #      budget leaves whole seeds. Seed 0 ran first with the full JTFS limited to 150 s of wall
 #      clock; under a load that changed during the session that gave it 26 (micro) and 78
 #      (meso) steps, so those two runs were deleted and the JTFS row rerun at equal steps (200)
-#      on seed 0 only (about 6 min a run: the paper, too, runs its JTFS on fewer seeds).
+#      on seed 0 (about 6 min a run).
 D="--preset drums_micro drums_meso --jobs 1 --overwrite --out $OUT/drums --title drums"
 $PY -m scrapl_edu.lab compare --table drums --seeds 0 $D --row-arg "jtfs=--max-wall-s 150"
 $PY -m scrapl_edu.lab compare --rows mss,scrapl_no_theta_is,scrapl_adaptive --seeds 1 $D
@@ -89,6 +89,9 @@ $PY -m scrapl_edu.lab compare --rows mss,scrapl_no_theta_is,scrapl_adaptive,scra
 rm -rf $OUT/drums/runs/drums_micro/jtfs $OUT/drums/runs/drums_meso/jtfs
 $PY -m scrapl_edu.lab compare --rows jtfs --seeds 0 $D
 $PY -m scrapl_edu.lab compare --rows mss,scrapl_no_theta_is,scrapl_adaptive,scrapl --seeds 3 $D
+#      Next session: the full JTFS at equal steps on seeds 1-3 (one run at a time beside two
+#      other one-thread jobs: 274-430 s a run).
+for s in 1 2 3; do $PY -m scrapl_edu.lab compare --rows jtfs --seeds $s $D; done
 #      The table over every finished run (table.md with the drum metrics and the paired drum
 #      report, summary.*, paths.json: per-path pi and decay shares; the figures), and the
 #      drum metrics of a constant prediction theta = 0.5 on the same test sets (baseline.json).
