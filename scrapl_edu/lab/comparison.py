@@ -249,7 +249,10 @@ def _entry(preset: str, row: str, res: list[Results]) -> dict[str, Any]:
         "excess_var": excess,
     }
     if any(r.applied_diag for r in res):  # SCRAPL's applied-step diagnostic, per seed
-        e["per_seed"]["applied_diag"] = [r.applied_diag or [] for r in res]
+        e["applied_diag"] = {
+            "seeds": e["per_seed"]["seeds"],
+            "per_seed": [r.applied_diag or [] for r in res],
+        }
     drums = drum_per_seed(res)  # drum presets: Tables 4, 8-9 and pi on the decay paths
     if drums:
         e["per_seed"].update(drums)

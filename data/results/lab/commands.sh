@@ -69,8 +69,9 @@ for fe in cqt4_32 stft64_32 cqt6_32 stft64_16; do for s in 0 1 2 3 4; do echo "$
   xargs -P 2 -n 2 sh -c "$PY $V2/frontend_probe/ploss_run.py \$0 \$1 | tail -1 >> $V2/frontend_probe/ploss.jsonl"
 
 # (11) Table 2 on the classroom chirplet with the new front end (every run records the
-#      applied-step diagnostic at steps 0, 100, ..., 400).
-$PY -m scrapl_edu.lab compare --table ablation --preset classroom --seeds 0 1 2 3 4 --jobs 1 \
+#      applied-step diagnostic at steps 0, 100, ..., 400). Seeds 0-4 in one session, 5-9 in the
+#      next (finished runs are reused; the table is rebuilt over all ten).
+$PY -m scrapl_edu.lab compare --table ablation --preset classroom --seeds 0 1 2 3 4 5 6 7 8 9 --jobs 1 \
   --out $V2/ablation --title "SCRAPL ablation, classroom chirplet, STFT 64/16 front end"
 
 # (12) Drums (Section 4.4; Tables 4, 8-9; issue 12): MSS, full JTFS and SCRAPL with a uniform,
@@ -117,16 +118,53 @@ json.dump({p: {s: drum_baseline(make_config(p, seed=s)) for s in range(4)}
 "
 
 # (13) Table 2 on the classroom granular synth with the new front end (the paper's Tables 2 and 6
-#      are on the granular synth). Seeds 0-2 only: the next seed did not fit before the deadline.
-$PY -m scrapl_edu.lab compare --table ablation --preset classroom_granular --seeds 0 1 2 --jobs 1 \
+#      are on the granular synth). Seeds 0-2 in one session, 3-9 in the next.
+$PY -m scrapl_edu.lab compare --table ablation --preset classroom_granular --seeds 0 1 2 3 4 5 6 7 8 9 --jobs 1 \
   --out $V2/ablation_granular --title "SCRAPL ablation, classroom granular synth, STFT 64/16 front end"
 
-# (14) MSS with the new front end beside SCRAPL (all switches, copied from (11)), for the
-#      "SCRAPL <= 1/2 MSS" target. 5 seeds.
-#      The full JTFS and the P-loss were not rerun in this folder (P-loss: (10), stft64_16).
-$PY -m scrapl_edu.lab compare --rows mss,scrapl --preset classroom --seeds 0 1 2 3 4 --jobs 1 \
-  --reuse $V2/ablation --out $V2/losses \
-  --title "classroom chirplet, STFT 64/16 front end: MSS vs SCRAPL (all switches, from v2/ablation)"
+# (14) Table 1 in small with the new front end: MSS, the full JTFS at equal steps (400),
+#      SCRAPL (all switches, copied from (11)) and the supervised P-loss, 5 seeds. MSS and
+#      SCRAPL in one session; the P-loss and the full JTFS in the next.
+$PY -m scrapl_edu.lab compare --table losses --preset classroom --seeds 0 1 2 3 4 --jobs 1 \
+  --overwrite --reuse $V2/ablation --out $V2/losses \
+  --title "classroom chirplet, STFT 64/16 front end (Table 1 in small; full JTFS at equal steps, 400)"
 
 # (15) P-SAGA's cut of the applied step's variance in the v2 ablation runs (no new run).
 $PY $V2/applied_variance.py
+
+# (16) The full JTFS at SCRAPL's compute: as many steps as cost what SCRAPL's 400 cost on the
+#      idle machine (timing/: 682 / 68.1 ms a step, 10.0x: 40 steps); MSS and SCRAPL copied.
+$PY -m scrapl_edu.lab compare --rows mss,jtfs,scrapl --preset classroom --seeds 0 1 2 3 4 --jobs 1 \
+  --overwrite --row-arg "jtfs=--steps 40" --reuse $V2/losses --out $V2/losses_equal_compute \
+  --title "classroom chirplet, STFT 64/16: full JTFS at SCRAPL's compute (40 steps)"
+
+# (17) Table 3 with the new front end: theta-IS vs uniform on the classroom chirplet (copied from
+#      (11)) and on classroom_am1-2_fm0.5-1, 5 seeds.
+$PY -m scrapl_edu.lab compare --table theta_is --preset classroom classroom_am1-2_fm0.5-1 \
+  --seeds 0 1 2 3 4 --jobs 1 --overwrite --reuse $V2/ablation --out $V2/theta_is \
+  --title "theta-IS vs uniform path sampling, STFT 64/16 front end"
+
+# (18) theta-IS's N_IS and power iterations from a measurement: pi of every (N_IS, iterations)
+#      on a grid against a 16 x 20 reference on the untrained encoder of seed 0, with its cost
+#      (one thread beside two other one-thread jobs: 29 + 25 min).
+$PY -m scrapl_edu.lab theta-is-quality --preset classroom classroom_granular --seed 0 --threads 1 \
+  --out $V2/theta_is_quality
+
+# (19) theta-IS at the setting the rule of (18) picks for the chirplet (8 signals x 1
+#      iteration) against uniform sampling (copied from (11)), 10 seeds.
+$PY -m scrapl_edu.lab compare --rows scrapl_no_theta_is,scrapl --preset classroom \
+  --seeds 0 1 2 3 4 5 6 7 8 9 --jobs 1 --overwrite --reuse $V2/ablation \
+  --row-arg "scrapl=--theta-is-examples 8 --theta-is-iters 1" --out $V2/theta_is_8x1 \
+  --title "theta-IS from 8 signals x 1 power iteration vs uniform, classroom chirplet"
+#      and the rule's pick for the granular synth (16 x 1), seeds 0-4 (what fitted).
+$PY -m scrapl_edu.lab compare --rows scrapl_no_theta_is,scrapl --preset classroom_granular \
+  --seeds 0 1 2 3 4 --jobs 1 --overwrite --reuse $V2/ablation_granular \
+  --row-arg "scrapl=--theta-is-examples 16 --theta-is-iters 1" --out $V2/theta_is_granular_16x1 \
+  --title "theta-IS from 16 signals x 1 power iteration vs uniform, classroom granular synth"
+
+# (20) Timing on an idle machine with the new front end, one thread (v2/timing/).
+T="--threads 1 --no-progress --overwrite"
+$PY -m scrapl_edu.lab run --loss scrapl $T --out $V2/timing/scrapl_full_run
+$PY -m scrapl_edu.lab run --loss jtfs --steps 12 $T --out $V2/timing/jtfs_12_steps
+$PY -m scrapl_edu.lab run --loss mss --steps 100 $T --out $V2/timing/mss_100_steps
+$PY -m scrapl_edu.lab run --loss p_loss --steps 100 $T --out $V2/timing/p_loss_100_steps

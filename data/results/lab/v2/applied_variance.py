@@ -1,29 +1,24 @@
-"""P-SAGA's cut of the applied step's variance, read from the v2 ablation runs (no new run).
+"""P-SAGA's cut of the applied step's variance, read from the v2 ablation summaries (no run).
 
-Each SCRAPL run records ``applied_diag`` at steps 0, 100, ..., 400. The rows ``+ P-Adam``
-(P-SAGA off) and ``+ P-Adam + P-SAGA`` (on), both with uniform π, differ by P-SAGA alone;
-per seed, :func:`scrapl_edu.lab.applied.variance_ratio` after the warm-up (steps 200-400).
-Writes ``applied_variance.md`` next to this file.
+Each SCRAPL run records ``applied_diag`` at steps 0, 100, ..., 400, and each ablation's
+``summary.json`` keeps it per seed. The rows ``+ P-Adam`` (P-SAGA off) and
+``+ P-Adam + P-SAGA`` (on), both with uniform π, differ by P-SAGA alone; per seed,
+:func:`scrapl_edu.lab.evidence.applied_variance` after the warm-up (steps 200-400). Writes
+``applied_variance.md`` next to this file.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from scrapl_edu.lab.applied import variance_ratio
+from scrapl_edu.lab.comparison import load_summary
+from scrapl_edu.lab.evidence import ABLATIONS, APPLIED_AFTER_STEP, applied_variance
 
 HERE = Path(__file__).parent
 lines = []
-for folder, preset in (("ablation", "classroom"), ("ablation_granular", "classroom_granular")):
-    runs = HERE / folder / "runs" / preset
-    off_dir, on_dir = runs / "scrapl_p_adam", runs / "scrapl_no_theta_is"
-    seeds = sorted(
-        int(p.name[4:])
-        for p in off_dir.glob("seed*")
-        if (p / "results.json").exists() and (on_dir / p.name / "results.json").exists()
-    )
-    if not seeds:
+for folder, preset in ABLATIONS.values():
+    found = applied_variance(load_summary(HERE / folder), preset, after_step=APPLIED_AFTER_STEP)
+    if not found:
         continue
     lines += [
         f"### {preset} ({folder}/)",
@@ -31,16 +26,11 @@ for folder, preset in (("ablation", "classroom"), ("ablation_granular", "classro
         "| seed | variance off / on, steps 200-400 | per step (200, 300, 400) | cos off / on |",
         "|---|---|---|---|",
     ]
-    ratios = []
-    for s in seeds:
-        off = json.loads((off_dir / f"seed{s}" / "results.json").read_text())["applied_diag"]
-        on = json.loads((on_dir / f"seed{s}" / "results.json").read_text())["applied_diag"]
-        vr = variance_ratio(off, on, after_step=200)
-        ratios.append(vr["ratio"])
+    for vr in found:
         per = ", ".join(f"{x:.2f}" for x in vr["per_step"])
         cos = f"{vr['base_cos']:.3f} / {vr['treated_cos']:.3f}"
-        lines.append(f"| {s} | {vr['ratio']:.2f}x | {per} | {cos} |")
-    r = np.array(ratios)
+        lines.append(f"| {vr['seed']} | {vr['ratio']:.2f}x | {per} | {cos} |")
+    r = np.array([vr["ratio"] for vr in found])
     lines += [
         "",
         f"Mean ratio {r.mean():.2f}x (geometric {np.exp(np.log(r).mean()):.2f}x), "
