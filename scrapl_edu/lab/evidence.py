@@ -2,8 +2,8 @@
 
 Reads only what is committed under ``data/results/lab/v2`` (the classroom presets' STFT
 64/16 front end; no run): the comparison summaries (Tables 1-3 in small, the ablation on
-both synths), the idle-machine timings and the applied-step diagnostic of the ablation's
-runs, and turns them into
+both synths; they keep each run's applied-step diagnostic), the idle-machine timings and
+the θ-IS quality measurement, and turns them into
 
 * :func:`cost_accuracy`: Fig. 1 in small, test θ L1 against the cost of a training step;
 * :func:`paired_ablation` and :func:`table3`: the ablation read seed by seed (Table 6 in
