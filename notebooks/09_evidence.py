@@ -158,16 +158,15 @@ plt.close(fig)
 # %%
 previous = dataclasses.replace(get_preset("classroom"), frontend={"n_fft": 128, "hop_length": 64})
 fronts = {"STFT 128/64 (before v2)": previous, "STFT 64/16 (results above)": "classroom"}
-for name, preset in fronts.items():
-    for kind in ("stft", "cqt"):
-        r = am_resolution_of(preset, kind)
-        label = name if kind == "stft" else "paper CQT"
-        print(
-            f"{label}: {r.frame_rate_hz:.0f} frames/s (needs {2 * r.rate_hz:.1f}), window passes "
-            f"{r.transfer:.2f} of an {r.rate_hz} Hz AM at {r.lowest_hz:.0f} Hz -> "
-            f"frames {'ok' if r.frames_ok else 'too slow'}, "
-            f"window {'ok' if r.window_ok else 'too long'}"
-        )
+checks = [(name, preset, "stft") for name, preset in fronts.items()]
+for label, preset, kind in checks + [("paper CQT", "classroom", "cqt")]:
+    r = am_resolution_of(preset, kind)
+    print(
+        f"{label}: {r.frame_rate_hz:.0f} frames/s (needs {2 * r.rate_hz:.1f}), window passes "
+        f"{r.transfer:.2f} of an {r.rate_hz} Hz AM at {r.lowest_hz:.0f} Hz -> "
+        f"frames {'ok' if r.frames_ok else 'too slow'}, "
+        f"window {'ok' if r.window_ok else 'too long'}"
+    )
 old = am_resolution_of(previous, "stft")
 stft, cqt = am_resolution_of("classroom", "stft"), am_resolution_of("classroom", "cqt")
 assert not old.frames_ok and old.window_ok, "the previous STFT samples the AM too slowly"
