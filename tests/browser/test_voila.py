@@ -22,6 +22,7 @@ def finished_runs(text: str) -> int:
 
 
 def test_voila_dashboard_renders_and_reacts(voila: Server, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import TimeoutError as PageTimeout
     from playwright.sync_api import expect
 
     problems: list[str] = []  # page errors, console errors and warnings
@@ -30,8 +31,16 @@ def test_voila_dashboard_renders_and_reacts(voila: Server, page: Any, tmp_path: 
         "console",
         lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None,
     )
-    # Voila executes the notebook (its default run) before it sends the page.
-    page.goto(voila.base + "/", timeout=RUN_TIMEOUT_MS)
+    # Voila executes the notebook (its default run) before it sends the page. Its executor
+    # sometimes stalls with the kernel idle and never sends it (upstream:
+    # voila-dashboards/voila#1428; 2 of about 8 loads in one session here, the kernel's and
+    # Voila's stacks both idle in their event loops). A second request runs the notebook again
+    # in a fresh kernel, so one stall is retried once; a second one fails the test.
+    try:
+        page.goto(voila.base + "/", timeout=RUN_TIMEOUT_MS)
+    except PageTimeout:
+        print("Voila sent no page (voila#1428 stall); requesting it once more")
+        page.goto(voila.base + "/", timeout=RUN_TIMEOUT_MS)
 
     run = page.locator(".scrapl-run-button").first
     status = page.locator(".scrapl-status").first
