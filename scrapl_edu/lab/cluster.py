@@ -2,11 +2,12 @@
 
 Each (preset, row, seed) run of :func:`scrapl_edu.lab.comparison.compare` becomes one task of a
 `dask.distributed <https://distributed.dask.org>`_ cluster. A task runs the same command as the
-local pool (``python -m scrapl_edu.lab run ... --out DIR --threads 1 --resume``, one thread, in
+local pool (``python -m scrapl_edu.lab run ... --out DIR --threads 1 --resume --overwrite``, one thread, in
 its own process, its output appended to ``DIR/log.txt``), with the worker's own Python, into the
 shared results folder. So the rules of the local pool hold unchanged:
 
-* a finished run (``results.json``) is never rerun, overwritten or deleted;
+* a finished run of the wanted configuration is never rerun, overwritten or deleted (one of
+  another configuration is replaced, kept aside until the new run's first checkpoint);
 * a run that dies resumes from its last checkpoint (``--resume``): when its process is killed
   by a signal (out of memory, preempted) the task raises and Dask retries it
   (:data:`RUN_RETRIES` times); when the worker itself dies, the scheduler gives the task to
@@ -35,8 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
-
-from scrapl_edu.lab.results import RESULTS_JSON
 
 __all__ = [
     "RUN_RETRIES",
@@ -180,15 +179,14 @@ def run_task(argv: Sequence[str], folder: str, env: dict[str, str]) -> int:
     ``argv`` follows the Python executable (``-m scrapl_edu.lab run ... --resume``); the
     worker's own Python runs it, with its environment plus ``env``, its output appended to
     ``folder/log.txt``. A run that finished meanwhile (a retry after its last step) is not
-    started again.
+    started again: the run itself finds it (``--resume --overwrite`` keeps the finished run of
+    its configuration and replaces one of another).
 
     Raises:
         RunKilledError: the process was killed by a signal (out of memory, preempted), so
             that Dask retries the task, which resumes the run from its checkpoint.
     """
     out = Path(folder)
-    if (out / RESULTS_JSON).exists():
-        return 0
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, *argv]
     with open(out / "log.txt", "a") as log:
