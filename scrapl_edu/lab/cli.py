@@ -419,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
     try:
+        if isinstance(getattr(args, "out", None), str) and not args.out.strip():
+            raise ValueError("--out is empty; give a folder for the results")
         _count("--threads", getattr(args, "threads", None), 1, MAX_THREADS)
         _count("--seed", getattr(args, "seed", None), 0, MAX_SEED)
         fast = fast_mode()  # read here, at the entry point, and passed down

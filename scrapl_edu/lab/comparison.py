@@ -305,6 +305,9 @@ def compare(
         if p not in PRESETS:
             raise ValueError(f"unknown preset {p!r}; choose one of {sorted(PRESETS)}")
     seeds = _check_seeds(seeds)
+    for other in reuse:
+        if not Path(other).is_dir():
+            raise ValueError(f"--reuse folder {other} does not exist (or is not a folder)")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     extra_args = check_run_argv(extra_args, "--run-arg")

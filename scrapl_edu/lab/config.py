@@ -262,8 +262,8 @@ class LabConfig:
                 or not math.isfinite(value)
                 or (value <= low if low_open else value < low)
             ):
-                sign = "positive" if low_open else ">= 0"
-                raise ValueError(f"{name} must be a finite number {sign}, got {name}={value!r}")
+                kind = "a finite positive number" if low_open else "a finite number >= 0"
+                raise ValueError(f"{name} must be {kind}, got {name}={value!r}")
         betas = self.betas
         if (
             not isinstance(betas, (tuple, list))

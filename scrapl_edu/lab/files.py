@@ -212,6 +212,8 @@ def check_out_folder(out: Path, what: str = "--out") -> None:
         OSError: the folder cannot be created or written into (read-only, no permission),
             with the path in the message.
     """
+    if not str(out).strip() or not out.resolve().name:
+        raise ValueError(f"{what} {str(out)!r} names no folder; give a folder for the results")
     if out.exists() and not out.is_dir():
         kind = "a file" if out.is_file() else "not a folder (a device or a socket)"
         raise ValueError(f"{what} {out} is {kind}; give a folder for the results")
@@ -226,9 +228,7 @@ def check_out_folder(out: Path, what: str = "--out") -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise OSError(
-            err.errno, f"{what} {out} cannot be written into ({err.strerror})", str(out)
-        ) from None
+        raise OSError(f"{what} {out} cannot be written into ({err.strerror or err})") from None
 
 
 def aside_path(out: Path) -> Path:
@@ -323,7 +323,9 @@ class RunLock:
     def __init__(self, out: str | Path, what: str = "results folder") -> None:
         self.out = Path(out)
         self.what = what
-        self.path = lock_path(self.out)
+        if not self.out.resolve().name:
+            raise ValueError(f"{what} {str(out)!r} names no folder; give a folder for the results")
+        self.path = lock_path(self.out.resolve())
         self.owner = self.path.with_name(self.path.name + ".owner")
         self._lock = FileLock(str(self.path), timeout=0)
 

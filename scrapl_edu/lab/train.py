@@ -395,11 +395,12 @@ def load_checkpoint(ckpt_file: Path) -> dict[str, Any]:
         text = str(err)
         if "Weights only load failed" in text or "Unsupported global" in text:
             raise ValueError(
-                f"checkpoint {ckpt_file} holds objects other than tensors and plain data, so "
-                "it was not written by this lab; it was refused unread (nothing in it ran). "
-                "Delete it, or pass --overwrite to start afresh"
+                f"checkpoint {ckpt_file} was not written by this lab: it holds something other "
+                "than tensors and plain data (or is no checkpoint at all), so it was refused "
+                "unread (nothing in it ran). Delete it, or pass --overwrite to start afresh"
             ) from None
-        first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+        first = text.strip().splitlines()[0].split(". ")[0] if text.strip() else ""
+        first = first or type(err).__name__
         raise ValueError(
             f"checkpoint {ckpt_file} cannot be read ({first}): it is empty, cut short or "
             "damaged; pass --overwrite to start afresh"
