@@ -313,16 +313,20 @@ def crash_hook(environ: dict[str, str] | None = None) -> Callable[[int, int], No
     The first run process to finish training step ``STEP`` creates the file ``MARKER`` and
     dies at once, before that step's checkpoint, so its last periodic checkpoint is what a
     retry resumes from; every other run, and the retry, finds the marker and carries on.
-    ``MODE`` is ``process`` (the run is killed by SIGKILL, as by the out-of-memory killer) or
-    ``worker`` (it also kills its parent, the Dask worker, as if the machine lost it).
+    ``MODE`` is ``process`` (the run is killed by SIGKILL, as by the out-of-memory killer),
+    ``worker`` (it also kills its parent, the Dask worker, as if the machine lost it) or
+    ``term`` (the run is sent SIGTERM, as by a batch system's time limit: it saves at the
+    step's end and exits with status 143).
     Returns an ``on_step`` hook for :func:`scrapl_edu.lab.train.run`, or None when unset.
     """
     spec = (os.environ if environ is None else environ).get("SCRAPL_EDU_TEST_CRASH")
     if not spec:
         return None
     step_s, mode, marker = spec.split(":", 2)
-    if mode not in ("process", "worker"):
-        raise ValueError(f"SCRAPL_EDU_TEST_CRASH mode must be process or worker, got {mode!r}")
+    if mode not in ("process", "worker", "term"):
+        raise ValueError(
+            f"SCRAPL_EDU_TEST_CRASH mode must be process, worker or term, got {mode!r}"
+        )
     at = int(step_s)
 
     def hook(step: int, steps: int) -> None:  # noqa: ARG001 - run's on_step signature
@@ -335,6 +339,9 @@ def crash_hook(environ: dict[str, str] | None = None) -> Callable[[int, int], No
         os.write(fd, f"{os.getpid()} step {step}\n".encode())
         os.close(fd)
         print(f"test crash at step {step} ({mode})", flush=True)
+        if mode == "term":
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         if mode == "worker":
             os.kill(os.getppid(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

@@ -229,6 +229,7 @@ def _copy_reusable(
                 atomic_copy(item, folder / item.name)
                 fault_point("copy")
             atomic_copy(src / RESULTS_JSON, folder / RESULTS_JSON)
+            fault_point("copy")
             names = {item.name for item in files}
             for stale in (CHECKPOINT, "theta_is.npz"):  # of an earlier run in this folder
                 if stale not in names:
