@@ -150,8 +150,9 @@ def test_sigkill_during_save_copy_and_overwrite_50_times(tmp_path, reference):
         if point in ("aside", "save") and spec.endswith(":1"):
             # killed before the new run's first save: the next run puts the old one back,
             # and is killed while doing so
-            status = _forked(lambda out=out: lab.run(_cfg(), out, resume=True, progress=False),
-                             "restore:1")
+            status = _forked(
+                lambda out=out: lab.run(_cfg(), out, resume=True, progress=False), "restore:1"
+            )
             assert status == -signal.SIGKILL
             kills += 1
         try:

@@ -184,8 +184,11 @@ def _count(name: str, value: Any, low: int = 1, high: int | None = None) -> None
     """An integer option in ``low .. high``, or a ValueError naming it."""
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-        high is not None and value > high
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
     ):
         span = f"{low} .. {high}" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be an integer {span}, got {value!r}")
@@ -236,9 +239,7 @@ def _cmd_theta_is_quality(ap: argparse.ArgumentParser, args: argparse.Namespace,
         )
     except (ValueError, KeyError, OSError) as err:
         _error(ap, "theta-is-quality", err)
-    _figure(
-        "figure", args.out, lambda tmp: viz.save_theta_is_quality(tmp / "quality.png", reports)
-    )
+    _figure("figure", args.out, lambda tmp: viz.save_theta_is_quality(tmp / "quality.png", reports))
     print((Path(args.out) / "quality.md").read_text())
     return 0
 
@@ -319,9 +320,7 @@ def _row_args(items: list[str], rows: list[str]) -> dict[str, list[str]]:
         name, sep, rest = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ValueError(
-                f"--row-arg takes ROW=ARGS (e.g. \"jtfs=--steps 40\"), got {item!r}"
-            )
+            raise ValueError(f'--row-arg takes ROW=ARGS (e.g. "jtfs=--steps 40"), got {item!r}')
         if name not in ROWS:
             raise ValueError(f"--row-arg {item!r}: unknown row {name!r}; rows: {', '.join(ROWS)}")
         if name not in rows:

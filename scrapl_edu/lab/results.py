@@ -195,7 +195,9 @@ class Results:
         """
         where = f"{source}" if source is not None else "results dict"
         if not isinstance(d, dict):
-            raise ValueError(f"{where} is not a results dict (a JSON object), got {type(d).__name__}")
+            raise ValueError(
+                f"{where} is not a results dict (a JSON object), got {type(d).__name__}"
+            )
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = set(d) - set(fields)
         if unknown:
@@ -236,7 +238,9 @@ class Results:
                         h["step_s"].append(float(row["step_s"]))
                         h["grad_var"].append(float(row.get("grad_var") or "nan"))
             except (KeyError, TypeError, ValueError, csv.Error) as err:
-                raise ValueError(f"{hist} is not a run's history ({type(err).__name__}: {err})") from None
+                raise ValueError(
+                    f"{hist} is not a run's history ({type(err).__name__}: {err})"
+                ) from None
             res.history = h
         return res
 

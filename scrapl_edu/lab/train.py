@@ -388,7 +388,16 @@ def _use_device(device: torch.device) -> None:
 
 # ------------------------------------------------------------------ folders, Ctrl-C
 #: the parts of a checkpoint (:meth:`TrainState.state_dict` plus the configuration)
-CHECKPOINT_KEYS = ("config", "encoder", "optimizer", "loss", "batch_gen", "shift_gen", "rng", "state")
+CHECKPOINT_KEYS = (
+    "config",
+    "encoder",
+    "optimizer",
+    "loss",
+    "batch_gen",
+    "shift_gen",
+    "rng",
+    "state",
+)
 
 
 def load_checkpoint(ckpt_file: Path) -> dict[str, Any]:
@@ -487,7 +496,9 @@ def prepare_out(
         return plan
     recovered = recover_aside(out, _has_saved)
     if recovered == "restored":
-        plan.notes.append(f"an interrupted --overwrite of {out} was undone (its old content is back)")
+        plan.notes.append(
+            f"an interrupted --overwrite of {out} was undone (its old content is back)"
+        )
     _remove_stale_temps(out)
     content = [e for e in out.iterdir() if e.name != JOURNAL]
     if not content:
@@ -673,8 +684,19 @@ def run(
     dev = resolve_device(device)  # before any work: a missing GPU fails here
     if out is None:
         with deferred_interrupt() as interrupt:
-            return _train(config, None, OutPlan(), dev, interrupt, progress, stop_after,
-                          ckpt_every, callback, on_step, on_finish)
+            return _train(
+                config,
+                None,
+                OutPlan(),
+                dev,
+                interrupt,
+                progress,
+                stop_after,
+                ckpt_every,
+                callback,
+                on_step,
+                on_finish,
+            )
     out_path = Path(out)
     check_out_folder(out_path)  # a file, /dev/null or a read-only folder: before any work
     with RunLock(out_path), deferred_interrupt() as interrupt:
@@ -684,13 +706,27 @@ def run(
         if plan.action == "keep":
             return Results.load(out_path)
         try:
-            return _train(config, out_path, plan, dev, interrupt, progress, stop_after,
-                          ckpt_every, callback, on_step, on_finish)
+            return _train(
+                config,
+                out_path,
+                plan,
+                dev,
+                interrupt,
+                progress,
+                stop_after,
+                ckpt_every,
+                callback,
+                on_step,
+                on_finish,
+            )
         except BaseException:
             if plan.replaced and not _has_saved(out_path):
                 restore_aside(out_path)  # failed before its first save: the old run is back
-                print(f"{out_path}: the run failed before its first save; its old content "
-                      "is back", file=sys.stderr, flush=True)
+                print(
+                    f"{out_path}: the run failed before its first save; its old content is back",
+                    file=sys.stderr,
+                    flush=True,
+                )
             raise
 
 
