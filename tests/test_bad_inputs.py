@@ -293,12 +293,15 @@ CASES = [
     Case("run-arg-lr-inf", [*CMP, "--run-arg", "--lr inf", "--out", "{tmp}/c"], 2, r"lr must be a finite positive number"),
     Case("table-drums-chirplet-preset", ["compare", "--table", "drums", "--preset", "classroom", "--out", "{tmp}/c"], 2, r"--table drums compares drum presets, got classroom"),
     Case("compare-out-is-a-file", [*CMP, "--out", "{tmp}/f"], 2, r"compare --out .*/f is a file", setup=_file),
+    Case("compare-run-folder-is-a-file", [*CMP, "--out", "{tmp}/c"], 2, r"run folder .*seed0 is a file, not a folder", setup=lambda tmp, made: (_run_folder(tmp).parent.mkdir(parents=True), _run_folder(tmp).write_text("x"))),
+    Case("pairs-row-not-compared", [*CMP, "--pairs", "p_loss:mss", "--out", "{tmp}/c"], 2, r"--pairs p_loss:mss: both rows must be in this compare"),
     Case("compare-reuse-missing-folder", [*CMP, "--reuse", "{tmp}/nope", "--out", "{tmp}/c"], 2, r"--reuse folder .*/nope does not exist"),
     Case("compare-folder-in-use", [*CMP, "--out", "{tmp}/c"], 2, r"comparison folder .*/c is in use by another run \(pid \d+"),
     Case("compare-run-of-another-config", [*CMP, "--out", "{tmp}/c"], 0, r"rerunning: .* another configuration \(lr: 0\.05 recorded, 0\.001 wanted\)", setup=_planted(_set_lr), check=_rerun),
     Case("compare-truncated-results", [*CMP, "--out", "{tmp}/c"], 0, r"rerunning: .*results\.json is not valid JSON", setup=_planted(truncate=True), check=_rerun),
     Case("compare-reuse-of-another-config", [*CMP, "--reuse", "{tmp}/src", "--out", "{tmp}/c"], 0, r"not reused: .*another configuration \(lr: 0\.05 recorded", setup=_reuse_other, check=_copied_nothing),
     # ---- paired (summary.json)
+    Case("paired-a-file-not-json", ["paired", "{tmp}/f"], 2, r"/f is not valid JSON", setup=_file),
     Case("paired-no-summary", ["paired", "{tmp}"], 2, r"summary\.json does not exist"),
     Case("paired-summary-truncated", ["paired", "{tmp}/c"], 2, r"summary\.json is not valid JSON", setup=_summary(text='{"presets": [')),
     Case("paired-summary-empty", ["paired", "{tmp}/c"], 2, r"summary\.json is empty", setup=_summary(text="")),
@@ -310,6 +313,7 @@ CASES = [
     # ---- theta-is, theta-is-quality
     Case("theta-is-examples-zero", ["theta-is", "--examples", "0", "--out", "{tmp}/t"], 2, r"--examples must be an integer >= 1"),
     Case("theta-is-examples-beyond-training-set", ["theta-is", "--examples", "100000", "--out", "{tmp}/t"], 2, r"theta_is_examples=100000 is more than the training set"),
+    Case("theta-is-out-is-a-file", ["theta-is", "--out", "{tmp}/f"], 2, r"--out .*/f is a file", setup=_file),
     Case("theta-is-quality-iters-zero", ["theta-is-quality", "--iters", "0", "--out", "{tmp}/q"], 2, r"--iters must be an integer >= 1"),
 ]
 

@@ -306,6 +306,11 @@ def compare(
         if p not in PRESETS:
             raise ValueError(f"unknown preset {p!r}; choose one of {sorted(PRESETS)}")
     seeds = _check_seeds(seeds)
+    for a, b in pairs or ():
+        if a not in rows or b not in rows:
+            raise ValueError(
+                f"--pairs {a}:{b}: both rows must be in this compare ({', '.join(rows)})"
+            )
     for other in reuse:
         if not Path(other).is_dir():
             raise ValueError(f"--reuse folder {other} does not exist (or is not a folder)")
@@ -338,6 +343,12 @@ def compare(
             for row in rows:
                 for seed in seeds:
                     folder = run_dir(out, preset, row, seed)
+                    for part in (folder, *folder.parents):
+                        if part.exists() and not part.is_dir():
+                            where = "" if part == folder else f": {part}"
+                            raise ValueError(f"run folder {folder}{where} is a file, not a folder")
+                        if part == out:
+                            break
                     extra = list(extra_args) + list(row_args.get(row, ())) + device_args
                     cfg = config_from_argv(run_args(preset, row, seed) + extra, fast=fast)
                     cfg.validate()  # a bad value fails here, once, not in every run

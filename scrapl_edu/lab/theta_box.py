@@ -21,7 +21,7 @@ import torch
 from scrapl_edu.jtfs import JTFS, PathInfo
 from scrapl_edu.lab.config import make_config
 from scrapl_edu.lab.data import make_dataset
-from scrapl_edu.lab.files import atomic_open, atomic_write_json, atomic_write_text
+from scrapl_edu.lab.files import atomic_open, atomic_write_json, atomic_write_text, check_out_folder
 from scrapl_edu.lab.train import build_encoder, build_jtfs
 from scrapl_edu.losses import SCRAPLLoss
 from scrapl_edu.theta_is import theta_importance_sampling
@@ -168,7 +168,7 @@ def theta_is_presets(
     out = Path(out)
     if (out / "theta_is_box.json").exists() and not overwrite:
         raise FileExistsError(f"{out / 'theta_is_box.json'} exists; pass --overwrite to replace it")
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_folder(out)  # a file, a device or a read-only folder: before any work
     report: dict[str, Any] = {"seed": seed, "presets": {}}
     arrays: dict[str, np.ndarray] = {}
     for preset in presets:

@@ -25,7 +25,7 @@ import torch
 from scipy import stats
 
 from scrapl_edu.lab.config import make_config
-from scrapl_edu.lab.files import atomic_open, atomic_write_json, atomic_write_text
+from scrapl_edu.lab.files import atomic_open, atomic_write_json, atomic_write_text, check_out_folder
 from scrapl_edu.lab.parts import build_parts
 from scrapl_edu.theta_is import theta_importance_sampling
 
@@ -206,7 +206,7 @@ def theta_is_quality(
     out = Path(out)
     if (out / "quality.json").exists() and not overwrite:
         raise FileExistsError(f"{out / 'quality.json'} exists; pass --overwrite to replace it")
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_folder(out)  # a file, a device or a read-only folder: before any work
     reports, arrays = [], {}
     for preset in presets:
         rep, arr = measure_theta_is_quality(preset, **kwargs)
