@@ -224,7 +224,7 @@ def check_out_folder(out: Path, what: str = "--out") -> None:
             break
     try:
         out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-", suffix=".tmp")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
@@ -250,7 +250,7 @@ def move_aside(out: Path) -> Path:
         )
     os.replace(out, aside)
     fault_point("aside")
-    out.mkdir()
+    out.mkdir(exist_ok=True)  # (another process's check may have made it empty meanwhile)
     if (aside / JOURNAL).exists():
         os.replace(aside / JOURNAL, out / JOURNAL)
     _fsync_dir(out.parent)
