@@ -226,7 +226,7 @@ def check_out_folder(out: Path, what: str = "--out") -> None:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-", suffix=".tmp")
         os.close(fd)
-        os.unlink(probe)
+        Path(probe).unlink(missing_ok=True)
     except OSError as err:
         raise OSError(f"{what} {out} cannot be written into ({err.strerror or err})") from None
 
