@@ -483,7 +483,7 @@ def prepare_out(
     an unreadable checkpoint           refused     refused [1]   replace         replace
     this config's finished run         refused     refused       replace         keep (no work)
     another config's finished run      refused     refused       replace         replace
-    other files                        refused     train there   replace         train there
+    other files                        refused     train there   replace         replace
     ================================  ==========  ============  ==============  =================
 
     [1] naming the fields that differ, or what is wrong with the file. "Replace" moves the
@@ -528,9 +528,9 @@ def prepare_out(
             why = f"holds a checkpoint of another configuration ({'; '.join(diff)})"
     elif resume and done and overwrite and want is not None:
         try:
-            recorded = read_json(results)["config"]
+            recorded = Results.from_dict(read_json(results), source=results).config
             diff = config_differences(recorded, want, DEFAULTS)
-        except (ValueError, KeyError, TypeError) as err:
+        except ValueError as err:
             diff, why = ["unreadable"], f"holds an unreadable {RESULTS_JSON} ({err})"
         else:
             why = f"holds a finished run of another configuration ({'; '.join(diff)})"
