@@ -239,7 +239,8 @@ def test_two_runs_on_one_folder_one_runs_the_other_is_refused(tmp_path, referenc
             code = 0
             try:
                 racer()
-            except BaseException:  # noqa: BLE001
+            except BaseException as err:  # noqa: BLE001 - reported through the exit code
+                print(f"racer: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
                 code = 3
             os._exit(code)
         pids.append(pid)

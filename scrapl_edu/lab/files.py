@@ -27,6 +27,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -307,6 +308,22 @@ class RunFolderBusyError(OSError):
     """Another process writes into this run folder (it holds the folder's lock)."""
 
 
+def _alive(owner: str) -> bool:
+    """Whether ``pid N on HOST`` names a live process (always True for another host)."""
+    parts = owner.split()
+    if len(parts) != 4 or parts[0] != "pid" or not parts[1].isdigit():
+        return True
+    if parts[3] != socket.gethostname():
+        return True
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def lock_path(out: Path) -> Path:
     """The lock file of a run folder: ``.<name>.lock`` beside it."""
     return out.parent / f".{out.name}.lock"
@@ -329,13 +346,24 @@ class RunLock:
         self.owner = self.path.with_name(self.path.name + ".owner")
         self._lock = FileLock(str(self.path), timeout=0)
 
-    def holder(self) -> str:
-        """``pid N on HOST`` of the process that holds the lock, as it recorded itself."""
-        try:
-            text = self.owner.read_text().strip()
-        except OSError:
-            return "an unknown process"
-        return text or "an unknown process"
+    def holder(self, wait_s: float = 2.0) -> str:
+        """``pid N on HOST`` of the process that holds the lock, as it recorded itself.
+
+        The holder writes its name just after taking the lock, so a name is waited for up
+        to ``wait_s`` seconds; a name left by a dead process of this host is not taken.
+        """
+        deadline = time.monotonic() + wait_s
+        while True:
+            text = ""
+            try:
+                text = self.owner.read_text().strip()
+            except OSError:
+                pass
+            if text and _alive(text):
+                return text
+            if time.monotonic() > deadline:
+                return "an unknown process"
+            time.sleep(0.05)
 
     def acquire(self) -> RunLock:
         self.out.parent.mkdir(parents=True, exist_ok=True)
