@@ -69,6 +69,14 @@ mathjax2_config = {
         "processRefs": False,
         "processEnvironments": False,
     },
+    # jupyter-server-mathjax ships the STIX-Web fonts only: without this MathJax asks for
+    # its TeX fonts first (a 404)
+    "HTML-CSS": {
+        "availableFonts": ["STIX-Web"],
+        "preferredFont": "STIX-Web",
+        "webFont": "STIX-Web",
+        "imageFont": None,
+    },
     "menuSettings": {"assistiveMML": False},
     "showMathMenu": False,
 }

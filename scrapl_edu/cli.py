@@ -61,7 +61,9 @@ def write_course(out: Path, solutions: bool = False, force: bool = False) -> lis
     root = course_root()
     sources = sorted((root / "notebooks").glob(NOTEBOOK_GLOB))
     out = Path(out)
-    existing = [out / "notebooks" / p.name for p in sources if (out / "notebooks" / p.name).exists()]
+    existing = [
+        out / "notebooks" / p.name for p in sources if (out / "notebooks" / p.name).exists()
+    ]
     if existing and not force:
         raise FileExistsError(
             f"{len(existing)} notebooks already in {out / 'notebooks'} (e.g. {existing[0].name}): "
@@ -95,9 +97,13 @@ def site_index(edition: str = "student") -> Path | None:
 def _course(args: argparse.Namespace) -> int:
     written = write_course(args.dir, solutions=args.solutions, force=args.force)
     edition = "with answers" if args.solutions else "student edition, answers removed"
-    print(f"{len(written)} notebooks ({edition}) in {args.dir / 'notebooks'}, data in "
-          f"{args.dir / 'data'}")
-    print(f"open them with: jupyter lab {args.dir / 'notebooks'}  (pip install 'scrapl-edu[course]')")
+    print(
+        f"{len(written)} notebooks ({edition}) in {args.dir / 'notebooks'}, data in "
+        f"{args.dir / 'data'}"
+    )
+    print(
+        f"open them with: jupyter lab {args.dir / 'notebooks'}  (pip install 'scrapl-edu[course]')"
+    )
     return 0
 
 
@@ -133,8 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("lab", help="the sound-matching lab (python -m scrapl_edu.lab)")
     p = sub.add_parser("docs", help="open the built documentation site")
     p.add_argument("--edition", choices=("student", "instructor"), default="student")
-    p.add_argument("--print", dest="print_only", action="store_true",
-                   help="print the path of index.html, do not open a browser")
+    p.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print the path of index.html, do not open a browser",
+    )
     p.set_defaults(func=_docs)
     args = parser.parse_args(argv)
     try:

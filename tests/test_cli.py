@@ -27,13 +27,27 @@ def test_edition_equals_nbgrader_student_version(src: Path) -> None:
 
 def test_edition_replaces_regions_and_refuses_a_leak() -> None:
     cells = [
-        {"cell_type": "code", "metadata": {"nbgrader": {"solution": True}}, "outputs": [1],
-         "execution_count": 3,
-         "source": "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"},
-        {"cell_type": "code", "metadata": {"nbgrader": {"solution": True}}, "outputs": [],
-         "execution_count": None, "source": "y = 42"},
-        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-         "source": "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS"},
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"solution": True}},
+            "outputs": [1],
+            "execution_count": 3,
+            "source": "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"solution": True}},
+            "outputs": [],
+            "execution_count": None,
+            "source": "y = 42",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS",
+        },
     ]
     out = student_cells(cells)
     assert out[0]["source"] == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
@@ -41,7 +55,9 @@ def test_edition_replaces_regions_and_refuses_a_leak() -> None:
     assert out[1]["source"] == CODE_STUB
     assert out[2]["source"] == "assert f(1) == 2"
     assert cells[0]["outputs"] == [1], "the input is not modified"
-    leak = [{"cell_type": "code", "metadata": {}, "source": "### BEGIN SOLUTION\nx\n### END SOLUTION"}]
+    leak = [
+        {"cell_type": "code", "metadata": {}, "source": "### BEGIN SOLUTION\nx\n### END SOLUTION"}
+    ]
     with pytest.raises(ValueError, match="leak"):
         student_cells(leak)
     with pytest.raises(ValueError, match="END SOLUTION"):
@@ -70,13 +86,19 @@ def test_lab_delegates_to_the_lab_command_line(capsys: pytest.CaptureFixture[str
 
 
 def test_python_m_scrapl_edu_lab_still_works() -> None:
-    out = subprocess.run([sys.executable, "-m", "scrapl_edu.lab", "run", "--help"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "scrapl_edu.lab", "run", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert out.returncode == 0 and "--preset" in out.stdout, out.stderr
 
 
-def test_docs_finds_the_built_site_or_says_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_docs_finds_the_built_site_or_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(cli, "CHECKOUT", tmp_path)
     monkeypatch.delenv("SCRAPL_EDU_SITE", raising=False)
     assert cli.main(["docs", "--print"]) == 1

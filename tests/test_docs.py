@@ -40,9 +40,24 @@ def build(edition: str) -> Path:
     if not (out / "index.html").is_file() or not (out / "edition.json").is_file():
         env = dict(os.environ, SCRAPL_EDU_EDITION=edition, SCRAPL_EDU_FAST="1", OMP_NUM_THREADS="1")
         subprocess.run(
-            [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
-             "-d", str(DOCS / "_build" / ".doctrees" / edition), str(DOCS), str(out)],
-            env=env, check=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "sphinx",
+                "-E",
+                "-W",
+                "--keep-going",
+                "-q",
+                "-b",
+                "html",
+                "-d",
+                str(DOCS / "_build" / ".doctrees" / edition),
+                str(DOCS),
+                str(out),
+            ],
+            env=env,
+            check=True,
+            cwd=ROOT,
         )
     meta = json.loads((out / "edition.json").read_text())
     assert meta["edition"] == edition, meta
@@ -115,7 +130,9 @@ def test_every_notebook_is_a_page_of_the_course(student: Path) -> None:
         page = student / "course" / f"{stem}.html"
         assert page.is_file(), f"no page for {stem}"
         assert 'class="cell' in page.read_text(), f"{stem}: no notebook cells on its page"
-        assert any(ref.endswith(f"course/{stem}.html") for _, ref in parse(student / "course.html").refs), stem
+        assert any(
+            ref.endswith(f"course/{stem}.html") for _, ref in parse(student / "course.html").refs
+        ), stem
     assert "Part 1" in course and "Part 3" in course
 
 
@@ -147,7 +164,9 @@ def test_student_edition_has_no_answer_and_the_instructor_edition_has_them(
     answers = solution_lines()
     assert sum(map(len, answers.values())) >= 10, "too few answer lines to test anything"
     files = [p for p in student.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES]
-    texts = {p: visible_text(p) if p.suffix == ".html" else p.read_text(errors="replace") for p in files}
+    texts = {
+        p: visible_text(p) if p.suffix == ".html" else p.read_text(errors="replace") for p in files
+    }
     leaks = [
         (stem, line, str(p.relative_to(student)))
         for stem, lines in answers.items()
@@ -158,7 +177,9 @@ def test_student_edition_has_no_answer_and_the_instructor_edition_has_them(
     assert not leaks, f"answer lines in the student edition: {leaks[:5]}"
     for stem, lines in answers.items():
         if lines:
-            assert "raise NotImplementedError()" in visible_text(student / "course" / f"{stem}.html")
+            assert "raise NotImplementedError()" in visible_text(
+                student / "course" / f"{stem}.html"
+            )
             text = visible_text(instructor / "course" / f"{stem}.html")
             missing = [line for line in lines if line not in text]
             assert not missing, f"{stem}: the instructor edition lacks {missing[:3]}"
@@ -175,7 +196,11 @@ def test_no_broken_internal_link_and_nothing_from_another_host(student: Path) ->
                 if tag != "a":  # a script, style sheet, image or frame fetched from a host
                     remote.append((str(page.relative_to(student)), ref))
                 continue
-            if url.scheme in ("data", "mailto", "javascript") or ref.startswith("#") and not url.path:
+            if (
+                url.scheme in ("data", "mailto", "javascript")
+                or ref.startswith("#")
+                and not url.path
+            ):
                 if url.fragment and url.fragment not in parse(page).ids and tag == "a":
                     broken.append((str(page.relative_to(student)), ref))
                 continue
@@ -184,7 +209,9 @@ def test_no_broken_internal_link_and_nothing_from_another_host(student: Path) ->
                 target = target / "index.html"
             if not target.is_file():
                 broken.append((str(page.relative_to(student)), ref))
-            elif url.fragment and target.suffix == ".html" and url.fragment not in parse(target).ids:
+            elif (
+                url.fragment and target.suffix == ".html" and url.fragment not in parse(target).ids
+            ):
                 broken.append((str(page.relative_to(student)), ref))
     assert not broken, f"{len(broken)} broken internal links, e.g. {broken[:8]}"
     assert not remote, f"resources from other hosts: {remote[:8]}"
@@ -198,7 +225,9 @@ def test_math_is_served_by_the_site(student: Path) -> None:
 
 # ----------------------------------------------------------------------------- launch links
 def _requirement_names(reqs: list[str]) -> set[str]:
-    return {re.split(r"[<>=!~;\[ ]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in reqs}
+    return {
+        re.split(r"[<>=!~;\[ ]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in reqs
+    }
 
 
 def _closure(names: set[str]) -> set[str]:
@@ -220,7 +249,9 @@ def _closure(names: set[str]) -> set[str]:
 
 def test_launch_links_are_well_formed(student: Path) -> None:
     for src in notebook_sources():
-        refs = [ref for tag, ref in parse(student / "course" / f"{src.stem}.html").refs if tag == "a"]
+        refs = [
+            ref for tag, ref in parse(student / "course" / f"{src.stem}.html").refs if tag == "a"
+        ]
         binder = [urllib.parse.urlsplit(r) for r in refs if "mybinder.org" in r]
         colab = [urllib.parse.urlsplit(r) for r in refs if "colab.research.google.com" in r]
         assert len(binder) == 1 and len(colab) == 1, (src.stem, binder, colab)
@@ -230,14 +261,18 @@ def test_launch_links_are_well_formed(student: Path) -> None:
         assert urllib.parse.parse_qs(b.query)["labpath"] == [f"notebooks/{src.stem}.ipynb"]
         assert (ROOT / "notebooks" / f"{src.stem}.ipynb").is_file()
         assert c.scheme == "https" and c.netloc == "colab.research.google.com"
-        m = re.fullmatch(r"/github/([\w.-]+)/([\w.-]+)/blob/gh-pages/(colab/[\w.-]+\.ipynb)", c.path)
+        m = re.fullmatch(
+            r"/github/([\w.-]+)/([\w.-]+)/blob/gh-pages/(colab/[\w.-]+\.ipynb)", c.path
+        )
         assert m, c.path
         assert (student / m.group(3)).is_file(), f"the site has no {m.group(3)}"
 
 
 def test_colab_first_cell_installs_what_the_notebook_imports(student: Path) -> None:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    course_extra = [r for r in meta["optional-dependencies"]["course"] if not r.startswith("scrapl-edu")]
+    course_extra = [
+        r for r in meta["optional-dependencies"]["course"] if not r.startswith("scrapl-edu")
+    ]
     installed = _closure(_requirement_names(meta["dependencies"] + course_extra))
     providers = md.packages_distributions()
     for src in notebook_sources():
@@ -255,15 +290,21 @@ def test_colab_first_cell_installs_what_the_notebook_imports(student: Path) -> N
                 missing.append((module, sorted(dists)))
         assert not missing, f"{src.stem} imports what [course] does not install: {missing}"
         body = "".join("".join(c["source"]) for c in nb["cells"][1:])
-        assert "### BEGIN SOLUTION" not in body and "raise NotImplementedError()" in body or not any(
-            SOLUTION.search(c.source) for c in read_notebook(src).cells
+        assert (
+            "### BEGIN SOLUTION" not in body
+            and "raise NotImplementedError()" in body
+            or not any(SOLUTION.search(c.source) for c in read_notebook(src).cells)
         )
 
 
 def test_imported_modules_reads_import_lines() -> None:
     import nbformat
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import numpy as np, torch\nfrom scipy.signal import stft\n  import json\nx = 'import nothing'"
-    )])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import numpy as np, torch\nfrom scipy.signal import stft\n  import json\nx = 'import nothing'"
+            )
+        ]
+    )
     assert scrapl_site.imported_modules(nb) == {"numpy", "torch", "scipy", "json"}

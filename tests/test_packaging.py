@@ -50,12 +50,24 @@ def test_install_in_parts():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     base = {re.split(r"[<>=!\[ ]", _norm(d))[0] for d in meta["dependencies"]}
     assert {"torch", "numpy", "scipy", "tqdm"} <= base
-    assert not base & {"jupyterlab", "ipywidgets", "plotly", "voila", "nbgrader", "dask",
-                       "distributed", "kymatio", "sphinx"}
+    assert not base & {
+        "jupyterlab",
+        "ipywidgets",
+        "plotly",
+        "voila",
+        "nbgrader",
+        "dask",
+        "distributed",
+        "kymatio",
+        "sphinx",
+    }
     extras = meta["optional-dependencies"]
     assert set(extras) >= {"course", "cluster", "reference", "docs", "dev"}
-    assert any(_norm(r).startswith("scrapl-edu[") and all(
-        e in r for e in ("course", "cluster", "reference", "docs")) for r in extras["dev"])
+    assert any(
+        _norm(r).startswith("scrapl-edu[")
+        and all(e in r for e in ("course", "cluster", "reference", "docs"))
+        for r in extras["dev"]
+    )
     assert ".[dev]" in (ROOT / "Makefile").read_text()
 
 
@@ -65,7 +77,9 @@ def test_pins_this_machine_needs():
         for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     ]
     assert "scipy<1.17" in deps  # kymatio 0.3.0 imports scipy.special.sph_harm
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     assert "kymatio==0.3.0" in [_norm(d) for d in extras["reference"]]
     torch_req = next(d for d in deps if d.startswith("torch"))
     from packaging.specifiers import SpecifierSet

@@ -55,8 +55,21 @@ def run(cmd: list[str], cwd: Path, timeout: int = 900) -> str:
 def test_wheel_installs_alone_in_a_clean_venv(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     dist = tmp_path / "dist"
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(dist), str(ROOT)], cwd=tmp_path)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ],
+        cwd=tmp_path,
+    )
     wheel = next(dist.glob("scrapl_edu-*.whl"))
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
@@ -79,5 +92,7 @@ def test_wheel_installs_alone_in_a_clean_venv(tmp_path: Path) -> None:
     assert "--preset" in help_
     assert "--preset" in run([str(py), "-m", "scrapl_edu.lab", "run", "--help"], cwd=tmp_path)
     assert "core ok" in run([str(py), "-c", CORE], cwd=tmp_path)
-    print(f"wheel built and installed in {installed:.0f} s, checked in "
-          f"{time.perf_counter() - t0 - installed:.0f} s")
+    print(
+        f"wheel built and installed in {installed:.0f} s, checked in "
+        f"{time.perf_counter() - t0 - installed:.0f} s"
+    )

@@ -50,8 +50,20 @@ SOURCE_GLOB = "[0-9][0-9]*_*.py"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 IPYNB_LINK = re.compile(r"(?<![\w/.-])(\d{2}[A-Za-z0-9]*_[A-Za-z0-9_-]+)\.ipynb\b")
 BOLD = re.compile(r"\*\*([^*\n`$\[\]{}<>|]+?)\*\*")
-CONTRACT = ("objectives", "prerequisites", "study time", "paper", "recap", "previous", "next",
-            "references", "exercise", "answer", "prediction", "check")
+CONTRACT = (
+    "objectives",
+    "prerequisites",
+    "study time",
+    "paper",
+    "recap",
+    "previous",
+    "next",
+    "references",
+    "exercise",
+    "answer",
+    "prediction",
+    "check",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +172,9 @@ def execute_missing(jobs: int | None = None, timeout: int = 1800) -> dict[str, f
         running = [pool.submit(_execute, str(src), timeout) for src in todo]
         for fut in futures.as_completed(running):
             path, nb, sec = fut.result()  # an error in a notebook stops the build here
-            cache.cache_notebook_bundle(CacheBundleIn(nb, uri=path), check_validity=False,
-                                        overwrite=True)
+            cache.cache_notebook_bundle(
+                CacheBundleIn(nb, uri=path), check_validity=False, overwrite=True
+            )
             seconds[Path(path).stem] = sec
             logger.info(f"scrapl-site: {Path(path).name} executed in {sec:.0f} s")
     return seconds
@@ -226,9 +239,7 @@ def link_pages(text: str, markdown_cell: bool = True) -> str:
             lambda m: f"{{doc}}`{m.group(1)} <{m.group(2)}>`" if known(m.group(2)) else m.group(0),
             text,
         )
-    return IPYNB_LINK.sub(
-        lambda m: f"{m.group(1)}.html" if known(m.group(1)) else m.group(0), text
-    )
+    return IPYNB_LINK.sub(lambda m: f"{m.group(1)}.html" if known(m.group(1)) else m.group(0), text)
 
 
 def _stem_of(text: str) -> str | None:
@@ -251,12 +262,11 @@ def launch_cell(stem: str) -> Any:
 def read_course_notebook(text: str, edition: str = "student", cache: str = "") -> Any:
     """myst-nb reader of a course page: the jupytext source with the cached outputs, the
     widgets frozen, glossary and page links, launch links, and the edition's exercises."""
+    import jupytext
     from jupyter_cache import get_cache
 
     from scrapl_edu.curriculum import student_version
     from scrapl_edu.static import freeze_widgets
-
-    import jupytext
 
     nb = jupytext.reads(text, fmt="py:percent")
     try:
@@ -334,8 +344,10 @@ def colab_notebook(src: Path, repo: str | None = None) -> dict[str, Any]:
     from scrapl_edu.curriculum import student_version
 
     nb = student_version(_read_py(src))
-    nb.cells.insert(0, nbformat.v4.new_code_cell(colab_install_source(repo),
-                                                 metadata={"tags": ["colab-install"]}))
+    nb.cells.insert(
+        0,
+        nbformat.v4.new_code_cell(colab_install_source(repo), metadata={"tags": ["colab-install"]}),
+    )
     nb.metadata["colab"] = {"name": src.stem, "provenance": []}
     nb.metadata["accelerator"] = "NONE"
     return json.loads(nbformat.writes(nb))
@@ -404,8 +416,21 @@ class CourseMapDirective(SphinxDirective):
 # ----------------------------------------------------------------------------- events
 #: the site's own top-level pages; any other ``docs/*.md`` (the instructor guide, the lab's
 #: refused inputs, a grading page) is listed under "More" on the home page
-OWN_PAGES = {"index", "get_started", "course", "glossary", "paper_map", "library", "api",
-             "results", "teaching", "scale", "developer", "bibliography", "cite"}
+OWN_PAGES = {
+    "index",
+    "get_started",
+    "course",
+    "glossary",
+    "paper_map",
+    "library",
+    "api",
+    "results",
+    "teaching",
+    "scale",
+    "developer",
+    "bibliography",
+    "cite",
+}
 
 
 def extra_pages() -> list[str]:
@@ -415,8 +440,9 @@ def extra_pages() -> list[str]:
 def on_source_read(app: Sphinx, docname: str, content: list[str]) -> None:
     """Add the pages other parts of the project write (``docs/*.md``) to the home page."""
     if docname == "index" and extra_pages():
-        content[0] += "\n```{toctree}\n:hidden:\n:caption: More\n\n" + "\n".join(
-            extra_pages()) + "\n```\n"
+        content[0] += (
+            "\n```{toctree}\n:hidden:\n:caption: More\n\n" + "\n".join(extra_pages()) + "\n```\n"
+        )
 
 
 def link_course_sources(app: Sphinx) -> None:
@@ -461,15 +487,23 @@ def on_build_finished(app: Sphinx, exc: Exception | None) -> None:
             json.dumps(colab_notebook(src), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     (out / "edition.json").write_text(
-        json.dumps({"edition": edition(), "mode": mode(),
-                    "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}) + "\n"
+        json.dumps(
+            {
+                "edition": edition(),
+                "mode": mode(),
+                "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            }
+        )
+        + "\n"
     )
 
 
 LITERAL = re.compile(r"(``.*?``)")
 
 
-def escape_bars(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
+def escape_bars(
+    app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
     """Docstrings write norms as ``|w|``: outside literals, a bar is text, not a
     reStructuredText substitution."""
     for i, line in enumerate(lines):
@@ -489,8 +523,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_js_file(
         None,
         type="text/x-mathjax-config",
-        body="MathJax.Hub.Register.StartupHook('End', function () "
-        "{ document.body.setAttribute('data-mathjax', 'typeset'); });",
+        body="MathJax.Hub.Register.StartupHook('End', function () { MathJax.Hub.Queue("
+        "function () { document.body.setAttribute('data-mathjax', 'typeset'); }); });",
     )
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
 
