@@ -5,6 +5,9 @@
     scrapl-edu lab run --preset classroom --loss scrapl --out out/run   # = python -m scrapl_edu.lab
     scrapl-edu docs                    # open the built documentation site (make docs)
 
+The lab's own commands also work without ``lab`` (``scrapl-edu run ...``, ``scrapl-edu
+compare ...``), as they did before the command grew ``course`` and ``docs``.
+
 The notebooks and the small data files they read travel in the wheel as package data
 (``scrapl_edu/_course/``); in a checkout (an editable install) they are read from
 ``notebooks/`` and ``data/``. ``course`` needs no optional dependency: the answers are
@@ -29,6 +32,7 @@ __all__ = ["course_root", "main", "site_index", "write_course"]
 PACKAGE = Path(__file__).resolve().parent
 CHECKOUT = PACKAGE.parent
 NOTEBOOK_GLOB = "[0-9][0-9]*_*.ipynb"
+OWN_COMMANDS = ("course", "docs", "lab", "-h", "--help")
 
 
 def course_root() -> Path:
@@ -125,10 +129,11 @@ def _docs(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scrapl-edu`` console command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["lab"]:  # the lab's own command line, unchanged
+    if argv[:1] == ["lab"] or (argv and argv[0] not in OWN_COMMANDS):
+        # the lab's own command line, unchanged (``scrapl-edu lab run`` or ``scrapl-edu run``)
         from scrapl_edu.lab.cli import main as lab_main
 
-        return int(lab_main(argv[1:]) or 0)
+        return int(lab_main(argv[1:] if argv[0] == "lab" else argv) or 0)
     parser = argparse.ArgumentParser(prog="scrapl-edu", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("course", help="copy the course notebooks (student edition) into DIR")

@@ -85,6 +85,13 @@ def test_lab_delegates_to_the_lab_command_line(capsys: pytest.CaptureFixture[str
     assert "--preset" in capsys.readouterr().out
 
 
+def test_lab_commands_work_without_lab_too(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["compare", "--help"])
+    assert exit_.value.code == 0
+    assert "--seeds" in capsys.readouterr().out
+
+
 def test_python_m_scrapl_edu_lab_still_works() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "scrapl_edu.lab", "run", "--help"],
