@@ -119,21 +119,47 @@ def _read_py(path: Path) -> Any:
     return jupytext.reads(path.read_text(encoding="utf-8"), fmt="py:percent")
 
 
+def cell_timeout() -> int:
+    """Seconds a cell may run: ``SCRAPL_EDU_DOCS_CELL_TIMEOUT``, else 600 in fast mode and
+    1800 in classroom mode."""
+    env = os.environ.get("SCRAPL_EDU_DOCS_CELL_TIMEOUT", "").strip()
+    return int(env) if env else (600 if mode() == "fast" else 1800)
+
+
 def _execute(path: str, timeout: int) -> tuple[str, Any, float]:
-    """Execute one notebook in ``notebooks/`` (a worker process); returns it executed."""
+    """Execute one notebook in ``notebooks/`` (a worker process); returns it executed.
+
+    A cell that outlives ``timeout`` or a kernel that dies is retried once with a fresh
+    kernel (a kernel can sit idle while its client waits for a message that never comes,
+    as voila-dashboards/voila#1428 describes); a second failure, or any error raised by a
+    cell, stops the build.
+    """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     t0 = time.perf_counter()
-    nb = _read_py(Path(path))
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-        store_widget_state=True,
-    )
-    client.execute(env=env)
+    for attempt in (1, 2):
+        nb = _read_py(Path(path))
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(NOTEBOOKS)}},
+            store_widget_state=True,
+        )
+        try:
+            client.execute(env=env)
+            break
+        except (CellTimeoutError, DeadKernelError) as err:
+            if attempt == 2:
+                raise
+            print(
+                f"scrapl-site: {Path(path).name}: {type(err).__name__}, run again with a "
+                "fresh kernel",
+                file=sys.stderr,
+                flush=True,
+            )
     return path, with_outputs(_read_py(Path(path)), nb), time.perf_counter() - t0
 
 
@@ -150,7 +176,7 @@ def with_outputs(source: Any, executed: Any) -> Any:
     return source
 
 
-def execute_missing(jobs: int | None = None, timeout: int = 1800) -> dict[str, float]:
+def execute_missing(jobs: int | None = None, timeout: int | None = None) -> dict[str, float]:
     """Execute every course notebook whose code is not in the cache; returns seconds each."""
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -165,6 +191,7 @@ def execute_missing(jobs: int | None = None, timeout: int = 1800) -> dict[str, f
     if not todo:
         return {}
     jobs = jobs or int(os.environ.get("SCRAPL_EDU_DOCS_JOBS", "2"))
+    timeout = timeout or cell_timeout()
     logger.info(f"scrapl-site: executing {len(todo)} notebooks ({mode()} mode, {jobs} at a time)")
     seconds: dict[str, float] = {}
     ctx = multiprocessing.get_context("spawn")
