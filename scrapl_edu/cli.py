@@ -26,6 +26,7 @@ import webbrowser
 from pathlib import Path
 
 from scrapl_edu.edition import student_notebook
+from scrapl_edu.lab.cli import main as lab_main
 
 __all__ = ["course_root", "main", "site_index", "write_course"]
 
@@ -131,8 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["lab"] or (argv and argv[0] not in OWN_COMMANDS):
         # the lab's own command line, unchanged (``scrapl-edu lab run`` or ``scrapl-edu run``)
-        from scrapl_edu.lab.cli import main as lab_main
-
         return int(lab_main(argv[1:] if argv[0] == "lab" else argv) or 0)
     parser = argparse.ArgumentParser(prog="scrapl-edu", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
