@@ -67,7 +67,9 @@ def test_edition_replaces_regions_and_refuses_a_leak() -> None:
 def test_course_writes_the_student_edition_and_keeps_a_students_work(tmp_path: Path) -> None:
     assert cli.main(["course", str(tmp_path)]) == 0
     written = sorted((tmp_path / "notebooks").glob("*.ipynb"))
-    assert [p.stem for p in written] == [p.stem for p in notebook_sources()]
+    expected = sorted((ROOT / "notebooks").glob(cli.NOTEBOOK_GLOB))
+    assert [p.stem for p in written] == [p.stem for p in expected]
+    assert {p.stem for p in notebook_sources()} <= {p.stem for p in written}
     text = "".join(p.read_text() for p in written)
     assert "### BEGIN SOLUTION" not in text and "raise NotImplementedError()" in text
     assert (tmp_path / "data" / "results").is_dir(), "the notebooks read ../data"

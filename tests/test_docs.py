@@ -123,7 +123,8 @@ def solution_lines() -> dict[str, list[str]]:
 
 
 def test_every_notebook_is_a_page_of_the_course(student: Path) -> None:
-    stems = [p.stem for p in notebook_sources()]
+    stems = [p.stem for p in scrapl_site.sources()]
+    assert {p.stem for p in notebook_sources()} <= set(stems)
     assert stems, "no notebooks"
     course = visible_text(student / "course.html")
     for stem in stems:

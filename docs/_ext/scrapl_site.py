@@ -422,19 +422,21 @@ class CourseMapDirective(SphinxDirective):
     option_spec = {"part": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
-        from scrapl_edu.curriculum import Header, course_map
+        from scrapl_edu.curriculum import parse_header
 
         rows = ["| # | notebook | study time | you will |", "|---|---|---|---|"]
-        for entry in course_map(NOTEBOOKS):
-            if isinstance(entry, Header):
-                first = entry.objectives[0].rstrip(";.") if entry.objectives else ""
-                rows.append(
-                    f"| {entry.number} | {{doc}}`{entry.title} </course/{entry.path.stem}>` "
-                    f"| {entry.study_minutes} min | {first} |"
-                )
-            else:
-                path, _ = entry
-                rows.append(f"| {path.name[:2]} | {{doc}}`/course/{path.stem}` | | |")
+        for src in sources():  # every page, also one whose header is not in the format yet
+            self.env.note_dependency(str(src))
+            try:
+                h = parse_header(_read_py(src), src)
+            except ValueError:
+                rows.append(f"| {src.name.split('_')[0]} | {{doc}}`/course/{src.stem}` | | |")
+                continue
+            first = h.objectives[0].rstrip(";.") if h.objectives else ""
+            rows.append(
+                f"| {h.number} | {{doc}}`{h.title} </course/{src.stem}>` "
+                f"| {h.study_minutes} min | {first} |"
+            )
         node = nodes.container()
         self.state.nested_parse(StringList(rows), self.content_offset, node)
         return node.children
