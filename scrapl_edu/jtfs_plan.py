@@ -70,7 +70,7 @@ class JTFSConfig:
     """The configuration of a JTFS, checked once: what :func:`make_plan` lays out.
 
     The parameters of kymatio's ``TimeFrequencyScattering`` that the paper sets (Section 4.1,
-    Tables 10-12; docs/JTFS_SPEC.md "Parameters"), under the same names:
+    Tables 10-12; the JTFS spec's "Parameters": kymatio 0.4.0.dev0), under the same names:
 
     Attributes:
         shape: signal length N (samples).
