@@ -74,25 +74,26 @@ Groups = list[tuple[int, tuple[int, ...], Tensor]]
 
 
 class _FromPlan:
-    """A read-only attribute of :class:`JTFS`: ``jtfs.<name>`` reads ``jtfs.plan.<name>``.
+    """A read-only attribute of :class:`JTFS`: ``jtfs.<name>`` reads ``jtfs.plan.<name>``."""
 
-    ``source="config"`` reads the configuration instead (``jtfs.plan.config.<name>``).
-    """
-
-    def __init__(self, name: str, source: str = "plan") -> None:
-        self.name, self.source = name, source
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        if obj is None:
-            return self
-        plan = obj.plan
-        return getattr(plan.config if self.source == "config" else plan, self.name)
+        return self if obj is None else getattr(obj.plan, self.name)
 
     def __set__(self, obj: Any, value: Any) -> None:
         raise AttributeError(
             f"JTFS.{self.name} is fixed by the plan; build a new JTFS(..., {self.name}=...) "
             "or JTFS.from_config(dataclasses.replace(jtfs.config, ...))"
         )
+
+
+class _FromConfig(_FromPlan):
+    """A setting, read-only on :class:`JTFS`: ``jtfs.<name>`` reads ``jtfs.plan.config.<name>``."""
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else getattr(obj.plan.config, self.name)
 
 
 #: the plan's layout, readable on the module (``jtfs.N_pad``, ``jtfs.paths``, ...)
@@ -405,7 +406,7 @@ class JTFS(nn.Module):
 
 # the settings (every field of JTFSConfig, and N = shape) and the layout, read-only on the module
 for _name in (*(f.name for f in fields(JTFSConfig)), "N"):
-    setattr(JTFS, _name, _FromPlan(_name, source="config"))
+    setattr(JTFS, _name, _FromConfig(_name))
 for _name in _LAYOUT:
     setattr(JTFS, _name, _FromPlan(_name))
 del _name
