@@ -84,8 +84,8 @@ class _FromPlan:
 
     def __set__(self, obj: Any, value: Any) -> None:
         raise AttributeError(
-            f"JTFS.{self.name} is fixed by the plan; build a new JTFS(..., {self.name}=...) "
-            "or JTFS.from_config(dataclasses.replace(jtfs.config, ...))"
+            f"JTFS.{self.name} is the plan's layout, derived from jtfs.config; build a new "
+            "JTFS with other settings to change it"
         )
 
 
@@ -94,6 +94,12 @@ class _FromConfig(_FromPlan):
 
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         return self if obj is None else getattr(obj.plan.config, self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise AttributeError(
+            f"JTFS.{self.name} is fixed by the plan; build a new JTFS(..., {self.name}=...) "
+            f"or JTFS.from_config(dataclasses.replace(jtfs.config, {self.name}=...))"
+        )
 
 
 #: the plan's layout, readable on the module (``jtfs.N_pad``, ``jtfs.paths``, ...)

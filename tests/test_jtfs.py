@@ -378,6 +378,8 @@ def test_config_is_the_one_place_of_the_settings(small):
         cfg.J = 6  # type: ignore[misc]
     with pytest.raises(AttributeError, match="from_config"):
         small.J = 6
+    with pytest.raises(AttributeError, match="layout"):
+        small.N_pad = 4096
     x = torch.randn(2, 1024, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     assert torch.equal(other(x), small(x))  # bit for bit
     assert JTFS(**cfg.kwargs()).config == cfg
