@@ -33,7 +33,7 @@ test: setup
 
 # ruff, then the layering of the package (import-linter contracts in pyproject.toml)
 lint: setup
-	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks docs/conf.py docs/_ext setup.py
+	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks experiments docs/conf.py docs/_ext setup.py
 	$(BIN)/lint-imports
 
 unit: setup
