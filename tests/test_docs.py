@@ -20,6 +20,7 @@ from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,7 +278,9 @@ def test_colab_first_cell_installs_what_the_notebook_imports(student: Path) -> N
     installed = _closure(_requirement_names(meta["dependencies"] + course_extra))
     providers = md.packages_distributions()
     for src in notebook_sources():
-        nb = json.loads((student / "colab" / f"{src.stem}.ipynb").read_text())
+        text = (student / "colab" / f"{src.stem}.ipynb").read_text()
+        nbformat.validate(nbformat.reads(text, as_version=4))
+        nb = json.loads(text)
         first = "".join(nb["cells"][0]["source"])
         assert nb["cells"][0]["cell_type"] == "code"
         assert re.search(r'%pip install -q "[^"]*\[course\]"', first), first
