@@ -513,16 +513,18 @@ class SCRAPLOptimizer(Optimizer):
                 "step() found no gradient on any parameter (every .grad is None): call "
                 "loss.backward() before optimizer.step(); nothing was changed"
             )
-        for p, group in todo:
+        for p, group in todo:  # refuse before anything changes
             if p.grad.is_sparse:
                 raise RuntimeError("SCRAPLOptimizer does not support sparse gradients")
-            state = self.state[p]
+            state = self.state.get(p)
             if state and ("tau" in state) != group["p_adam"]:
                 raise ValueError(
                     f"p_adam was switched to {group['p_adam']} after the first step; the state "
                     f"holds {'per-path' if 'tau' in state else 'shared'} Adam moments, which "
                     "cannot be converted: build a new SCRAPLOptimizer to change p_adam"
                 )
+        for p, group in todo:
+            state = self.state[p]
             if not group["p_adam"] and not group["p_saga"]:
                 _adamw_(p, state, group)
             else:
