@@ -165,6 +165,8 @@ def _adamw_(p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=torch.float32)
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+    if not isinstance(state["step"], Tensor):  # an int, from steps taken with P-SAGA on
+        state["step"] = torch.tensor(float(state["step"]), dtype=torch.float32)
     exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
     step_t += 1
     if wd != 0:
@@ -217,11 +219,11 @@ class SCRAPLOptimizer(Optimizer):
             w ← w - α_k g_SAGA
             ĝ_p ← g_current;  Γ ← Γ ∪ {p}
 
-    Here ``k`` counts the steps a parameter has taken (``k = 1`` on the first one; kept in
-    ``state[w]["step"]`` as torch's Adam keeps it, so it is the number of :meth:`step`
-    calls when every parameter has a gradient at every step, the paper's setting), ``τ_p``
-    is the step at which path ``p`` was last visited (0 before its first visit) and ``P`` is
-    ``n_paths``. ε sits outside the square root, as in Eq. (8) and in ``torch.optim.Adam``.
+    Here ``k`` counts the steps a parameter has taken (``k = 1`` on the first one), kept in
+    ``state[w]["step"]`` as torch's Adam keeps it (a Python int; torch's float tensor when
+    both switches are off): it is the number of :meth:`step` calls when every parameter has
+    a gradient at every step, the paper's setting. ``τ_p`` is the step at which path ``p``
+    was last visited (0 before its first visit) and ``P`` is ``n_paths``. ε sits outside the square root, as in Eq. (8) and in ``torch.optim.Adam``.
     g_avg and ĝ_p are read *before* this step's table update, so on the first step
     g_SAGA = g_current, and on the first visit of a new path ĝ_p = 0. :meth:`step` gathers
     each parameter's state and calls :func:`p_adam_direction` (or :func:`adam_direction`)
@@ -355,7 +357,7 @@ class SCRAPLOptimizer(Optimizer):
         if old.get("global_step") and old.get("p_adam"):
             for st in self.state.values():
                 if "tau" in st:
-                    st.setdefault("step", torch.tensor(float(old["global_step"])))
+                    st.setdefault("step", int(old["global_step"]))
 
     # --------------------------------------------------------------- switches
     def _switch(self, name: str) -> Any:
@@ -409,7 +411,7 @@ class SCRAPLOptimizer(Optimizer):
     @property
     def global_step(self) -> int:
         """k of Algorithm 1: the steps taken so far (the most of any parameter; 0 before)."""
-        steps = [int(st["step"].item()) for st in self.state.values() if "step" in st]
+        steps = [int(st["step"]) for st in self.state.values() if "step" in st]
         return max(steps, default=0)
 
     @property
@@ -539,10 +541,8 @@ class SCRAPLOptimizer(Optimizer):
         cdt = torch.promote_types(p.dtype, torch.float32)  # compute dtype
         sdt = group["state_dtype"] or p.dtype  # storage dtype of the per-path tensors
         grad = p.grad.to(cdt)
-        if "step" not in state:
-            state["step"] = torch.tensor(0.0, dtype=torch.float32)
-        state["step"] += 1
-        k = int(state["step"].item())
+        k = int(state.get("step", 0)) + 1  # a Python int (a tensor in earlier states)
+        state["step"] = k
         if wd != 0:
             p.mul_(1 - lr * wd)
 
@@ -636,10 +636,9 @@ class SCRAPLOptimizer(Optimizer):
             for g in groups:
                 for name in ("n_paths", "p_adam", "p_saga"):
                     g.setdefault(name, legacy[name])
-            k = torch.tensor(float(legacy["global_step"]))
             for pid, st in saved_state.items():
                 if "tau" in st and "step" not in st:
-                    saved_state[pid] = {"step": k.clone(), **st}
+                    saved_state[pid] = {"step": int(legacy["global_step"]), **st}
         for i, (saved, group) in enumerate(zip(groups, self.param_groups, strict=False)):
             for name in ("n_paths", "p_adam", "p_saga"):
                 if name not in saved:

@@ -592,7 +592,7 @@ def test_switches_live_in_param_groups_and_state_dict() -> None:
     buf.seek(0)
     loaded = torch.load(buf, weights_only=True)
     assert loaded["param_groups"][0]["state_dtype"] is torch.bfloat16
-    assert loaded["state"][0]["step"].item() == 1 and loaded["state"][0]["tau"] == {2: 1}
+    assert loaded["state"][0]["step"] == 1 and loaded["state"][0]["tau"] == {2: 1}
 
 
 def test_copies_keep_the_switches() -> None:
@@ -661,12 +661,13 @@ def test_p_adam_changed_after_the_first_step_is_refused() -> None:
         assert opt.global_step == 1
 
 
-def test_p_saga_turned_off_and_on_follows_the_oracle() -> None:
+@pytest.mark.parametrize("p_adam", [True, False])
+def test_p_saga_turned_off_and_on_follows_the_oracle(p_adam) -> None:
     """While P-SAGA is off the table and Γ stay as they are; turned on, they are used again."""
     saga = [True, True, False, False, True, True, True]
-    want = _algorithm1_oracle(PATHS, GRADS, W0, P, p_adam=True, p_saga=saga)
+    want = _algorithm1_oracle(PATHS, GRADS, W0, P, p_adam=p_adam, p_saga=saga)
     w = nn.Parameter(torch.tensor(W0, dtype=torch.float64))
-    opt = SCRAPLOptimizer([w], n_paths=P, lr=LR, betas=(B1, B2), eps=EPS)
+    opt = SCRAPLOptimizer([w], n_paths=P, lr=LR, betas=(B1, B2), eps=EPS, p_adam=p_adam)
     for step, (p, g) in enumerate(zip(PATHS, GRADS, strict=True)):
         opt.p_saga = saga[step]
         w.grad = torch.tensor(g, dtype=torch.float64)
