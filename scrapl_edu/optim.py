@@ -547,7 +547,9 @@ class SCRAPLOptimizer(Optimizer):
             p.mul_(1 - lr * wd)
 
         if group["p_adam"]:
-            ms, vs, taus = (state.setdefault(key, {}) for key in ("m", "v", "tau"))
+            if "tau" not in state:
+                state["m"], state["v"], state["tau"] = {}, {}, {}
+            ms, vs, taus = state["m"], state["v"], state["tau"]
             g_current, m, v = p_adam_direction(
                 grad, ms.get(path), vs.get(path), k=k, tau=taus.get(path, 0),
                 n_paths=group["n_paths"], betas=group["betas"], eps=group["eps"],
