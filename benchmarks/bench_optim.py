@@ -2,9 +2,10 @@
 
 The earlier optimizer is read with ``git show REV:scrapl_edu/optim.py`` and imported under
 another name, so both run in one process on the same parameters, gradients and path
-sequence. Rounds alternate A (before) and B (now); each round times ``--steps`` optimizer
-steps (gradients set from a fixed table, no forward pass) after a warm-up that visits every
-path, and the result is the ratio of the medians, B / A (below 1: now is faster)::
+sequence. Each round times ``--steps`` optimizer steps of A (before) and of B (now), in
+turn (A B, then B A, ...), with gradients set from a fixed table (no forward pass), after a
+warm-up that visits every path; the result is the ratio of the medians, B / A (below 1: now
+is faster), and whether both reached the same weights::
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/bench_optim.py --before 599eaa3
 
@@ -112,9 +113,13 @@ def main() -> None:
             a = Arm(before, shapes, n_paths, SWITCHES[name], seed=0)
             b = Arm(now_module, shapes, n_paths, SWITCHES[name], seed=0)
             ta, tb = [], []
-            for _ in range(args.rounds):
-                ta.append(a.timed(args.steps))
-                tb.append(b.timed(args.steps))
+            for r in range(args.rounds):  # A B, B A, A B, ...: neither always goes first
+                if r % 2:
+                    tb.append(b.timed(args.steps))
+                    ta.append(a.timed(args.steps))
+                else:
+                    ta.append(a.timed(args.steps))
+                    tb.append(b.timed(args.steps))
             same = all(torch.equal(x, y) for x, y in zip(a.params, b.params, strict=True))
             ma, mb = statistics.median(ta), statistics.median(tb)
             rows.append(

@@ -133,7 +133,7 @@ def adam_direction(
     m = torch.zeros_like(grad) if m is None else m
     v = torch.zeros_like(grad) if v is None else v
     m_new = torch.lerp(m, grad, 1 - beta1)
-    v_new = torch.addcmul(v * beta2, grad, grad, value=1 - beta2)
+    v_new = (v * beta2).addcmul_(grad, grad, value=1 - beta2)  # in place on the new tensor
     m_hat = m_new / (1 - beta1**step)
     g_current = m_hat / (v_new.sqrt() / (1 - beta2**step) ** 0.5 + eps)
     return g_current, m_new, v_new
