@@ -10,7 +10,8 @@ is faster), and whether both reached the same weights::
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/bench_optim.py --before 599eaa3
 
 Models: ``classroom`` (the lab's classroom encoder: 17 tensors, 24 562 weights, P = 63)
-and ``paper`` (about 1.1 M weights in 6 tensors, P = 315).
+and ``paper`` (about 1.1 M weights in 6 tensors, P = 315). ``--control`` runs the earlier
+optimizer in both arms: the spread of its ratios around 1 is the noise of the machine.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40, help="steps per round (default 40)")
     ap.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     ap.add_argument("--switches", nargs="+", default=list(SWITCHES), choices=list(SWITCHES))
+    ap.add_argument(
+        "--control", action="store_true", help="A/A: both arms run the earlier optimizer"
+    )
     ap.add_argument("--out", type=Path, help="write the numbers as JSON here")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -111,7 +115,7 @@ def main() -> None:
         n_paths, shapes = SHAPES[model]
         for name in args.switches:
             a = Arm(before, shapes, n_paths, SWITCHES[name], seed=0)
-            b = Arm(now_module, shapes, n_paths, SWITCHES[name], seed=0)
+            b = Arm(before if args.control else now_module, shapes, n_paths, SWITCHES[name], 0)
             ta, tb = [], []
             for r in range(args.rounds):  # A B, B A, A B, ...: neither always goes first
                 if r % 2:
@@ -132,8 +136,9 @@ def main() -> None:
                 flush=True,
             )
     if args.out is not None:
-        meta = {"before": args.before, "torch": torch.__version__, "machine": platform.node(),
-                "threads": 1, "rounds": args.rounds, "steps": args.steps}  # fmt: skip
+        meta = {"before": args.before, "control": args.control, "torch": torch.__version__,
+                "machine": platform.node(), "threads": 1, "rounds": args.rounds,
+                "steps": args.steps}  # fmt: skip
         args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
 
 
