@@ -57,7 +57,7 @@ from scrapl_edu import SCRAPLOptimizer, lessons, toy
 from scrapl_edu.config import fast_mode
 from scrapl_edu.sampling import PathSampler
 
-problem = toy.make_problem("classroom")
+problem = toy.make_problem("classroom", fast=fast_mode())
 P = problem.n_paths
 SEEDS = [0, 1, 2, 3]
 STEPS = 50 if fast_mode() else 2 * P  # classroom: each path drawn about twice per run
@@ -173,7 +173,7 @@ closer_to_drawn_path = "P-Adam"  # each path stepped with its own moments
 ### END SOLUTION
 
 # %%
-runs = lessons.paired_runs(["Adam", "P-Adam"], SEEDS, STEPS, probe_every=PROBE_EVERY)
+runs = lessons.paired_runs(["Adam", "P-Adam"], SEEDS, STEPS, probe_every=PROBE_EVERY, fast=fast_mode())
 lessons.plot_paired_runs(runs)
 plt.show()
 display(Markdown(lessons.paired_table(runs, "Adam", "P-Adam")))
