@@ -173,9 +173,7 @@ def _theta_am_row(ev: Evidence, root: Path) -> RegimeRow:
 
 
 def _psaga_row(ev: Evidence, root: Path) -> RegimeRow:
-    cl8 = psaga_cut(
-        _summary(root, "classroom_psaga_probe8"), "classroom", AFTER_STEP["classroom"]
-    )
+    cl8 = psaga_cut(_summary(root, "classroom_psaga_probe8"), "classroom", AFTER_STEP["classroom"])
     cl2 = [r["ratio"] for r in ev.applied["chirplet"]]
     pr = psaga_cut(_summary(root, "chirplet"), "classroom_paper", AFTER_STEP["paper"])
     g8, g2, gp = _geo(cl8), _geo(cl2), _geo(pr)

@@ -1,0 +1,169 @@
+"""lab.regime: the verdict rules on made-up paper-regime summaries, and its π statistics.
+
+The classroom side is the committed ``data/results/lab/v2`` (read, not made up); the paper
+regime's summaries are written here so that every verdict can be reached and checked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scrapl_edu.lab.evidence import load_evidence
+from scrapl_edu.lab.regime import effective_paths, pi_files, regime_rows
+
+SEEDS = [0, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def ev():
+    return load_evidence()
+
+
+def _entry(preset: str, row: str, theta: list[float], am: float = 100.0, applied=None) -> dict:
+    e = {
+        "preset": preset,
+        "row": row,
+        "label": row,
+        "n_seeds": len(theta),
+        "theta_l1": [float(np.mean(theta)), 1.0],
+        "am_hz_l1": [am, 1.0],
+        "fm_oct_per_s_l1": [50.0, 1.0],
+        "density_l1": [100.0, 1.0],
+        "param_names": ["am_hz", "fm_oct_per_s"],
+        "per_seed_theta_l1": theta,
+        "per_seed": {"seeds": SEEDS[: len(theta)], "theta_l1": theta},
+    }
+    if applied is not None:  # one variance per measured step, the same for every seed
+        diag = [[{"step": s, "var": v, "cos": 0.1} for s, v in applied] for _ in theta]
+        e["applied_diag"] = {"seeds": SEEDS[: len(theta)], "per_seed": diag}
+    return e
+
+
+def _write(root: Path, name: str, preset: str, entries: list[dict]) -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    summary = {
+        "presets": [preset],
+        "rows": [e["row"] for e in entries],
+        "seeds": SEEDS,
+        "title": name,
+        "entries": entries,
+    }
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def _rows(root: Path, ev) -> dict:
+    return {r.key: r for r in regime_rows(root, ev)}
+
+
+def test_every_verdict_is_not_run_without_results(tmp_path, ev) -> None:
+    rows = _rows(tmp_path, ev)
+    assert {r.verdict for r in rows.values()} == {"not run"}
+    # the classroom side is read from the committed results all the same
+    assert "242 ‰" in rows["scrapl_theta_am"].classroom
+
+
+@pytest.mark.parametrize(
+    ("am", "verdict"),
+    [
+        (80.0, "classroom budget"),
+        (150.0, "partly the budget"),
+        (240.0, "method at classroom scale"),
+    ],
+)
+def test_theta_am_verdict_follows_its_rule(tmp_path, ev, am, verdict) -> None:
+    cp = "classroom_paper"
+    _write(tmp_path, "chirplet", cp, [_entry(cp, "scrapl", [60.0, 70.0, 80.0], am=am)])
+    assert _rows(tmp_path, ev)["scrapl_theta_am"].verdict == verdict
+
+
+def test_theta_is_and_mss_verdicts(tmp_path, ev) -> None:
+    cp = "classroom_paper"
+    entries = [
+        _entry(cp, "scrapl", [60.0, 70.0, 80.0], am=60.0),
+        _entry(cp, "scrapl_no_theta_is", [90.0, 95.0, 99.0], am=120.0),  # θ-IS: 50 % gain
+        _entry(cp, "mss", [300.0, 310.0, 320.0]),
+        _entry(cp, "p_loss", [20.0, 21.0, 22.0]),
+    ]
+    _write(tmp_path, "chirplet", cp, entries)
+    rows = _rows(tmp_path, ev)
+    # the classroom's θ_AM gain is below 25 % (committed: -3 %), the paper regime's is 50 %
+    assert rows["theta_is_theta_am"].verdict == "classroom budget"
+    assert rows["theta_is_theta_am"].values["paper_regime"] == pytest.approx(0.5)
+    assert rows["scrapl_beats_mss"].verdict == "agrees"  # 0.56 and 0.23, both below 1
+
+
+@pytest.mark.parametrize(
+    ("paper_var", "verdict"),
+    [(4.0, "classroom budget"), (1.0, "method at classroom scale")],
+)
+def test_psaga_verdict_follows_its_rule(tmp_path, ev, paper_var, verdict) -> None:
+    cl, cp = "classroom", "classroom_paper"
+    # classroom (probe 8): off 2 / on 1 at steps 200-400 -> 2x, below the 3x target
+    _write(
+        tmp_path,
+        "classroom_psaga_probe8",
+        cl,
+        [
+            _entry(cl, "scrapl_p_adam", [1.0] * 3, applied=[(0, 9.0), (200, 2.0), (400, 2.0)]),
+            _entry(cl, "scrapl_no_theta_is", [1.0] * 3, applied=[(0, 1.0), (200, 1.0), (400, 1.0)]),
+        ],
+    )
+    _write(
+        tmp_path,
+        "chirplet",
+        cp,
+        [
+            _entry(cp, "scrapl_p_adam", [1.0] * 3, applied=[(0, 1.0), (960, paper_var)]),
+            _entry(cp, "scrapl_no_theta_is", [1.0] * 3, applied=[(0, 9.0), (960, 1.0)]),
+        ],
+    )
+    row = _rows(tmp_path, ev)["p_saga_cut"]
+    assert row.values["classroom"] == pytest.approx([2.0] * 3)  # step 0 is the warm-up
+    assert row.values["paper_regime"] == pytest.approx([paper_var] * 3)
+    assert row.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("squared", "norm", "verdict"),
+    [
+        ([+10.0, +20.0, +30.0], [-5.0, +5.0, -10.0], "loss definition"),
+        ([+10.0, +20.0, +30.0], [+5.0, +5.0, +10.0], "method at classroom scale"),
+        ([-10.0, +20.0, -30.0], [-5.0, +5.0, -10.0], "classroom budget"),
+    ],
+)
+def test_granular_verdict_follows_its_rule(tmp_path, ev, squared, norm, verdict) -> None:
+    gp = "classroom_granular_paper"
+    base = [200.0, 210.0, 220.0]
+    for name, delta in (("granular_squared", squared), ("granular_norm", norm)):
+        treated = [b + d for b, d in zip(base, delta, strict=True)]
+        _write(
+            tmp_path,
+            name,
+            gp,
+            [_entry(gp, "scrapl_no_theta_is", base), _entry(gp, "scrapl", treated)],
+        )
+    row = _rows(tmp_path, ev)["theta_is_granular"]
+    assert row.verdict == verdict
+    assert row.values["squared"]["mean"] == pytest.approx(np.mean(squared))
+
+
+def test_effective_paths_is_the_perplexity_share() -> None:
+    assert effective_paths([0.25] * 4) == pytest.approx(1.0)
+    assert effective_paths([1.0, 0.0, 0.0, 0.0]) == pytest.approx(0.25)
+    p = np.array([0.5, 0.25, 0.25])
+    assert effective_paths(p) == pytest.approx(np.exp(-(p * np.log(p)).sum()) / 3)
+
+
+def test_the_stored_pis(tmp_path) -> None:
+    found = pi_files()
+    assert {"classroom_squared_16x20_seed0", "classroom_granular_squared_16x20_seed0"} <= set(found)
+    for v in found.values():
+        assert 0 < v["effective"] <= 1 and 0 <= v["least_pi_P"] <= 1
+    (tmp_path / "pi").mkdir()
+    np.savez(tmp_path / "pi" / "flat.npz", probs=np.full(8, 1 / 8))
+    assert pi_files(tmp_path)["flat"] == pytest.approx({"effective": 1.0, "least_pi_P": 1.0})
