@@ -42,6 +42,7 @@ __all__ = [
     "effective_paths",
     "pi_files",
     "psaga_cut",
+    "regime_markdown",
     "regime_rows",
 ]
 
@@ -309,3 +310,16 @@ def regime_rows(root: str | Path | None = None, ev: Evidence | None = None) -> l
         _psaga_row(ev, root),
         _granular_row(ev, root),
     ]
+
+
+def regime_markdown(rows: Sequence[RegimeRow]) -> str:
+    """The rows as a markdown table: question, classroom, paper regime, paper, verdict."""
+    lines = [
+        "| question | classroom (lr 1e-3, 400 steps) | paper regime (lr 1e-4, 4800 steps) "
+        "| paper | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = (r.question, r.classroom, r.paper_regime, r.paper, f"**{r.verdict}**")
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
