@@ -456,10 +456,14 @@ def predict(key: str, value: float) -> float:
     sealed = _LEDGER.get(key, {}).get("revealed_at") is not None
     old = _LEDGER.get(key, {}).get("value")
     stored = _read_ledger().get(key)
-    if stored is not None and stored.get("sha256") != _digest(key, value):
-        raise ValueError(f"prediction {key!r} was sealed at its reveal; it cannot change now")
-    if sealed and old != value:
-        raise ValueError(f"prediction {key!r} was sealed at its reveal; it cannot change now")
+    if (stored is not None and stored.get("sha256") != _digest(key, value)) or (
+        sealed and old != value
+    ):
+        raise ValueError(
+            f"prediction {key!r} was sealed at its reveal ({ledger_path()}); it cannot change "
+            "now. Starting the notebook over means deleting that file, which your instructor "
+            "can see in a submission."
+        )
     _CLOCK[0] += 1
     _LEDGER[key] = {"value": value, "at": _CLOCK[0], "revealed_at": None}
     return value
