@@ -237,6 +237,8 @@ capstone = {
     "on": on["per_seed_theta_l1"],
 }
 ### END SOLUTION
+
+# %%
 summary = lessons.paired_summary(capstone["off"], capstone["on"], better="lower")
 print(f"{capstone['switch']}, {capstone['outcome']}: on − off = {summary}")
 

@@ -248,7 +248,9 @@ def check_p_saga_direction(fn: Callable[..., Any], n_cases: int = N_CASES) -> in
         g_avg = _t(rng.standard_normal(shape))
         want = p_saga_direction(g, g_hat, g_avg)
         got = fn(g.clone(), None if g_hat is None else g_hat.clone(), g_avg.clone())
-        case = f"case {i}: shape {shape}" + (", first visit (g_hat_p None)" if g_hat is None else "")
+        case = f"case {i}: shape {shape}" + (
+            ", first visit (g_hat_p None)" if g_hat is None else ""
+        )
         _close(got, want, case, "P-SAGA direction")
     return n_cases
 
