@@ -26,7 +26,7 @@
 # - check our JTFS against the one the paper used (kymatio).
 #
 # **Prerequisites**: 01 (wavelets, scalogram, what averaging destroys)
-# **Study time**: about 50 min
+# **Study time**: about 65 min
 # **Paper**: Section 4.1 (JTFS, Eq. 1), Section 4.3, Appendix C (Fig. 6)
 
 # %% [markdown]

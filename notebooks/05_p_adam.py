@@ -28,7 +28,7 @@
 #   differences as the paper's Table 6 does (both of its halves: accuracy and convergence).
 #
 # **Prerequisites**: 04 (the one-path estimator and its variance); Adam's update rule
-# **Study time**: about 50 min
+# **Study time**: about 60 min
 # **Paper**: Section 3.2 (Eq. 6–8), Algorithm 1, Appendix B (Table 6)
 
 # %% [markdown]

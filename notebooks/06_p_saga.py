@@ -26,7 +26,7 @@
 # - count its memory, $P\cdot|w|$ numbers, next to the variance it removes.
 #
 # **Prerequisites**: 04 (variance of the one-path estimator), 05 (P-Adam)
-# **Study time**: about 50 min
+# **Study time**: about 70 min
 # **Paper**: Section 3.3 (Eq. 9), Algorithm 1, Appendix B (Table 6)
 
 # %% [markdown]

@@ -26,7 +26,7 @@
 #   that trades some of the box's share for coverage.
 #
 # **Prerequisites**: 02 (rate, scale, velocity, θ box), 04 (sampling from π is biased)
-# **Study time**: about 45 min
+# **Study time**: about 60 min
 # **Paper**: Section 3.4 (Eq. 10–12), Section 4.3, Appendix C (Fig. 6, Table 7)
 
 # %% [markdown]

@@ -26,7 +26,7 @@
 # - list, each with its number, what this classroom-scale lab confirms and what it does not.
 #
 # **Prerequisites**: 05 (P-Adam), 06 (P-SAGA), 07 (θ-IS), 08 (the lab)
-# **Study time**: about 30 min
+# **Study time**: about 35 min
 # **Paper**: Section 1 (Fig. 1), Section 5.1 (Tables 1–2, Fig. 2), Section 5.2 (Table 3),
 # Appendix B (Table 6)
 
