@@ -8,9 +8,16 @@ so that the expected one-path loss under a uniform draw is the full loss, and it
 the full gradient (Prop. 3.1, Eq. 5). Over a batch we take the mean over examples of the
 squared Euclidean norm (sum over all coefficients of the path).
 
-Differences from ``scrapl-loss`` 0.1.0 (we follow Eq. 3): its per-path distance is the
-*unsquared* norm ‖φ_p(x) − φ_p(x̂)‖₂ (mean over the batch), without the factor P, and its
-gradients are multiplied by ``grad_mult = 1e8`` by default.
+Differences from ``scrapl-loss`` 0.1.0 (we follow Eq. 3 by default): its per-path distance is
+the *unsquared* norm ‖φ_p(x) − φ_p(x̂)‖₂ (mean over the batch), without the factor P, and its
+gradients are multiplied by ``grad_mult = 1e8`` by default. ``path_loss="norm"`` selects that
+definition (:data:`PATH_LOSSES`), so that the lab can measure what the choice changes; its
+full loss is then the norm of *all* coefficients at once, ‖Φx̂ − Φx‖₂, for which the uniform
+mean of the path losses is no longer the full loss, only bounded by it:
+‖Φx̂ − Φx‖₂ / P ≤ E_uniform[L_p] ≤ ‖Φx̂ − Φx‖₂ / √P (the triangle and Cauchy-Schwarz
+inequalities). The authors' full-JTFS baseline also includes the first-order coefficients;
+``first_order=True`` adds the averaged first order S1 (:meth:`scrapl_edu.jtfs.JTFS.scalogram`)
+to the full loss.
 """
 
 from __future__ import annotations
@@ -23,9 +30,31 @@ from torch import Tensor, nn
 from scrapl_edu.checks import check_path_index
 from scrapl_edu.sampling import PathSampler
 
-__all__ = ["JTFSLoss", "SCRAPLLoss", "mss_loss", "path_distance", "rho_transform"]
+__all__ = [
+    "PATH_LOSSES",
+    "JTFSLoss",
+    "SCRAPLLoss",
+    "check_path_loss",
+    "mss_loss",
+    "path_distance",
+    "rho_transform",
+]
 
 Rho = Literal["log1p"] | None
+PathLoss = Literal["squared", "norm"]
+#: the per-path loss: ``"squared"``, Eq. (3)'s P·‖Δ_p‖² (the default), or ``"norm"``, the
+#: authors' code's ‖Δ_p‖₂ (unsquared, no factor P)
+PATH_LOSSES: tuple[str, ...] = ("squared", "norm")
+
+
+def check_path_loss(path_loss: str) -> str:
+    """``path_loss`` if it is one of :data:`PATH_LOSSES`, else a ValueError naming them."""
+    if path_loss not in PATH_LOSSES:
+        raise ValueError(
+            f"path_loss must be one of {', '.join(PATH_LOSSES)} (squared: Eq. 3's P·‖Δ_p‖²; "
+            f"norm: the authors' ‖Δ_p‖₂), got path_loss={path_loss!r}"
+        )
+    return path_loss
 
 
 def rho_transform(coef: Tensor, rho: Rho = None, eps: float = 1e-3) -> Tensor:
@@ -52,48 +81,82 @@ def _check_pair(x_hat: Tensor, x: Tensor) -> None:
 
 
 def path_distance(
-    jtfs: Any, x_hat: Tensor, x: Tensor, p: int, rho: Rho = None, eps: float = 1e-3
+    jtfs: Any,
+    x_hat: Tensor,
+    x: Tensor,
+    p: int,
+    rho: Rho = None,
+    eps: float = 1e-3,
+    path_loss: PathLoss = "squared",
 ) -> Tensor:
     """Per-path loss of Eq. (3): L_p = P · mean_batch ‖ρ(φ_p(x)) − ρ(φ_p(x̂))‖².
 
-    The target's coefficients φ_p(x) are computed under ``torch.no_grad()``.
+    ``path_loss="norm"``: the authors' code's L_p = mean_batch ‖ρ(φ_p(x)) − ρ(φ_p(x̂))‖₂
+    (unsquared, no factor P). The target's coefficients φ_p(x) are computed under
+    ``torch.no_grad()``.
     """
     _check_pair(x_hat, x)
+    check_path_loss(path_loss)
     P = int(jtfs.n_paths)
     p = check_path_index(p, P, name="p")
     with torch.no_grad():
         target = rho_transform(jtfs.path(x, p), rho, eps)
     pred = rho_transform(jtfs.path(x_hat, p), rho, eps)
     sq = (pred - target).pow(2).reshape(pred.shape[0], -1).sum(dim=1)
+    if path_loss == "norm":
+        return sq.sqrt().mean()
     return P * sq.mean()
 
 
 class JTFSLoss(nn.Module):
     """Full JTFS loss L^Φ = (1/P) Σ_p L_p = mean_batch Σ_p ‖ρφ_p(x) − ρφ_p(x̂)‖² (Eq. 3).
 
+    ``path_loss="norm"``: the authors' full loss, mean_batch ‖ρΦx − ρΦx̂‖₂ over all
+    coefficients at once (not the mean of the unsquared path losses; see the module
+    docstring). ``first_order=True`` adds the averaged first-order coefficients S1 to the
+    coefficients compared (the authors' full-JTFS baseline; Eq. 3 has only the paths).
+
     Args:
         jtfs: a :class:`scrapl_edu.JTFS` (``jtfs(x)`` -> (B, P, rows, frames)).
         rho: None or ``"log1p"`` (see :func:`rho_transform`).
         eps: the ε of log1p(φ / ε).
+        path_loss: ``"squared"`` (Eq. 3, default) or ``"norm"``.
+        first_order: also compare S1 = ``jtfs.scalogram(x)``.
     """
 
-    def __init__(self, jtfs: nn.Module, rho: Rho = None, eps: float = 1e-3) -> None:
+    def __init__(
+        self,
+        jtfs: nn.Module,
+        rho: Rho = None,
+        eps: float = 1e-3,
+        path_loss: PathLoss = "squared",
+        first_order: bool = False,
+    ) -> None:
         super().__init__()
         rho_transform(torch.zeros(1), rho, eps)  # validate rho early
         self.jtfs = jtfs
         self.rho = rho
         self.eps = float(eps)
+        self.path_loss_kind = check_path_loss(path_loss)
+        self.first_order = bool(first_order)
 
     @property
     def n_paths(self) -> int:
         return int(self.jtfs.n_paths)
 
+    def _sq(self, transform: Any, x_hat: Tensor, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            target = rho_transform(transform(x), self.rho, self.eps)
+        pred = rho_transform(transform(x_hat), self.rho, self.eps)
+        return (pred - target).pow(2).reshape(pred.shape[0], -1).sum(dim=1)
+
     def forward(self, x_hat: Tensor, x: Tensor) -> Tensor:
         _check_pair(x_hat, x)
-        with torch.no_grad():
-            target = rho_transform(self.jtfs(x), self.rho, self.eps)
-        pred = rho_transform(self.jtfs(x_hat), self.rho, self.eps)
-        sq = (pred - target).pow(2).reshape(pred.shape[0], -1).sum(dim=1)
+        sq = self._sq(self.jtfs, x_hat, x)
+        if self.first_order:
+            sq = sq + self._sq(self.jtfs.scalogram, x_hat, x)
+        if self.path_loss_kind == "norm":
+            return sq.sqrt().mean()
         return sq.mean()
 
 
@@ -117,6 +180,7 @@ class SCRAPLLoss(nn.Module):
         reweight: multiply by 1 / (P π_p).
         rho: None or ``"log1p"``.
         eps: the ε of log1p(φ / ε).
+        path_loss: ``"squared"`` (Eq. 3, default) or ``"norm"`` (:func:`path_distance`).
     """
 
     def __init__(
@@ -126,9 +190,11 @@ class SCRAPLLoss(nn.Module):
         reweight: bool = False,
         rho: Rho = None,
         eps: float = 1e-3,
+        path_loss: PathLoss = "squared",
     ) -> None:
         super().__init__()
         rho_transform(torch.zeros(1), rho, eps)
+        self.path_loss_kind = check_path_loss(path_loss)
         self.jtfs = jtfs
         P = int(jtfs.n_paths)
         if sampler is None:
@@ -158,7 +224,7 @@ class SCRAPLLoss(nn.Module):
 
     def path_loss(self, x_hat: Tensor, x: Tensor, p: int) -> Tensor:
         """Unweighted L_p of Eq. (3) (used by θ-IS, Eq. 11)."""
-        return path_distance(self.jtfs, x_hat, x, p, self.rho, self.eps)
+        return path_distance(self.jtfs, x_hat, x, p, self.rho, self.eps, self.path_loss_kind)
 
     def forward(self, x_hat: Tensor, x: Tensor, path: int | None = None) -> Tensor:
         if path is None:

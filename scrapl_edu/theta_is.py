@@ -11,9 +11,12 @@ The per-path loss comes in as a plain callable ``(x_hat, x, path) -> scalar`` (e
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
@@ -25,6 +28,7 @@ __all__ = [
     "PathLoss",
     "ThetaISResult",
     "deflated_power_step",
+    "load_probs",
     "theta_importance_sampling",
     "top_eigenvalue_hvp",
 ]
@@ -347,3 +351,41 @@ def theta_importance_sampling(
     C = eigs.abs().mean(dim=0)  # Eq. (12): E_x |λ_max(M)|
     probs = probs_from_importance(C)  # Eq. (10)
     return ThetaISResult(probs=probs, C=C, eigs=eigs, iterates=iterates)
+
+
+def load_probs(path: str | os.PathLike[str], n_paths: int) -> Tensor:
+    """π read from a file, checked against the run's P (the authors compute π once and reuse it).
+
+    ``path`` is an ``.npz`` file with an array ``probs`` (a run's ``theta_is.npz``, or a
+    reference extracted from the theta-IS quality table); it is read with
+    ``allow_pickle=False``, so no code in the file can run. The probabilities must be P
+    finite numbers >= 0 summing to 1 (within 1e-6).
+
+    Raises:
+        ValueError: naming the file and what is wrong with it.
+    """
+    p = Path(path)
+    where = f"pi file {str(p)!r}"
+    if not p.is_file():
+        raise ValueError(f"{where} does not exist or is not a file; give an .npz with 'probs'")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            files = list(getattr(data, "files", []))
+            probs = np.asarray(data["probs"], dtype=np.float64) if "probs" in files else None
+    except Exception as err:  # truncated, foreign or pickled: say which file
+        raise ValueError(f"{where} is not a readable .npz file of arrays ({err})") from None
+    if probs is None:
+        raise ValueError(
+            f"{where} has no array 'probs' (it has {', '.join(files) or 'none'}); "
+            "give a run's theta_is.npz or an .npz with 'probs'"
+        )
+    if probs.ndim != 1 or probs.shape[0] != n_paths:
+        raise ValueError(
+            f"{where} holds {probs.shape[0] if probs.ndim == 1 else probs.shape} probabilities "
+            f"but this run has P={n_paths} paths; compute π for this preset's JTFS"
+        )
+    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise ValueError(f"{where}: probabilities must be finite and >= 0")
+    if abs(float(probs.sum()) - 1.0) > 1e-6:
+        raise ValueError(f"{where}: probabilities sum to {probs.sum():.6g}, not 1")
+    return torch.from_numpy(probs)

@@ -27,6 +27,8 @@ CLI_NAMES = [
     *[f"{scale}_{tag}" for tag in chirplet_tags() for scale in ("classroom", "chirplet")],
     "granular",
     "classroom_granular",
+    # the classroom tasks in the paper's training regime (issue 18)
+    *[f"{name}_paper" for name in ("classroom", "classroom_am1-2_fm0.5-1", "classroom_granular")],
     # Section 4.4: the drum kit, classroom and paper scale (issue 12)
     *[f"drums{scale}_{setting}" for scale in ("", "_paper") for setting in ("micro", "meso")],
 ]

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from scrapl_edu.diagnostics import applied_directions, cosine_similarity, direction_variance
-from scrapl_edu.losses import rho_transform
+from scrapl_edu.losses import check_path_loss, rho_transform
 
 __all__ = [
     "AppliedProbe",
@@ -59,21 +59,33 @@ class AppliedProbe:
         target: ``ρ(φ(x))`` for every path, ``(B, P, rows, frames)``, computed once.
         shift_seed: seed of the generator that draws the probe's random shifts.
         rho: the pointwise map of the coefficients (None or ``"log1p"``).
+        path_loss: the run's per-path loss, ``"squared"`` (Eq. 3) or ``"norm"``
+            (:func:`scrapl_edu.losses.path_distance`).
     """
 
     x: Tensor
     target: Tensor
     shift_seed: int
     rho: str | None = None
+    path_loss: str = "squared"
 
 
-def make_probe(jtfs: nn.Module, x: Tensor, shift_seed: int, rho: str | None = None) -> AppliedProbe:
+def make_probe(
+    jtfs: nn.Module,
+    x: Tensor,
+    shift_seed: int,
+    rho: str | None = None,
+    path_loss: str = "squared",
+) -> AppliedProbe:
     """The probe of a run: ``x`` and its coefficients on every path (no gradient)."""
     if x.dim() != 3 or x.shape[0] < 1:
         raise ValueError(f"x must be a batch (B, 1, N) with B >= 1, got shape {tuple(x.shape)}")
+    check_path_loss(path_loss)
     with torch.no_grad():
         target = rho_transform(jtfs(x), rho)
-    return AppliedProbe(x=x, target=target, shift_seed=int(shift_seed), rho=rho)
+    return AppliedProbe(
+        x=x, target=target, shift_seed=int(shift_seed), rho=rho, path_loss=path_loss
+    )
 
 
 def path_gradient_table(
@@ -85,7 +97,8 @@ def path_gradient_table(
 ) -> Tensor:
     """G_p = ∇_w (s L_p(w)) for every path p on the probe, shape (P, |w|), float64.
 
-    L_p = P · mean_b ‖ρφ_p(x̂_b) − ρφ_p(x_b)‖² (Eq. 3) with x̂ = synth(encoder(x)) rendered
+    L_p = P · mean_b ‖ρφ_p(x̂_b) − ρφ_p(x_b)‖² (Eq. 3; mean_b ‖·‖₂ for the probe's
+    ``path_loss="norm"``) with x̂ = synth(encoder(x)) rendered
     with the probe's shifts; ``w`` are the encoder's trainable weights in ``parameters()``
     order (the optimizer's). The chain rule is split where the batch is small: dL_p/dθ̂
     (``B x U`` numbers) by one backward pass of path p through the JTFS and the synth, then
@@ -117,7 +130,8 @@ def path_gradient_table(
         for p in range(P):
             pred = rho_transform(jtfs.path(x_hat, p), probe.rho)
             diff = pred - probe.target[:, p]
-            loss = P * diff.pow(2).reshape(diff.shape[0], -1).sum(dim=1).mean()
+            sq = diff.pow(2).reshape(diff.shape[0], -1).sum(dim=1)
+            loss = sq.sqrt().mean() if probe.path_loss == "norm" else P * sq.mean()
             (d,) = torch.autograd.grad(loss, th, retain_graph=p + 1 < P)
             dtheta.append(d.reshape(-1).double())
     finally:

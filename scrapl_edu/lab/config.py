@@ -18,7 +18,7 @@ from scrapl_edu.drum_metrics import DrumFeatureConfig
 from scrapl_edu.filters import filterbank_params
 from scrapl_edu.jtfs_plan import make_plan
 from scrapl_edu.lab.data import split_sizes
-from scrapl_edu.losses import MSSKind
+from scrapl_edu.losses import PATH_LOSSES, MSSKind
 from scrapl_edu.presets import (
     PRESETS,
     Preset,
@@ -28,6 +28,7 @@ from scrapl_edu.presets import (
     shrink,
 )
 from scrapl_edu.synths import SynthPreset
+from scrapl_edu.theta_is import load_probs
 
 __all__ = [
     "LOSSES",
@@ -124,7 +125,8 @@ class LabConfig:
         applied_diag: SCRAPL: measure the applied step at validations
             (:mod:`scrapl_edu.lab.applied`: its variance over the path draw, its cosine
             with the full-JTFS gradient); it does not change the training.
-        applied_probe: examples of the diagnostic's fixed probe batch.
+        applied_probe: examples of the diagnostic's fixed probe batch (None: ``batch_size``,
+            so that it measures the estimator the optimizer sees, not a smaller probe).
         applied_every: the diagnostic runs at the validations whose step is a multiple of
             this (and at the last one); each costs P backward passes of one path.
         rho: the pointwise map of the JTFS coefficients, None or ``"log1p"`` (Table 12).
@@ -139,6 +141,14 @@ class LabConfig:
         data_seed: seed of the data set (None: ``seed``).
         max_wall_s: stop training after this many seconds (None: run all steps).
         fast: the preset was shrunk for fast mode (:func:`scrapl_edu.presets.shrink`).
+        path_loss: the per-path loss of the JTFS losses: ``"squared"`` (Eq. 3's P·‖Δ_p‖², the
+            default) or ``"norm"`` (the authors' code's ‖Δ_p‖₂; :mod:`scrapl_edu.losses`).
+            theta-IS measures its π on the same path loss.
+        jtfs_first_order: the full JTFS loss also compares the averaged first order S1 (the
+            authors' full-JTFS baseline; ``loss="jtfs"`` only).
+        pi_file: SCRAPL with theta-IS: read π from this file (``.npz`` with a ``probs``
+            array of length P, e.g. a run's ``theta_is.npz``) instead of computing it, as the
+            authors compute π once at seed 0's initialisation and reuse it for every seed.
     """
 
     preset: str = "classroom"
@@ -162,7 +172,7 @@ class LabConfig:
     theta_is_iters: int = 2
     min_prob_frac: float = 0.0
     applied_diag: bool = True
-    applied_probe: int = 2
+    applied_probe: int | None = None
     applied_every: int = 100
     rho: str | None = None
     adaptive_pi: bool = False
@@ -175,6 +185,9 @@ class LabConfig:
     data_seed: int | None = None
     max_wall_s: float | None = None
     fast: bool = False
+    path_loss: str = "squared"
+    jtfs_first_order: bool = False
+    pi_file: str | None = None
 
     def base_preset(self) -> Preset:
         """The registry preset this run starts from (shrunk when ``fast``)."""
@@ -205,7 +218,6 @@ class LabConfig:
             "n_examples",
             "val_every",
             "theta_is_examples",
-            "applied_probe",
             "applied_every",
         ):
             value = getattr(self, name)
@@ -214,6 +226,13 @@ class LabConfig:
         if not isinstance(self.theta_is_iters, int) or self.theta_is_iters < 1:
             raise ValueError(
                 f"theta_is_iters must be a positive integer, got {self.theta_is_iters}"
+            )
+        probe = self.applied_probe
+        if probe is not None and (
+            isinstance(probe, bool) or not isinstance(probe, int) or probe < 1
+        ):
+            raise ValueError(
+                f"applied_probe must be a positive integer or None (the batch size), got {probe!r}"
             )
         self._check_split()
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -241,6 +260,32 @@ class LabConfig:
         if getattr(synth_cfg, "kind", "") == "drums":
             self._check_drum_metrics(synth_cfg)
         self._check_adaptive()
+        self._check_paper_switches()
+
+    def probe_size(self) -> int:
+        """Examples of the applied-step diagnostic's probe: ``applied_probe`` or the batch."""
+        return self.batch_size if self.applied_probe is None else self.applied_probe
+
+    def _check_paper_switches(self) -> None:
+        """``path_loss``, ``jtfs_first_order`` and ``pi_file`` (the paper-regime switches)."""
+        if self.path_loss not in PATH_LOSSES:
+            raise ValueError(
+                f"path_loss must be one of {', '.join(PATH_LOSSES)} (squared: Eq. 3's P·‖Δ_p‖²; "
+                f"norm: the authors' ‖Δ_p‖₂), got path_loss={self.path_loss!r}"
+            )
+        if self.jtfs_first_order and self.loss != "jtfs":
+            raise ValueError(
+                "jtfs_first_order adds the first-order coefficients to the full JTFS loss; it "
+                f"needs loss='jtfs', got loss={self.loss!r}"
+            )
+        if self.pi_file is None:
+            return
+        if self.loss != "scrapl" or not self.theta_is:
+            raise ValueError(
+                "pi_file replaces theta-IS's π: it needs loss='scrapl' with theta-IS on, got "
+                f"loss={self.loss!r}, theta_is={self.theta_is}"
+            )
+        load_probs(self.pi_file, self.n_paths())  # raises a ValueError naming the file
 
     def n_paths(self) -> int:
         """P of this run's JTFS (the plan alone: no filter is built)."""

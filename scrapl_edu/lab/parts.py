@@ -244,10 +244,12 @@ def _make_loss(parts: RunParts) -> nn.Module | None:
     if cfg.loss == "mss":
         return mss_loss(cfg.mss_kind, **mss_kwargs(parts))
     if cfg.loss == "jtfs":
-        return JTFSLoss(parts.jtfs, rho=cfg.rho)
+        return JTFSLoss(
+            parts.jtfs, rho=cfg.rho, path_loss=cfg.path_loss, first_order=cfg.jtfs_first_order
+        )
     if cfg.loss == "scrapl":
         sampler = PathSampler(parts.n_paths, seed=cfg.seed + 3, min_prob_frac=cfg.min_prob_frac)
-        return SCRAPLLoss(parts.jtfs, sampler, rho=cfg.rho)
+        return SCRAPLLoss(parts.jtfs, sampler, rho=cfg.rho, path_loss=cfg.path_loss)
     return None
 
 

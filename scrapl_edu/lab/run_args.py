@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scrapl_edu.lab.config import LOSSES, SAMPLING_MODES, LabConfig, make_config, sampling_overrides
+from scrapl_edu.losses import PATH_LOSSES
 from scrapl_edu.presets import PRESETS
 
 __all__ = ["add_run_args", "cap_steps", "config_from_args", "config_from_argv"]
@@ -101,6 +102,28 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
         metavar=("LOW", "HIGH"),
         help="override the chirplet FM range (oct/s)",
     )
+    ap.add_argument(
+        "--path-loss",
+        choices=PATH_LOSSES,
+        help="per-path loss of the JTFS losses: squared (Eq. 3's P·‖Δ_p‖², the default) or "
+        "norm (the authors' code's ‖Δ_p‖₂, unsquared, no factor P)",
+    )
+    ap.add_argument(
+        "--jtfs-first-order",
+        action="store_true",
+        help="full JTFS loss: also compare the first-order coefficients (the authors' baseline)",
+    )
+    ap.add_argument(
+        "--pi",
+        metavar="FILE",
+        help="SCRAPL with theta-IS: read π from FILE (.npz with 'probs' of length P, e.g. a "
+        "run's theta_is.npz) instead of computing it",
+    )
+    ap.add_argument(
+        "--applied-probe",
+        type=int,
+        help="SCRAPL: examples of the applied-step diagnostic's probe (default: the batch size)",
+    )
     ap.add_argument("--threads", type=int, help="torch threads (compare uses 1 per run)")
     ap.add_argument(
         "--device",
@@ -135,14 +158,20 @@ def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
         "theta_is_iters",
         "max_wall_s",
         "applied_every",
+        "applied_probe",
         "adaptive_floor",
         "adaptive_every",
+        "path_loss",
     ):
         v = getattr(args, name)
         if v is not None:
             over[name] = v
     if args.no_applied_diag:
         over["applied_diag"] = False
+    if args.jtfs_first_order:
+        over["jtfs_first_order"] = True
+    if args.pi is not None:
+        over["pi_file"] = args.pi
     if args.frontend:
         over["frontend"] = {"kind": args.frontend}
     synth = {}

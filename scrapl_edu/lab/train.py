@@ -63,7 +63,7 @@ from scrapl_edu.lab.results import (
     total_variation,
 )
 from scrapl_edu.losses import mss_loss, path_distance
-from scrapl_edu.theta_is import ThetaISResult, theta_importance_sampling
+from scrapl_edu.theta_is import ThetaISResult, load_probs, theta_importance_sampling
 
 __all__ = [
     "CHECKPOINT",
@@ -107,6 +107,17 @@ def run_theta_is(parts: RunParts, state: TrainState, progress: bool) -> ThetaISR
     state.theta_is_probs = [float(p) for p in res.probs]
     state.theta_is_s = time.perf_counter() - t0
     return res
+
+
+def use_pi_file(parts: RunParts, state: TrainState) -> None:
+    """θ-IS's π read from ``config.pi_file`` instead of computed (checked against P).
+
+    The authors compute π once, at seed 0's initialisation, and reuse the file for every
+    seed; ``theta_is_s`` stays 0 (the cost was paid where the file was made).
+    """
+    probs = load_probs(parts.config.pi_file, parts.n_paths)
+    state.loss_fn.sampler.set_probs(probs)
+    state.theta_is_probs = [float(p) for p in probs]
 
 
 def next_batch(state: TrainState, batch_size: int, n_train: int) -> Tensor:
@@ -172,9 +183,9 @@ def measure_applied(parts: RunParts, state: TrainState) -> None:
     """The applied-step diagnostic now (:mod:`scrapl_edu.lab.applied`), appended to the run's."""
     cfg = parts.config
     if parts.probe is None:
-        x = parts.data["x_train"][: cfg.applied_probe]
+        x = parts.data["x_train"][: cfg.probe_size()]
         seed = cfg.seed + PROBE_SEED_OFFSET
-        parts.probe = make_probe(parts.jtfs, x, seed, getattr(cfg, "rho", None))
+        parts.probe = make_probe(parts.jtfs, x, seed, cfg.rho, cfg.path_loss)
     stats = applied_step_stats(
         state.encoder,
         state.optimizer,
@@ -226,7 +237,7 @@ DRUM_GRAD_EXAMPLES = 2
 
 def _drum_path_loss(parts: RunParts, jtfs: JTFS) -> Callable[[Tensor, Tensor, int], Tensor]:
     def loss(x_hat: Tensor, x: Tensor, p: int) -> Tensor:
-        return path_distance(jtfs, x_hat, x, p, parts.config.rho)
+        return path_distance(jtfs, x_hat, x, p, parts.config.rho, path_loss=parts.config.path_loss)
 
     return loss
 
@@ -499,6 +510,8 @@ def run(
                 "resume with the same arguments or pass --overwrite"
             )
         state.load_state_dict(ck)
+    elif parts.scrapl and config.theta_is and config.pi_file is not None:
+        use_pi_file(parts, state)
     elif parts.scrapl and config.theta_is:
         res = run_theta_is(parts, state, progress)
         if out_path is not None:
