@@ -394,7 +394,7 @@ for n in (1, 3, 8):
     assert torch.allclose(got, 0.5 * (A + A.T) @ w0 + b) and w0.grad is None
 
 # %% [markdown]
-# **Exercise 3.** Write `hvp(f, w, v)`: the Hessian-vector product $\nabla^2 f(w)\,v$ by
+# **Exercise 2.** Write `hvp(f, w, v)`: the Hessian-vector product $\nabla^2 f(w)\,v$ by
 # double backward (a gradient with `create_graph=True`, then the gradient of its dot product
 # with `v`), never forming the Hessian. The graded cell compares with the Hessian that
 # `torch.autograd.functional.hessian` forms, on a non-quadratic function.
@@ -423,7 +423,7 @@ for n in (2, 5):
     assert torch.allclose(hvp(soft, w0, v0), H @ v0)
 
 # %% [markdown]
-# ## Exercise 2: an error in ‰
+# ## Exercise 3: an error in ‰
 #
 # The lab reports the encoder's error as θ L1 in ‰ of each parameter's normalised range. The
 # chirplet's parameters are normalised log-uniformly: a value $v$ in $[lo, hi]$ becomes

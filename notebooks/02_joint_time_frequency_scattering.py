@@ -127,7 +127,7 @@ assert explorer.index == int(np.argmax(energy))
 # `JTFS.path` computes this with subsampling and padding (fast, and equal to kymatio's);
 # the definition, without them, fits in a few lines of FFTs.
 #
-# **Exercise 4 (build it: one path's second-order coefficients, 4 points).** Write
+# **Exercise 1 (build it: one path's second-order coefficients, 4 points).** Write
 # `second_order(U1, psi2_f, psi_fr_f, phi_t_f, phi_f_f)`: `U1` is (n1, N) real; `psi2_f`
 # and `phi_t_f` (N,) are filters in the Fourier domain along time; `psi_fr_f` (F,) and
 # `phi_f_f` (F,) along log-frequency, with F ≥ n1; `phi_f_f` is `None` for a spin-0 path.
@@ -166,7 +166,7 @@ assert grading.check_second_order(second_order)
 # Fig. 6 of the paper plots every path at (rate in Hz, |rate / scale| in oct/s): the axes of
 # the synth's $\theta_{AM}$ and $\theta_{FM}$, where each preset's **θ box** is drawn.
 #
-# **Exercise 1.** Write the velocity of a path from its rate (Hz) and its signed scale
+# **Exercise 2.** Write the velocity of a path from its rate (Hz) and its signed scale
 # (cycles/octave), keeping the sign (the glossary's convention: positive for a rising glide,
 # negative for a falling one; Fig. 6 plots its magnitude). The spin-0 paths (scale 0)
 # follow no glide: return `nan` for them.
@@ -205,7 +205,7 @@ assert all(v > 0 and abs(np.log2(v / fm_)) <= 0.5 + 1e-6 for fm_, v in read.item
 # %% [markdown]
 # ## Spin: the direction of the sweep
 #
-# **Exercise 2 (predict, then check).** Play the chirplet backwards (a falling chirp).
+# **Exercise 3 (predict, then check).** Play the chirplet backwards (a falling chirp).
 # Before running the next cell: what share of its *spinning* energy (spin up and spin down
 # together) will be in the spin-up paths? Record a number between 0 and 1; it is graded
 # within ±0.2 and sealed when the next cell shows the answer.
@@ -247,7 +247,7 @@ assert grading.check_prediction("02_falling_up_share", falling_up_share)
 # 5 × 3 values of θ how often the excess peaks within an octave of θ_AM, for the paper's
 # window and for a window three times longer (`sigma0=0.3`).
 #
-# **Exercise 3.** Given the path energies with AM (`e`) and without (`e0`) and the JTFS,
+# **Exercise 4.** Given the path energies with AM (`e`) and without (`e0`) and the JTFS,
 # return the rate (Hz) of the spin-0 path with the largest excess. The graded cell compares
 # with `lessons.am_excess_peak`.
 

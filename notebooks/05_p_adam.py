@@ -101,7 +101,7 @@ for k, (p, g) in enumerate([(2, 0.5), (0, -3.0), (2, 0.2), (2, -0.1)], start=1):
     assert abs((before - float(w)) - float(g_current)) < 1e-9, f"step {k}, path {p}"
 
 # %% [markdown]
-# **Exercise 4 (build it: P-Adam's direction, 4 points).** Now the same arithmetic as the
+# **Exercise 2 (build it: P-Adam's direction, 4 points).** Now the same arithmetic as the
 # optimizer uses it, for tensors of any shape: write
 # `my_p_adam_direction(grad, m, v, *, k, tau, n_paths, betas, eps)` returning
 # `(g_current, m_new, v_new)`. At a path's first visit `m` and `v` are `None` (and
@@ -138,7 +138,7 @@ assert grading.check_p_adam_direction(my_p_adam_direction)
 # $$m_p = \beta_1^{(k-\tau)/P}\big(1-\beta_1^{\tau/P}\big)G_p + \big(1-\beta_1^{(k-\tau)/P}\big)G_p
 # = \big(1-\beta_1^{k/P}\big)\,G_p .$$
 #
-# **Exercise 2.** Finish the derivation: what are $\hat m_p$ and $\hat v_p$ after the bias
+# **Exercise 3.** Finish the derivation: what are $\hat m_p$ and $\hat v_p$ after the bias
 # correction of Eq. (8), and what is the step? Write it as a function of $G_p$ alone (ε as in
 # the optimizer, `1e-8`). The graded cell replays a random table (norms from $10^{-3}$ to
 # $10^{3}$) through the optimizer.
@@ -189,7 +189,7 @@ assert np.allclose(D_padam, exact, rtol=1e-6) and not np.allclose(D_adam, exact,
 # render and the cosine of $d_k$ with it. At the start and the end it evaluates the full
 # loss $\mathcal L^\Phi$ over four fixed shifts.
 #
-# **Exercise 3 (predict, then check).** Before running the next cells: the cosine between
+# **Exercise 4 (predict, then check).** Before running the next cells: the cosine between
 # an optimizer's applied step and the full gradient is 1 when the step follows the full
 # gradient and near 0 when it is unrelated to it. In the classroom runs (63 paths, 126 steps,
 # 4 seeds), what is P-Adam's mean cosine with the full gradient? Record a number in

@@ -108,7 +108,7 @@ for k, p in enumerate(draws):
 # applied step varies by $\mathbb E_p\|d_p-\mathbb E_q d_q\|^2 =
 # \sum_p\pi_p\|d_p - \sum_q\pi_q d_q\|^2$.
 #
-# **Exercise 4 (build it: the applied-step variance, 2 points).** Write
+# **Exercise 2 (build it: the applied-step variance, 2 points).** Write
 # `applied_variance(D, probs)`: `D` is the (P, |w|) table of candidate steps $d_p$, `probs`
 # the distribution π (P,) or `None` for the uniform draw; return the variance above as a
 # float. The graded cell runs `grading.check_applied_variance` against the library's
@@ -130,7 +130,7 @@ def applied_variance(D, probs=None):
 assert grading.check_applied_variance(applied_variance)
 
 # %% [markdown]
-# **Exercise 5 (predict, then check).** On a frozen table (notebook 05) the table removes
+# **Exercise 3 (predict, then check).** On a frozen table (notebook 05) the table removes
 # the variance of the applied step entirely once every path was visited. The lab trains a
 # real encoder on the classroom chirplet (10 paired seeds, lr $10^{-3}$, 400 steps) with
 # P-Adam, with and without P-SAGA, and measures the applied step's variance over the path
@@ -240,7 +240,7 @@ assert grading.check_prediction("06_saga_cut", saga_cut_lab)
 # $\hat g_p = 0$, so $\mathbb E_p[-\hat g_p] = -\frac1P\sum_{\gamma\in\Gamma}\hat g_\gamma$,
 # while every step adds the average over $\Gamma$.
 #
-# **Exercise 2.** Derive $\mathbb E_p[g_{SAGA}] - \mathbb E_p[g_{current}]$ for a uniform
+# **Exercise 4.** Derive $\mathbb E_p[g_{SAGA}] - \mathbb E_p[g_{current}]$ for a uniform
 # draw, as a function of the table and $P$, and write it in code. The graded cell asks a real
 # optimizer (a replay stopped before every path was visited) for all $P$ directions.
 
@@ -289,7 +289,7 @@ assert np.allclose(expected_shift(table, P), measured, rtol=1e-6, atol=1e-12)
 # costs $O(|w|)$, not $O(P|w|)$). For the toy's two weights that is nothing; for a network
 # it is $P\cdot|w|$ numbers, as many as $P$ copies of the model.
 #
-# **Exercise 3.** How many bytes does P-SAGA add to P-Adam's optimizer
+# **Exercise 5.** How many bytes does P-SAGA add to P-Adam's optimizer
 # state for a model of `n_weights` float32 weights, once all `P` paths were visited? The
 # graded cell builds both optimizers for a linear layer and asks `memory_report()`.
 
