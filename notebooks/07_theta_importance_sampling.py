@@ -49,9 +49,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from scrapl_edu import grading, lab, lessons, presets, top_eigenvalue_hvp, viz
+from scrapl_edu import grading, lab, lessons, presets, top_eigenvalue_hvp, toy, viz
 from scrapl_edu.config import fast_mode
+from scrapl_edu.losses import path_distance
 from scrapl_edu.sampling import apply_min_prob
+from scrapl_edu.theta_is import theta_importance_sampling
 
 fast = fast_mode()
 print("fast mode:", fast)
@@ -132,6 +134,50 @@ for _ in range(2):
     pairs.append((lam, v))
 assert abs(pairs[0][0] - float(eig[-1])) < 1e-8 * float(eig[-1])
 assert abs(pairs[1][0] - float(eig[-2])) < 1e-6 * float(eig[-1])
+
+# %% [markdown]
+# ## $C_{u,p}$ by hand, on the smallest encoder
+#
+# Eq. (11)–(12) for one path $p$ and parameter $u$: with $\tilde\theta = E(w)$,
+# $s_u(w) = \partial(\mathcal L_p\circ D)/\partial\theta_u$ at $\theta = E(w)$ (not detached:
+# it depends on $w$), the matrix $M = \nabla_w\big(s_u(w)\,\nabla_w E_u(w)\big)$ and
+# $C_{u,p} = |\lambda_{max}(M)|$. The encoder of notebooks 05–06 has two weights
+# ($\theta = \mathrm{sigmoid}(w)$, `toy.ThetaModel`), so $M$ is 2 × 2 and can be formed and
+# diagonalised outright; the library's θ-IS (`theta_importance_sampling`, power iteration
+# on HVPs) must agree.
+
+# %%
+problem = toy.make_problem("classroom", theta_star=(0.6, 0.4))
+
+
+def toy_path_loss(x_hat, x, p):  # L_p of Eq. (3), scaled as in notebooks 05-06
+    return problem.loss_scale * path_distance(problem.jtfs, x_hat, x, p)
+
+
+def toy_synth(theta):  # D(θ), unshifted
+    return problem.render(theta.float()).double()
+
+
+encoder = toy.ThetaModel([0.3, 0.7]).double()
+target, p_hand, w0 = problem.target.double(), 5, encoder.w.detach().clone()
+C_hand = []
+for u in range(2):
+
+    def field(w, u=u):  # s_u(w) ∇_w E_u(w): its Jacobian is M of Eq. (12)
+        theta = torch.sigmoid(w)[None]
+        loss = toy_path_loss(toy_synth(theta), target, p_hand)
+        (s,) = torch.autograd.grad(loss, theta, create_graph=True)  # Eq. (11)
+        (grad_E,) = torch.autograd.grad(theta[0, u], w, create_graph=True)
+        return s[0, u] * grad_E
+
+    M = torch.autograd.functional.jacobian(field, w0)
+    C_hand.append(float(torch.linalg.eigvals(M).abs().max()))
+res = theta_importance_sampling(
+    encoder, toy_synth, toy_path_loss, target, n_iter=100, n_paths=problem.n_paths,
+    paths=[p_hand], progress=False,
+)  # fmt: skip
+print(f"path {p_hand}: C by hand {np.round(C_hand, 6)}, θ-IS {res.C[:, p_hand].numpy().round(6)}")
+assert np.allclose(C_hand, res.C[:, p_hand].numpy(), rtol=1e-4)
 
 # %% [markdown]
 # ## From curvature to π (Eq. 10)
@@ -287,7 +333,8 @@ for preset, (never, share) in trade.items():
 # ## Recap
 #
 # - Power iteration on Hessian-vector products gives a top eigenvalue at the cost of a few
-#   backward passes, without forming the Hessian (Eq. 12).
+#   backward passes, without forming the Hessian (Eq. 12); deflation finds the next ones.
+# - $C_{u,p}$ by hand on a 2-weight encoder equals the library's θ-IS.
 # - Eq. (10) normalises each parameter's curvatures over the paths and averages them.
 # - θ-IS puts well over the uniform share of π on the paths inside each preset's θ box
 #   (classroom mode); the fast sizes reproduce it only for the slow-AM configurations.
