@@ -233,8 +233,8 @@ audio(chirp(3.0, am_hz=6.0), sr)
 #   \theta_{AM}\, t)|$, with $\theta_{AM}$ in Hz (Section 4.3).
 # - **FM** / **frequency modulation**: the glide of the carrier, $\theta_{FM}$ in oct/s.
 # - **MSS** / **multi-scale spectral loss**: the distance between short-time Fourier spectra
-#   at several window sizes (Engel et al., 2020): the usual DDSP loss, blind to time shifts
-#   larger than its windows (Section 1).
+#   at several window sizes (Engel et al., 2020): the usual DDSP loss; it compares the two
+#   sounds frame by frame (Section 1; notebook 03 measures what a time shift does to it).
 
 # %% [markdown]
 # ## Glossary: the scattering transform
@@ -259,8 +259,9 @@ audio(chirp(3.0, am_hz=6.0), sr)
 #   octave, signed by the spin (Section 4.1).
 # - **cycles/octave** / **cycles per octave** / **c/o**: the unit of scale: oscillations
 #   of the frequential wavelet per octave of the log-frequency axis.
-# - **spin**: the sign of the frequential wavelet: +1 (up) or −1 (down); 0 for the
-#   frequential low-pass. A rising chirp puts its energy in spin +1, a falling one in −1.
+# - **spin**: the sign of the frequential wavelet: +1 (up) or −1 (down), the direction of
+#   the pattern across log-frequency it responds to; 0 for the frequential low-pass
+#   (notebook 02 measures where a rising and a falling chirp put their energy).
 # - **velocity** / **FM velocity**: rate / scale, in octaves per second: the glide speed a
 #   path responds to; its sign is the spin's (the paper's Fig. 6 uses |rate / scale|).
 # - **path grid**: the paths laid out by rate (Hz) and scale (c/o); notebooks 02 and 07 draw
