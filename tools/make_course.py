@@ -43,6 +43,8 @@ from scrapl_edu.curriculum import notebook_sources, read_notebook  # noqa: E402
 COURSE = ROOT / "course"
 #: notebooks by fast-mode run time, longest first (the order ``check`` grades them in)
 LONGEST_FIRST = ("08", "10", "06", "07", "03", "05", "02", "04", "00", "09", "01")
+#: seconds a cell may run in ``check`` (fast mode; a stalled kernel is retried once)
+CELL_TIMEOUT_S = 300
 #: the two submissions of ``check``: student id -> which edition it submits
 EDITIONS = {"solution": "source", "blank": "release"}
 
@@ -82,7 +84,9 @@ def _config(root: Path):
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     cfg.CourseDirectory.root = str(root)
-    cfg.Execute.execute_retries = 0
+    # fast mode: no cell needs minutes; a kernel that stalls (idle, its reply lost: the
+    # upstream stall the browser test retries for Voilà) is cut after this and retried once
+    cfg.Execute.timeout = CELL_TIMEOUT_S
     return cfg
 
 
@@ -120,6 +124,13 @@ def _grade_one(name: str, student: str, course: Path) -> tuple[list[CellScore], 
     shutil.copytree(edition, root / "submitted" / student / name)
     out = api.autograde(name, student, force=True, create=True)
     log = "" if out["success"] else out.get("error", "") + out.get("log", "")
+    graded = root / "autograded" / student / name / f"{name}.ipynb"
+    if graded.is_file():
+        outputs = [
+            o for c in nbformat.read(graded, as_version=4).cells for o in c.get("outputs", [])
+        ]
+        if any(o.get("ename") == "CellTimeoutError" for o in outputs):
+            log += f"\nTIMEOUT: a cell ran past {CELL_TIMEOUT_S} s"
     scores = []
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         try:
@@ -164,6 +175,10 @@ def check(course: Path = COURSE, only: list[str] | None = None, jobs: int = 2) -
             n, s = futures[fut]
             results[(n, s)] = fut.result()
             print(f"  {n} [{s}]: {results[(n, s)][1]:.0f} s", flush=True)
+        retry = [t for t, r in results.items() if "TIMEOUT:" in r[2]]
+        for n, s in retry:  # once: a stalled kernel is not the notebook's fault
+            print(f"  {n} [{s}]: a cell timed out, grading it again", flush=True)
+            results[(n, s)] = pool.submit(_grade_one, n, s, course).result()
     problems, rows = (
         [],
         ["| assignment | cell | points | solution | blank |", "|---|---|---|---|---|"],
