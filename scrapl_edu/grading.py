@@ -56,6 +56,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from scrapl_edu import optim  # p_adam_direction, p_saga_direction (Eq. 6-9)
+from scrapl_edu.diagnostics import direction_variance, estimator_table
+from scrapl_edu.jtfs import second_order_path
+from scrapl_edu.lessons import paired_summary
+from scrapl_edu.sampling import probs_from_importance
+from scrapl_edu.theta_is import deflated_power_step
+
 __all__ = [
     "POINTS",
     "PREDICTIONS",
@@ -139,8 +146,6 @@ def check_second_order(fn: Callable[..., Any], n_cases: int = N_CASES) -> int:
     |(U1 ∗_t ψ2) ∗_fr ψ_fr| ∗_t φ_T [∗_fr φ_F], compared with
     :func:`scrapl_edu.jtfs.second_order_path`. Returns the number of cases passed.
     """
-    from scrapl_edu.jtfs import second_order_path
-
     rng = _rng()
     for i in range(n_cases):
         n1 = int(rng.integers(1, 9))
@@ -167,8 +172,6 @@ def check_reweighting(fn: Callable[[Tensor, Tensor], Any], n_cases: int = N_CASE
     Checked against :func:`scrapl_edu.diagnostics.estimator_table` (``reweight=True``), and
     the invariant of Prop. 3.1: Σ_p π_p ĝ_p equals the full gradient mean_p G_p.
     """
-    from scrapl_edu.diagnostics import estimator_table
-
     rng = _rng()
     for i in range(n_cases):
         P, D = int(rng.integers(1, 40)), int(rng.integers(1, 6))
@@ -206,10 +209,8 @@ def check_p_adam_direction(fn: Callable[..., Any], n_cases: int = N_CASES) -> in
     (1-based), ``tau`` the step of the path's last visit. Checked against
     :func:`scrapl_edu.optim.p_adam_direction` on random shapes, states, clocks and betas.
     """
-    from scrapl_edu.optim import p_adam_direction
-
     for i, c in enumerate(_p_adam_cases(_rng(), n_cases)):
-        want = p_adam_direction(**c)
+        want = optim.p_adam_direction(**c)
         got = fn(
             c["grad"].clone(),
             None if c["m"] is None else c["m"].clone(),
@@ -238,15 +239,13 @@ def check_p_saga_direction(fn: Callable[..., Any], n_cases: int = N_CASES) -> in
     ``g_hat_p`` is ``None`` at the path's first visit (no table entry yet). Checked against
     :func:`scrapl_edu.optim.p_saga_direction`.
     """
-    from scrapl_edu.optim import p_saga_direction
-
     rng = _rng()
     for i in range(n_cases):
         shape = tuple(int(s) for s in rng.integers(1, 6, size=int(rng.integers(1, 3))))
         g = _t(rng.standard_normal(shape))
         g_hat = None if i % 3 == 0 else _t(rng.standard_normal(shape))
         g_avg = _t(rng.standard_normal(shape))
-        want = p_saga_direction(g, g_hat, g_avg)
+        want = optim.p_saga_direction(g, g_hat, g_avg)
         got = fn(g.clone(), None if g_hat is None else g_hat.clone(), g_avg.clone())
         case = f"case {i}: shape {shape}" + (
             ", first visit (g_hat_p None)" if g_hat is None else ""
@@ -263,8 +262,6 @@ def check_probs_from_importance(fn: Callable[[Tensor], Any], n_cases: int = N_CA
     which contributes the uniform distribution. Checked against
     :func:`scrapl_edu.sampling.probs_from_importance`, and π must sum to 1.
     """
-    from scrapl_edu.sampling import probs_from_importance
-
     rng = _rng()
     for i in range(n_cases):
         U, P = int(rng.integers(1, 5)), int(rng.integers(1, 40))
@@ -291,8 +288,6 @@ def check_deflated_power_step(fn: Callable[..., Any], n_cases: int = N_CASES) ->
     H' v / ‖H' v‖. Checked against :func:`scrapl_edu.theta_is.deflated_power_step`, and
     iterated: after deflating the top eigenpair the student's steps find the second.
     """
-    from scrapl_edu.theta_is import deflated_power_step
-
     rng = _rng()
     for i in range(n_cases):
         n = int(rng.integers(2, 9))
@@ -338,8 +333,6 @@ def check_applied_variance(fn: Callable[..., Any], n_cases: int = N_CASES) -> in
     ``D`` (P, D) holds the step the optimizer would apply if path p were drawn; ``probs``
     is π or ``None`` (uniform). Checked against :func:`scrapl_edu.diagnostics.direction_variance`.
     """
-    from scrapl_edu.diagnostics import direction_variance
-
     rng = _rng()
     for i in range(n_cases):
         P, D = int(rng.integers(1, 40)), int(rng.integers(1, 6))
@@ -362,8 +355,6 @@ def check_paired_effect(fn: Callable[..., Any], n_cases: int = N_CASES) -> int:
     ``a`` and ``b`` are numpy arrays of one value per seed (2 to 20 seeds). Checked against
     :func:`scrapl_edu.lessons.paired_summary`.
     """
-    from scrapl_edu.lessons import paired_summary
-
     rng = _rng()
     for i in range(n_cases):
         n = int(rng.integers(2, 21))
