@@ -92,13 +92,13 @@ w = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
 opt = SCRAPLOptimizer([w], n_paths=4, lr=1.0, p_adam=True, p_saga=False)
 moments = {}  # path -> (m, v, tau)
 for k, (p, g) in enumerate([(2, 0.5), (0, -3.0), (2, 0.2), (2, -0.1)], start=1):
-    before = float(w)
+    before = float(w.detach())
     w.grad = torch.tensor([g], dtype=torch.float64)
     opt.step(path=p)
     m, v, tau = moments.get(p, (0.0, 0.0, 0))
     m, v, g_current = p_adam_update(m, v, g, k, tau, 4)
     moments[p] = (m, v, k)
-    assert abs((before - float(w)) - float(g_current)) < 1e-9, f"step {k}, path {p}"
+    assert abs((before - float(w.detach())) - float(g_current)) < 1e-9, f"step {k}, path {p}"
 
 # %% [markdown]
 # **Exercise 2 (build it: P-Adam's direction, 4 points).** Now the same arithmetic as the

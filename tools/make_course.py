@@ -16,7 +16,8 @@ after ``source`` the ordinary ``nbgrader generate_assignment`` / ``autograde`` /
 two submissions: the *solution edition* (the source notebook, answers in) and the *blank
 student edition* (the release, untouched). It passes when the solution edition scores full
 marks on every auto-graded cell and the blank edition zero on every auto-graded cell; cells
-graded by hand (the capstone's text) are listed, not scored. The notebooks run in fast mode
+graded by hand (the capstone's text) are listed, not scored. (nbgrader scores a graded cell 0 if it
+raises *or writes to stderr*: a warning in a test cell costs the student the points.) The notebooks run in fast mode
 (``SCRAPL_EDU_FAST=1``, one thread per kernel), ``--jobs`` assignments at a time, each in its
 own course folder under ``course/check/`` (its own gradebook, so that runs do not share a
 database); the score table is written to ``course/check/scores.md``.
