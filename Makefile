@@ -32,7 +32,7 @@ test: setup
 
 # ruff, then the layering of the package (import-linter contracts in pyproject.toml)
 lint: setup
-	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks
+	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks experiments
 	$(BIN)/lint-imports
 
 unit: setup

@@ -55,7 +55,7 @@ from scrapl_edu.diagnostics import (
     monte_carlo_unbiasedness,
 )
 
-problem = toy.make_problem("classroom", theta_star=(0.6, 0.4))
+problem = toy.make_problem("classroom", theta_star=(0.6, 0.4), fast=fast_mode())
 jtfs, P = problem.jtfs, problem.n_paths
 print(f"fast mode: {fast_mode()} | {jtfs.extra_repr()}")
 

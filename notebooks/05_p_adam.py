@@ -58,7 +58,7 @@ from scrapl_edu import SCRAPLOptimizer, grading, lessons, toy
 from scrapl_edu.config import fast_mode
 from scrapl_edu.sampling import PathSampler
 
-problem = toy.make_problem("classroom")
+problem = toy.make_problem("classroom", fast=fast_mode())
 P = problem.n_paths
 SEEDS = [0, 1, 2, 3]
 STEPS = 50 if fast_mode() else 2 * P  # classroom: each path drawn about twice per run
@@ -78,11 +78,12 @@ print(f"fast mode: {fast_mode()} | P = {P} paths, {STEPS} steps per run, seeds {
 def p_adam_update(m, v, g, k, tau, P, beta1=0.9, beta2=0.999, eps=1e-8):
     """One P-Adam update of path p (Eq. 6-7) and its direction g_current (Eq. 8)."""
     ### BEGIN SOLUTION
-    decay1, decay2 = beta1 ** ((k - tau) / P), beta2 ** ((k - tau) / P)
-    m = decay1 * m + (1 - decay1) * g
-    v = decay2 * v + (1 - decay2) * g * g
-    m_hat, v_hat = m / (1 - beta1 ** (k / P)), v / (1 - beta2 ** (k / P))
-    g_current = m_hat / (eps + np.sqrt(v_hat))
+    from scrapl_edu import p_adam_direction  # the library's Eq. (6)-(8), a pure function
+
+    m, v, g = (torch.as_tensor(x, dtype=torch.float64) for x in (m, v, g))
+    g_current, m, v = p_adam_direction(
+        g, m, v, k=k, tau=tau, n_paths=P, betas=(beta1, beta2), eps=eps
+    )
     ### END SOLUTION
     return m, v, g_current
 
@@ -203,7 +204,7 @@ grading.predict("05_padam_cos_full", 0.3)  # each path stepped with its own mome
 
 # %%
 grading.reveal("05_padam_cos_full")
-runs = lessons.paired_runs(["Adam", "P-Adam"], SEEDS, STEPS, probe_every=PROBE_EVERY)
+runs = lessons.paired_runs(["Adam", "P-Adam"], SEEDS, STEPS, probe_every=PROBE_EVERY, fast=fast_mode())
 lessons.plot_paired_runs(runs)
 plt.show()
 display(Markdown(lessons.paired_table(runs, "Adam", "P-Adam")))

@@ -57,7 +57,7 @@ from scrapl_edu.diagnostics import direction_variance
 from scrapl_edu.lab.evidence import load_evidence
 from scrapl_edu.sampling import PathSampler
 
-problem = toy.make_problem("classroom")
+problem = toy.make_problem("classroom", fast=fast_mode())
 P = problem.n_paths
 SEEDS = [0, 1, 2, 3]
 STEPS = 50 if fast_mode() else 2 * P
@@ -160,7 +160,7 @@ grading.predict("06_saga_cut", 1.5)
 
 # %%
 runs = lessons.paired_runs(
-    ["P-Adam", "P-Adam + P-SAGA"], SEEDS, STEPS, probe_every=8, table_every=TABLE_EVERY
+    ["P-Adam", "P-Adam + P-SAGA"], SEEDS, STEPS, probe_every=8, table_every=TABLE_EVERY, fast=fast_mode()
 )
 lessons.plot_saga_runs(runs, "P-Adam", "P-Adam + P-SAGA")
 plt.show()

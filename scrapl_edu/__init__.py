@@ -8,7 +8,7 @@ the gradient with P-Adam (Eq. 6-8), P-SAGA (Eq. 9) and theta-importance sampling
 
 from scrapl_edu.jtfs import JTFS, PathInfo
 from scrapl_edu.losses import JTFSLoss, SCRAPLLoss, mss_loss
-from scrapl_edu.optim import SCRAPLOptimizer
+from scrapl_edu.optim import SCRAPLOptimizer, adam_direction, p_adam_direction, p_saga_direction
 from scrapl_edu.sampling import PathSampler
 from scrapl_edu.theta_is import ThetaISResult, theta_importance_sampling, top_eigenvalue_hvp
 
@@ -19,6 +19,9 @@ __all__ = [
     "SCRAPLLoss",
     "mss_loss",
     "SCRAPLOptimizer",
+    "adam_direction",
+    "p_adam_direction",
+    "p_saga_direction",
     "PathSampler",
     "ThetaISResult",
     "theta_importance_sampling",

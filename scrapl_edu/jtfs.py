@@ -45,7 +45,9 @@ this module applies a plan to signals (torch: devices, dtypes, autograd).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -53,7 +55,7 @@ import torch
 from torch import Tensor, nn
 
 from scrapl_edu.checks import check_path_index
-from scrapl_edu.jtfs_plan import ROWS_TOL, WINDOW_TOL, JTFSPlan, PathInfo, make_plan
+from scrapl_edu.jtfs_plan import ROWS_TOL, WINDOW_TOL, JTFSConfig, JTFSPlan, PathInfo, make_plan
 from scrapl_edu.ops import (
     band_modulus,
     fold,
@@ -65,7 +67,7 @@ from scrapl_edu.ops import (
     stack_complex,
 )
 
-__all__ = ["JTFS", "PathInfo", "ROWS_TOL", "WINDOW_TOL", "second_order_path"]
+__all__ = ["JTFS", "JTFSConfig", "PathInfo", "ROWS_TOL", "WINDOW_TOL", "second_order_path"]
 
 def second_order_path(
     U1: Tensor,
@@ -111,9 +113,9 @@ Groups = list[tuple[int, tuple[int, ...], Tensor]]
 
 
 class _FromPlan:
-    """A read-only attribute of :class:`JTFS` that reads the same name of ``jtfs.plan``."""
+    """A read-only attribute of :class:`JTFS`: ``jtfs.<name>`` reads ``jtfs.plan.<name>``."""
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
 
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
@@ -121,18 +123,56 @@ class _FromPlan:
 
     def __set__(self, obj: Any, value: Any) -> None:
         raise AttributeError(
-            f"JTFS.{self.name} is fixed by the plan; build a new JTFS(..., {self.name}=...)"
+            f"JTFS.{self.name} is the plan's layout, derived from jtfs.config; build a new "
+            "JTFS with other settings to change it"
         )
+
+
+class _FromConfig(_FromPlan):
+    """A setting, read-only on :class:`JTFS`: ``jtfs.<name>`` reads ``jtfs.plan.config.<name>``."""
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else getattr(obj.plan.config, self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise AttributeError(
+            f"JTFS.{self.name} is fixed by the plan; build a new JTFS(..., {self.name}=...) "
+            f"or JTFS.from_config(dataclasses.replace(jtfs.config, {self.name}=...))"
+        )
+
+
+#: the plan's layout, readable on the module (``jtfs.N_pad``, ``jtfs.paths``, ...)
+_LAYOUT = (
+    "padding",
+    "N_pad",
+    "N_fr",
+    "K_fr",
+    "log2_T",
+    "log2_F",
+    "psi1_specs",
+    "psi2_specs",
+    "phi_spec",
+    "psi_fr_specs",
+    "spins",
+    "phi_F_spec",
+    "paths",
+    "n_paths",
+    "n2_first",
+    "frames",
+)
 
 
 class JTFS(nn.Module):
     """Joint time-frequency scattering with SCRAPL's path set (Section 4.1).
 
-    Parameters follow kymatio's ``TimeFrequencyScattering``: ``shape`` signal
-    length N; ``J`` octaves and ``Q1``/``Q2`` wavelets per octave at the first and
-    second order; ``J_fr``/``Q_fr`` for the frequential wavelets; ``T`` (default
-    ``2**J``) and ``F`` (default ``2**J_fr``) the widths of the time and frequency
-    averaging; ``sr`` the sample rate (only used to report rates in Hz).
+    Built from a :class:`scrapl_edu.jtfs_plan.JTFSConfig`, by its fields
+    (``JTFS(shape=4096, J=9, Q1=8, ...)``, as kymatio's ``TimeFrequencyScattering``: ``shape``
+    signal length N; ``J`` octaves and ``Q1``/``Q2`` wavelets per octave at the first and
+    second order; ``J_fr``/``Q_fr`` for the frequential wavelets; ``T`` (default ``2**J``)
+    and ``F`` (default ``2**J_fr``) the widths of the time and frequency averaging; ``sr``
+    the sample rate (only used to report rates in Hz); ``filterbank`` the wavelet design)
+    or whole (``JTFS.from_config(cfg)``). ``jtfs.config`` is that configuration; its
+    settings are also readable here (``jtfs.J``, ``jtfs.T``, ``jtfs.N`` = ``shape``).
 
     ``jtfs.paths`` lists the SCRAPL paths (second-order ``(n2, n_fr)``
     coefficients); ``jtfs.path(x, i)`` computes one of them at the cost of one
@@ -143,57 +183,41 @@ class JTFS(nn.Module):
 
     ``full_rate`` computes the first order with one batched full-length IFFT and
     decimates afterwards (same numbers; default: on CUDA only, where kernel launches
-    cost more than arithmetic).
+    cost more than arithmetic): how to compute, not what, so not part of the config.
     Set ``exact=True`` to fold every spectrum in full (no band windows): slower,
     identical to float precision; used to check the fast path.
     """
 
-    # the plan's layout, read-only
-    N = _FromPlan()
-    J = _FromPlan()
-    Q1 = _FromPlan()
-    Q2 = _FromPlan()
-    J_fr = _FromPlan()
-    Q_fr = _FromPlan()
-    T = _FromPlan()
-    F = _FromPlan()
-    sr = _FromPlan()
-    exact = _FromPlan()
-    padding = _FromPlan()
-    N_pad = _FromPlan()
-    N_fr = _FromPlan()
-    K_fr = _FromPlan()
-    log2_T = _FromPlan()
-    log2_F = _FromPlan()
-    psi1_specs = _FromPlan()
-    psi2_specs = _FromPlan()
-    phi_spec = _FromPlan()
-    psi_fr_specs = _FromPlan()
-    spins = _FromPlan()
-    phi_F_spec = _FromPlan()
-    paths = _FromPlan()
-    n_paths = _FromPlan()
-    n2_first = _FromPlan()
-    frames = _FromPlan()
-
     def __init__(
         self,
-        shape: int,
-        J: int,
-        Q1: int = 8,
-        Q2: int = 2,
-        J_fr: int = 3,
-        Q_fr: int = 2,
-        T: int | None = None,
-        F: int | None = None,
-        sr: float | None = None,
-        exact: bool = False,
+        *args: Any,
+        config: JTFSConfig | None = None,
         full_rate: bool | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__()
-        self.plan: JTFSPlan = make_plan(shape, J, Q1, Q2, J_fr, Q_fr, T, F, sr, exact)
+        if config is None:
+            config = JTFSConfig.of(*args, **kwargs)
+        elif args or kwargs:
+            raise TypeError(
+                f"give a JTFSConfig or its fields, not both (config=... and {len(args)} "
+                f"positional, keywords {sorted(kwargs)})"
+            )
+        elif not isinstance(config, JTFSConfig):
+            raise TypeError(f"config must be a JTFSConfig, got {type(config).__name__}")
+        self.plan: JTFSPlan = make_plan(config)
         self.full_rate = full_rate
         self._tensor_cache: dict[tuple, Tensor] = {}
+
+    @classmethod
+    def from_config(cls, config: JTFSConfig, full_rate: bool | None = None) -> JTFS:
+        """A JTFS of the configuration ``config`` (see :class:`JTFSConfig`)."""
+        return cls(config=config, full_rate=full_rate)
+
+    @property
+    def config(self) -> JTFSConfig:
+        """The configuration this JTFS was built from (frozen)."""
+        return self.plan.config
 
     # ----------------------------------------------------------- describing
 
@@ -235,10 +259,7 @@ class JTFS(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        return (
-            f"shape={self.N}, J={self.J}, Q1={self.Q1}, Q2={self.Q2}, J_fr={self.J_fr}, "
-            f"Q_fr={self.Q_fr}, T={self.T}, F={self.F}, n_paths={self.n_paths}"
-        )
+        return f"{self.config.describe()}, n_paths={self.n_paths}"
 
     # -------------------------------------------- the plan's arrays as tensors
 
@@ -426,3 +447,21 @@ class JTFS(nn.Module):
             # drift by ~1e-5 relative, the tolerance we promise against kymatio
             out.append(torch.matmul(U1.double(), Phi.T.double()).to(U1.dtype))
         return torch.cat(out, dim=1)
+
+
+# the settings (every field of JTFSConfig, and N = shape) and the layout, read-only on the module
+for _name in (*(f.name for f in fields(JTFSConfig)), "N"):
+    setattr(JTFS, _name, _FromConfig(_name))
+for _name in _LAYOUT:
+    setattr(JTFS, _name, _FromPlan(_name))
+del _name
+
+# help(JTFS) and editors show JTFSConfig's fields as the constructor's (they are forwarded)
+JTFS.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        *inspect.signature(JTFSConfig).parameters.values(),
+        inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("full_rate", inspect.Parameter.KEYWORD_ONLY, default=None),
+    ]
+)

@@ -1,7 +1,10 @@
 """The plan of a JTFS: what to compute, fixed at construction (numpy, float64, no torch graph).
 
-:func:`make_plan` checks a configuration and lays it out: padding, the three filterbanks'
-parameters, the frequential length, and the SCRAPL path table. :class:`JTFSPlan` holds
+:class:`JTFSConfig` is the configuration, the one place where each setting of the transform
+is written (its name, type, default and check); the module (:class:`scrapl_edu.jtfs.JTFS`),
+its ``extra_repr`` and the presets (:mod:`scrapl_edu.presets`) read it. :func:`make_plan`
+lays a configuration out: padding, the three filterbanks' parameters, the frequential length,
+and the SCRAPL path table. :class:`JTFSPlan` holds
 that layout (frozen) and derives from it, as pure functions of the layout, every array the
 transform multiplies with: the Fourier-domain filters, the band windows of the first and
 second orders, and the frequential and averaging matrices. Those arrays are computed on
@@ -14,9 +17,10 @@ of a plan read only the layout); they are read-only.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from difflib import get_close_matches
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -41,13 +45,127 @@ from scrapl_edu.ops import (
     polyphase_plan,
 )
 
-__all__ = ["ROWS_TOL", "WINDOW_TOL", "JTFSPlan", "PathInfo", "make_plan"]
+__all__ = [
+    "ROWS_TOL",
+    "WINDOW_TOL",
+    "FilterBank",
+    "JTFSConfig",
+    "JTFSPlan",
+    "PathInfo",
+    "make_plan",
+]
 
 #: relative L1 mass of a filter allowed outside its gathered window
 WINDOW_TOL = 1e-7
 
 #: relative L1 mass of a frequential matrix allowed in the rows we skip (float64-exact)
 ROWS_TOL = 1e-12
+
+#: a filterbank design: ``(J, Q) -> [FilterSpec(xi, sigma, j), ...]`` (or ``(xi, sigma)`` pairs)
+FilterBank: TypeAlias = Callable[[int, int], Sequence[FilterSpec | tuple[float, float]]]
+
+
+@dataclass(frozen=True)
+class JTFSConfig:
+    """The configuration of a JTFS, checked once: what :func:`make_plan` lays out.
+
+    The parameters of kymatio's ``TimeFrequencyScattering`` that the paper sets (Section 4.1,
+    Tables 10-12; the JTFS spec's "Parameters": kymatio 0.4.0.dev0), under the same names:
+
+    Attributes:
+        shape: signal length N (samples).
+        J: octaves of the time wavelets; the largest time scale is ``2**J`` samples.
+        Q1: first-order wavelets per octave (Q[0] in kymatio).
+        Q2: second-order wavelets per octave (Q[1]); psi2 sets the path's temporal rate.
+        J_fr: octaves of the frequential wavelets along log-frequency n1.
+        Q_fr: frequential wavelets per octave; psi_fr sets the path's scale and spin.
+        T: width of the time averaging phi_T in samples (None: ``2**J``, resolved here, so
+            ``cfg.T`` is an int; ``dataclasses.replace`` keeps it: pass ``T=None`` to re-derive).
+        F: width of the frequency averaging phi_F in n1 bins (None: ``2**J_fr``, likewise).
+        sr: sample rate in Hz, only used to report path rates in Hz (None: cycles per sample).
+        exact: fold every spectrum in full, no band windows (slower, same to float precision).
+        filterbank: the filterbank design, called as ``filterbank(J, Q1)``, ``filterbank(J, Q2)``
+            and ``filterbank(J_fr, Q_fr)``; it returns the wavelets' :class:`FilterSpec`
+            (centre ``xi`` in cycles per sample, bandwidth ``sigma``, subsampling ``j``), or
+            ``(xi, sigma)`` pairs whose ``j`` is the aliasing rule
+            (:func:`scrapl_edu.filters.max_dyadic_subsampling`). Default: the Morlet
+            filterbank of the reference, :func:`scrapl_edu.filters.filterbank_params`. A hook
+            as kymatio 0.4's ``scattering_filter_factory(..., filterbank=...)``, e.g. a
+            denser or narrower bank for an exercise; the low-passes phi_T, phi_F and the
+            frequential low-pass stay the reference's.
+
+    Raises TypeError / ValueError naming the setting, in the user's terms (what to change),
+    for a configuration the reference cannot compute. Frozen and hashable: a configuration
+    is a value (compare two runs' JTFS, key a cache).
+    """
+
+    shape: int
+    J: int
+    Q1: int = 8
+    Q2: int = 2
+    J_fr: int = 3
+    Q_fr: int = 2
+    T: int | None = None
+    F: int | None = None
+    sr: float | None = field(default=None, metadata={"shown": "if set"})
+    exact: bool = field(default=False, metadata={"shown": "if set"})
+    filterbank: FilterBank = field(default=filterbank_params, metadata={"shown": "if set"})
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise the values once, here
+        for name, minimum in (
+            ("shape", 16),
+            ("J", 1),
+            ("Q1", 1),
+            ("Q2", 1),
+            ("J_fr", 1),
+            ("Q_fr", 1),
+        ):
+            set_(self, name, _as_int(name, getattr(self, name), minimum))
+        set_(self, "T", _as_pow2_scale("T", self.T, 2**self.J))
+        set_(self, "F", _as_pow2_scale("F", self.F, 2**self.J_fr))
+        _check_scales(self.shape, self.J, self.J_fr, self.T, self.F, self.sr)
+        set_(self, "sr", None if self.sr is None else float(self.sr))
+        set_(self, "exact", bool(self.exact))
+        if not callable(self.filterbank):
+            raise TypeError(
+                "filterbank must be a function (J, Q) -> filter specs, e.g. "
+                f"scrapl_edu.filters.filterbank_params; got {self.filterbank!r}"
+            )
+
+    @classmethod
+    def of(cls, *args: Any, **kwargs: Any) -> JTFSConfig:
+        """``JTFSConfig(*args, **kwargs)``, an unknown setting named with the known ones."""
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in kwargs if k not in names]
+        if unknown:
+            hints = [
+                f"{k!r} (did you mean {m[0]!r}?)"
+                if (m := get_close_matches(k, names, 1))
+                else repr(k)
+                for k in unknown
+            ]
+            raise TypeError(f"unknown JTFS setting {', '.join(hints)}; the settings are {names}")
+        return cls(*args, **kwargs)
+
+    @property
+    def N(self) -> int:
+        """The signal length (``shape``), as the paper and kymatio's code write it."""
+        return self.shape
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this configuration (``JTFS(**cfg.kwargs())``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def describe(self) -> str:
+        """``"shape=4096, J=9, ..."``: every setting; ``sr``, ``exact``, ``filterbank`` if set."""
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("shown") == "if set" and value is f.default:
+                continue
+            shown.append(f"{f.name}={getattr(value, '__qualname__', value)}")
+        return ", ".join(shown)
 
 
 @dataclass(frozen=True)
@@ -90,8 +208,8 @@ class PathInfo:
 class JTFSPlan:
     """The layout of one JTFS configuration, and the arrays derived from it.
 
-    Fields are the configuration (``N`` = signal length, ``J``, ``Q1``, ``Q2``, ``J_fr``,
-    ``Q_fr``, ``T``, ``F``, ``sr``, ``exact``) and its layout: ``padding`` (N -> N_pad),
+    Fields are the configuration (:class:`JTFSConfig`: ``plan.config.J``, ...) and its
+    layout: ``padding`` (N -> N_pad),
     the filter parameters ``psi1_specs``, ``psi2_specs``, ``phi_spec`` (time) and
     ``psi_fr_specs`` (frequential filters in path order n_fr: the low-pass, K spin-up, K
     spin-down; ``spins`` gives each one's spin), ``phi_F_spec``, the frequential length
@@ -99,16 +217,7 @@ class JTFSPlan:
     ``paths``. Build one with :func:`make_plan`.
     """
 
-    N: int
-    J: int
-    Q1: int
-    Q2: int
-    J_fr: int
-    Q_fr: int
-    T: int
-    F: int
-    sr: float | None
-    exact: bool
+    config: JTFSConfig
     padding: TimePadding
     psi1_specs: tuple[FilterSpec, ...]
     psi2_specs: tuple[FilterSpec, ...]
@@ -135,11 +244,11 @@ class JTFSPlan:
 
     @property
     def log2_T(self) -> int:
-        return int(math.floor(math.log2(self.T)))
+        return self.phi_spec.j
 
     @property
     def log2_F(self) -> int:
-        return int(math.floor(math.log2(self.F)))
+        return self.phi_F_spec.j
 
     @property
     def n_paths(self) -> int:
@@ -234,7 +343,7 @@ class JTFSPlan:
         """
 
         def build() -> tuple[np.ndarray, ...] | None:
-            if self.exact:
+            if self.config.exact:
                 return None
             K = 2**k1
             L1 = self.N_pad // K
@@ -262,7 +371,7 @@ class JTFSPlan:
         """rfft gather plan of fold_{2^(j2-k1)}(U1hat psi2.level[k1]), or None."""
 
         def build() -> tuple[np.ndarray, np.ndarray] | None:
-            if self.exact:
+            if self.config.exact:
                 return None
             K = 2 ** (self.psi2_specs[n2].j - k1)
             h = self.psi2_level(n2, k1)
@@ -301,7 +410,7 @@ class JTFSPlan:
 
         def build() -> np.ndarray:
             A = self.fr_matrix(n_fr, m)
-            if self.exact or self.spins[n_fr] == 0:
+            if self.config.exact or self.spins[n_fr] == 0:
                 return np.arange(A.shape[0])
             mass = np.abs(A).sum(axis=1)
             order = np.argsort(mass)
@@ -453,68 +562,71 @@ def _path_table(
     return tuple(paths)
 
 
-def make_plan(
-    shape: int,
-    J: int,
-    Q1: int = 8,
-    Q2: int = 2,
-    J_fr: int = 3,
-    Q_fr: int = 2,
-    T: int | None = None,
-    F: int | None = None,
-    sr: float | None = None,
-    exact: bool = False,
-) -> JTFSPlan:
-    """Check a JTFS configuration and lay it out (the arguments of :class:`scrapl_edu.JTFS`).
+def _filter_specs(config: JTFSConfig, J: int, Q: int, axis: str) -> list[FilterSpec]:
+    """``config.filterbank(J, Q)`` as checked :class:`FilterSpec` (``(xi, sigma)`` pairs get j)."""
+    name = getattr(config.filterbank, "__qualname__", repr(config.filterbank))
+    specs = []
+    for item in config.filterbank(J, Q):
+        if isinstance(item, FilterSpec):
+            f = item
+        else:
+            try:
+                xi, sigma = (float(v) for v in item)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"filterbank {name}(J={J}, Q={Q}) ({axis}) gave {item!r}: give a "
+                    "FilterSpec(xi, sigma, j) or an (xi, sigma) pair per wavelet"
+                ) from None
+            f = FilterSpec(xi, sigma, max_dyadic_subsampling(xi, sigma))
+        if not (0.0 < f.xi <= 0.5 and f.sigma > 0.0 and f.j >= 0):
+            raise ValueError(
+                f"filterbank {name}(J={J}, Q={Q}) ({axis}) gave {f}: every wavelet needs a "
+                "centre 0 < xi <= 0.5 cycles per sample, a bandwidth sigma > 0 and j >= 0"
+            )
+        specs.append(f)
+    if not specs:
+        raise ValueError(f"filterbank {name}(J={J}, Q={Q}) ({axis}) gave no wavelet")
+    return specs
 
-    Raises TypeError / ValueError naming the argument for a configuration the reference
+
+def make_plan(*args: Any, **kwargs: Any) -> JTFSPlan:
+    """Lay out a JTFS configuration: ``make_plan(config)`` or ``make_plan(shape, J, ...)``.
+
+    The arguments are a :class:`JTFSConfig` or its fields (those of :class:`scrapl_edu.JTFS`).
+    Raises TypeError / ValueError naming the setting for a configuration the reference
     cannot compute (see the messages).
     """
-    N = _as_int("shape", shape, 16)
-    J = _as_int("J", J, 1)
-    Q1 = _as_int("Q1", Q1, 1)
-    Q2 = _as_int("Q2", Q2, 1)
-    J_fr = _as_int("J_fr", J_fr, 1)
-    Q_fr = _as_int("Q_fr", Q_fr, 1)
-    T = _as_pow2_scale("T", T, 2**J)
-    F = _as_pow2_scale("F", F, 2**J_fr)
-    _check_scales(N, J, J_fr, T, F, sr)
-    sr = None if sr is None else float(sr)
-    log2_T, log2_F = int(math.floor(math.log2(T))), int(math.floor(math.log2(F)))
+    if len(args) == 1 and not kwargs and isinstance(args[0], JTFSConfig):
+        config = args[0]
+    else:
+        config = JTFSConfig.of(*args, **kwargs)
+    c = config
+    log2_T, log2_F = int(math.floor(math.log2(c.T))), int(math.floor(math.log2(c.F)))
 
     # time axis: padding, wavelets, low-pass
-    padding = time_padding(N, T)
-    psi1 = filterbank_params(J, Q1)
-    psi2 = filterbank_params(J, Q2)
+    padding = time_padding(c.shape, c.T)
+    psi1 = _filter_specs(c, c.J, c.Q1, "first order")
+    psi2 = _filter_specs(c, c.J, c.Q2, "second order")
     # frequency axis: the low-pass, K spin-up wavelets, their K spin-down mirrors
-    N_fr = frequential_length(J, Q1, J_fr, F)
-    psi_fr = filterbank_params(J_fr, Q_fr)
-    phi1 = FilterSpec(0.0, SIGMA0 / 2**J_fr, max_dyadic_subsampling(0.0, SIGMA0 / 2**J_fr))
+    N_fr = frequential_length(c.J, c.Q1, c.J_fr, c.F)
+    psi_fr = _filter_specs(c, c.J_fr, c.Q_fr, "frequential")
+    phi1 = FilterSpec(0.0, SIGMA0 / 2**c.J_fr, max_dyadic_subsampling(0.0, SIGMA0 / 2**c.J_fr))
     psi_fr_all = [phi1] + psi_fr + [FilterSpec(-f.xi, f.sigma, f.j) for f in psi_fr]
     spins = [0] + [1] * len(psi_fr) + [-1] * len(psi_fr)
 
-    n1_count = _n1_count(psi1, psi2, J, Q1, Q2, T, N_fr)
+    n1_count = _n1_count(psi1, psi2, c.J, c.Q1, c.Q2, c.T, N_fr)
     s, e = padding.unpad_range(log2_T)
     shape_out = (N_fr // 2**log2_F, e - s)
     return JTFSPlan(
-        N=N,
-        J=J,
-        Q1=Q1,
-        Q2=Q2,
-        J_fr=J_fr,
-        Q_fr=Q_fr,
-        T=T,
-        F=F,
-        sr=sr,
-        exact=bool(exact),
+        config=config,
         padding=padding,
         psi1_specs=tuple(psi1),
         psi2_specs=tuple(psi2),
-        phi_spec=FilterSpec(0.0, SIGMA0 / T, log2_T),
+        phi_spec=FilterSpec(0.0, SIGMA0 / c.T, log2_T),
         N_fr=N_fr,
         psi_fr_specs=tuple(psi_fr_all),
         spins=tuple(spins),
-        phi_F_spec=FilterSpec(0.0, SIGMA0 / F, log2_F),
+        phi_F_spec=FilterSpec(0.0, SIGMA0 / c.F, log2_F),
         n1_count=n1_count,
-        paths=_path_table(psi2, psi_fr_all, spins, n1_count, Q1, sr, shape_out),
+        paths=_path_table(psi2, psi_fr_all, spins, n1_count, c.Q1, c.sr, shape_out),
     )

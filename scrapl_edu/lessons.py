@@ -316,7 +316,7 @@ def paired_runs(
     probs: Tensor | None = None,
     eval_shifts: int = 4,
     progress: bool = True,
-    fast: bool | None = None,
+    fast: bool,
 ) -> PairedRuns:
     """Fit the toy problem with several optimizer arms in lockstep, paired by seed.
 
@@ -334,7 +334,8 @@ def paired_runs(
         probs: π for the path draw (None: uniform).
         eval_shifts: number of fixed shifts over which the start/end full loss is averaged.
         progress: show a tqdm bar.
-        fast: the preset's fast-mode version (None: as ``SCRAPL_EDU_FAST`` says).
+        fast: the preset's fast-mode version (required: the notebook, an entry point, passes
+            ``scrapl_edu.config.fast_mode()``).
     """
     arm_cfg, seeds = _check_paired_args(arms, seeds, steps, probe_every, table_every)
     names = list(arm_cfg)

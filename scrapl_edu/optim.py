@@ -1,7 +1,14 @@
 """SCRAPL's optimizer: P-Adam (Eq. 6-8) and P-SAGA (Eq. 9) as a ``torch.optim.Optimizer``.
 
-The class below implements Algorithm 1 of the paper (lines "P-Adam" and "P-SAGA") with
-switches for each technique, so that a student can turn them on and off and compare:
+The arithmetic of Algorithm 1 lives in three pure functions, which notebooks and exercises
+call directly; :class:`SCRAPLOptimizer` only gathers each parameter's state and calls them,
+as ``torch.optim.Adam`` does with its functional ``adam()``:
+
+* :func:`p_adam_direction`: path p's moments and the direction g_current, Eq. (6)-(8);
+* :func:`adam_direction`: g_current from one shared pair of Adam moments (``p_adam=False``);
+* :func:`p_saga_direction`: the SAGA-corrected direction, Eq. (9).
+
+The switches live in ``param_groups``, as torch keeps ``amsgrad`` and ``maximize``:
 
 ======================  ===========================================================
 ``p_adam  p_saga``      update
@@ -26,9 +33,172 @@ from torch.optim import Optimizer
 
 from scrapl_edu.checks import check_path_index
 
-__all__ = ["SCRAPLOptimizer"]
+__all__ = ["SCRAPLOptimizer", "adam_direction", "p_adam_direction", "p_saga_direction"]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+#: the keys of ``param_groups`` that this optimizer adds to torch's (lr, betas, eps, ...)
+_SWITCHES = ("n_paths", "p_adam", "p_saga", "state_dtype")
+
+
+# ------------------------------------------------------------------ pure functions
+def p_adam_direction(
+    grad: Tensor,
+    m: Tensor | None,
+    v: Tensor | None,
+    *,
+    k: int,
+    tau: int,
+    n_paths: int,
+    betas: tuple[float, float],
+    eps: float,
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""P-Adam, Eq. (6)-(8): path p's new moments and its direction g_current at step k.
+
+    With ``P = n_paths``, ``g = grad`` and ``τ = tau`` the step of path p's last visit::
+
+        m_p ← β1^((k-τ)/P) m_p + (1 - β1^((k-τ)/P)) g                      # Eq. (6)
+        v_p ← β2^((k-τ)/P) v_p + (1 - β2^((k-τ)/P)) g⊙g                    # Eq. (7)
+        m̂_p = m_p / (1 - β1^(k/P)),   v̂_p = v_p / (1 - β2^(k/P))
+        g_current = m̂_p / (ε + √v̂_p)                                       # Eq. (8)
+
+    The moments decay by the steps elapsed since the path's last visit, counted in units of
+    P steps (a path is drawn once every P steps on average), and ε sits outside the root.
+
+    Args:
+        grad: ∇ L_p(w), the gradient of the sampled path's loss; the result has its dtype.
+        m, v: path p's moments (any dtype, cast to ``grad``'s), or None at its first visit
+            (both None: zero moments).
+        k: this step, 1-based.
+        tau: the step of path p's last visit, in [0, k) (0 if never visited).
+        n_paths: P, the number of paths.
+        betas: (β1, β2).
+        eps: ε.
+
+    Returns:
+        ``(g_current, m_new, v_new)``, all with ``grad``'s dtype and shape.
+    """
+    if (m is None) != (v is None):
+        raise ValueError("m and v must both be tensors or both be None (a path's first visit)")
+    if not 0 <= tau < k:
+        raise ValueError(
+            f"need 0 <= tau < k (tau is the step of the path's last visit, before this step k); "
+            f"got k={k!r}, tau={tau!r}"
+        )
+    if n_paths < 1:
+        raise ValueError(f"n_paths must be >= 1, got {n_paths!r}")
+    beta1, beta2 = betas
+    decay1 = beta1 ** ((k - tau) / n_paths)  # Eq. (6)
+    decay2 = beta2 ** ((k - tau) / n_paths)  # Eq. (7)
+    if m is None or v is None:
+        m_new = (1 - decay1) * grad
+        v_new = (1 - decay2) * grad * grad
+    else:
+        m_new = m.to(grad.dtype) * decay1 + (1 - decay1) * grad
+        v_new = v.to(grad.dtype) * decay2 + (1 - decay2) * grad * grad
+    m_hat = m_new / (1 - beta1 ** (k / n_paths))  # Eq. (8), bias correction with k/P
+    v_hat = v_new / (1 - beta2 ** (k / n_paths))
+    g_current = m_hat / (eps + v_hat.sqrt())  # Eq. (8), ε outside the root
+    return g_current, m_new, v_new
+
+
+def adam_direction(
+    grad: Tensor,
+    m: Tensor | None,
+    v: Tensor | None,
+    *,
+    step: int,
+    betas: tuple[float, float],
+    eps: float,
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Adam's direction from one pair of moments shared by all paths (``p_adam=False``).
+
+    The baseline that P-Adam replaces: Eq. (6)-(8) with P = 1 and no per-path state::
+
+        m ← β1 m + (1 - β1) g;   v ← β2 v + (1 - β2) g⊙g
+        g_current = (m / (1 - β1^k)) / (√v / √(1 - β2^k) + ε)
+
+    Args:
+        grad: the gradient g; the result has its dtype.
+        m, v: the shared moments (grad's dtype), or None before the first step (zeros).
+        step: k, this parameter's step, 1-based.
+        betas: (β1, β2).
+        eps: ε.
+
+    Returns:
+        ``(g_current, m_new, v_new)``.
+    """
+    if step < 1:
+        raise ValueError(f"step must be >= 1 (1-based), got {step!r}")
+    beta1, beta2 = betas
+    m = torch.zeros_like(grad) if m is None else m
+    v = torch.zeros_like(grad) if v is None else v
+    m_new = torch.lerp(m, grad, 1 - beta1)
+    v_new = (v * beta2).addcmul_(grad, grad, value=1 - beta2)  # in place on the new tensor
+    m_hat = m_new / (1 - beta1**step)
+    g_current = m_hat / (v_new.sqrt() / (1 - beta2**step) ** 0.5 + eps)
+    return g_current, m_new, v_new
+
+
+def p_saga_direction(g_current: Tensor, g_hat_p: Tensor | None, g_avg: Tensor) -> Tensor:
+    r"""P-SAGA, Eq. (9): ``g_SAGA = g_current - ĝ_p + g_avg``.
+
+    ``ĝ_p`` is path p's table entry (its g_current at its last visit) and
+    ``g_avg = (Σ_{γ∈Γ} ĝ_γ) / max(1, card Γ)`` the mean of the table over the visited paths
+    Γ, both read *before* this step's table update: on the first step g_SAGA = g_current.
+
+    Args:
+        g_current: this step's direction (Eq. 8); the result has its dtype.
+        g_hat_p: ĝ_p (any dtype), or None at path p's first visit (ĝ_p = 0).
+        g_avg: the table's mean over Γ (any dtype).
+    """
+    if g_hat_p is None:
+        return g_current + g_avg.to(g_current.dtype)
+    return g_current - g_hat_p.to(g_current.dtype) + g_avg.to(g_current.dtype)
+
+
+def _adamw_(p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    """torch.optim.AdamW's single-tensor update, operation for operation (both switches off)."""
+    lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+    beta1, beta2 = group["betas"]
+    grad = p.grad
+    if len(state) == 0:
+        state["step"] = torch.tensor(0.0, dtype=torch.float32)
+        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+    if not isinstance(state["step"], Tensor):  # an int, from steps taken with P-SAGA on
+        state["step"] = torch.tensor(float(state["step"]), dtype=torch.float32)
+    exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+    step_t += 1
+    if wd != 0:
+        p.mul_(1 - lr * wd)
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    step = step_t.item()
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    step_size = lr / bias_correction1
+    denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(eps)
+    p.addcdiv_(exp_avg, denom, value=-step_size)
+
+
+def _check_switches(group: dict[str, Any]) -> None:
+    for name in ("p_adam", "p_saga"):
+        if not isinstance(group[name], bool):
+            raise ValueError(f"{name} must be True or False, got {group[name]!r}")
+    dtype = group["state_dtype"]
+    if dtype is not None and dtype not in _FLOAT_DTYPES:
+        raise ValueError(
+            f"state_dtype must be None or one of {[str(d) for d in _FLOAT_DTYPES]}, got {dtype!r}"
+        )
+
+
+def _moved(value: Any, device: torch.device) -> Any:
+    """A loaded state value on ``device`` with its saved dtype (scalars stay on the CPU)."""
+    if isinstance(value, Tensor):
+        return value.detach().to(device=device if value.dim() > 0 else "cpu").clone()
+    if isinstance(value, dict):
+        return {k: _moved(v, device) for k, v in value.items()}
+    return value
 
 
 class SCRAPLOptimizer(Optimizer):
@@ -49,17 +219,36 @@ class SCRAPLOptimizer(Optimizer):
             w ← w - α_k g_SAGA
             ĝ_p ← g_current;  Γ ← Γ ∪ {p}
 
-    Here ``k`` counts every call of :meth:`step` (``k = 1`` on the first one), ``τ_p`` is the
-    step at which path ``p`` was last visited (0 before its first visit) and ``P`` is
-    ``n_paths``. Note that ε sits outside the square root, as in Eq. (8) and as in
-    ``torch.optim.Adam``. g_avg and ĝ_p are read *before* this step's table update, so on the
-    first step g_SAGA = g_current, and on the first visit of a new path ĝ_p = 0.
+    Here ``k`` counts the steps a parameter has taken (``k = 1`` on the first one), kept in
+    ``state[w]["step"]`` as torch's Adam keeps it (a Python int; torch's float tensor when
+    both switches are off): it is the number of :meth:`step` calls when every parameter has
+    a gradient at every step, the paper's setting. ``τ_p`` is the step at which path ``p``
+    was last visited (0 before its first visit) and ``P`` is ``n_paths``. ε sits outside the square root, as in Eq. (8) and in ``torch.optim.Adam``.
+    g_avg and ĝ_p are read *before* this step's table update, so on the first step
+    g_SAGA = g_current, and on the first visit of a new path ĝ_p = 0. :meth:`step` gathers
+    each parameter's state and calls :func:`p_adam_direction` (or :func:`adam_direction`)
+    and :func:`p_saga_direction`.
 
-    Switches: ``p_adam=False`` replaces Eq. (6)-(8) by one shared pair of Adam moments with the
-    usual bias correction ``1 - β^k``; ``p_saga=False`` uses ``w ← w - α g_current``. With both
-    off the optimizer is, number for number, ``torch.optim.AdamW`` (``Adam`` for
+    Switches (keys of ``defaults`` and of every ``param_groups`` entry, so a group may set
+    its own): ``p_adam=False`` replaces Eq. (6)-(8) by one shared pair of Adam moments with
+    the usual bias correction ``1 - β^k``; ``p_saga=False`` uses ``w ← w - α g_current``.
+    With both off a group is, number for number, ``torch.optim.AdamW`` (``Adam`` for
     ``weight_decay=0``); ``path`` is then optional. Weight decay is decoupled as in AdamW:
-    ``w ← w (1 - α λ)`` before the update.
+    ``w ← w (1 - α λ)`` before the update. The properties ``p_adam``, ``p_saga`` and
+    ``state_dtype`` read (and set) the switch of every group.
+
+    Changing a switch after the first step:
+
+    * ``p_saga`` may be turned off and on at any time: while off, the table and Γ are kept
+      as they are (not updated); when turned on, the table continues from them (a parameter
+      that never had P-SAGA starts with Γ = ∅).
+    * ``state_dtype`` may change at any time: an entry takes the new dtype when next written.
+    * ``p_adam`` may not: per-path moments and shared moments cannot be converted into one
+      another, so the next :meth:`step` refuses, naming the switch.
+    * ``n_paths`` is fixed at construction (one P for the whole optimizer).
+
+    :meth:`step` with no gradient on any parameter is refused (``ValueError``): nothing
+    changes, k does not advance.
 
     Implementation notes:
 
@@ -68,9 +257,11 @@ class SCRAPLOptimizer(Optimizer):
     * Per-path state (m_p, v_p, ĝ_p) is allocated lazily, at a path's first visit. It may be
       stored in a lower precision with ``state_dtype`` (e.g. ``torch.bfloat16``); arithmetic
       is done in the parameter's precision (at least float32). See :meth:`memory_report`.
-    * :meth:`state_dict` / :meth:`load_state_dict` carry everything (k, τ_p, m_p, v_p, ĝ_p,
-      the running sum, Γ), so that a run resumed from a checkpoint is bit-identical to an
-      uninterrupted one.
+    * :meth:`state_dict` is torch's: ``state`` (k, τ_p, m_p, v_p, ĝ_p, the running sum) and
+      ``param_groups`` (hyper-parameters and switches), tensors and plain data only, so
+      ``torch.load(..., weights_only=True)`` reads it and a resumed run is bit-identical to
+      an uninterrupted one. :meth:`load_state_dict` also reads the format of earlier
+      versions (switches in a separate ``"scrapl"`` entry).
 
     Differences from the reference package ``scrapl-loss`` 0.1.0 (we follow the paper):
 
@@ -125,44 +316,103 @@ class SCRAPLOptimizer(Optimizer):
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {b!r}")
         if not isinstance(weight_decay, (int, float)) or not weight_decay >= 0.0:
             raise ValueError(f"weight_decay must be a float >= 0, got {weight_decay!r}")
-        if state_dtype is not None and state_dtype not in _FLOAT_DTYPES:
-            raise ValueError(
-                f"state_dtype must be None or one of {[str(d) for d in _FLOAT_DTYPES]}, "
-                f"got {state_dtype!r}"
-            )
         defaults = {
             "lr": float(lr),
             "betas": (float(betas[0]), float(betas[1])),
             "eps": float(eps),
             "weight_decay": float(weight_decay),
+            "n_paths": n_paths,
+            "p_adam": bool(p_adam),
+            "p_saga": bool(p_saga),
+            "state_dtype": state_dtype,
         }
+        _check_switches(defaults)
         super().__init__(params, defaults)
-        self.n_paths = n_paths
-        self.p_adam = bool(p_adam)
-        self.p_saga = bool(p_saga)
-        self.state_dtype = state_dtype
-        self.global_step = 0  # k of Algorithm 1; 0 before the first step
 
-    _EXTRA_ATTRS = ("n_paths", "p_adam", "p_saga", "state_dtype", "global_step")
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """torch's ``add_param_group``, then a check of the group's switches."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        if group["n_paths"] != self.defaults["n_paths"]:
+            self.param_groups.pop()
+            raise ValueError(
+                f"n_paths is one number for the whole optimizer ({self.defaults['n_paths']}); "
+                f"a param group asked for n_paths={group['n_paths']!r}"
+            )
+        try:
+            _check_switches(group)
+        except ValueError:
+            self.param_groups.pop()
+            raise
 
-    def __getstate__(self) -> dict[str, Any]:
-        # torch's Optimizer pickles only defaults/state/param_groups; keep ours too so that
-        # copy.deepcopy and pickle give a working optimizer.
-        state = super().__getstate__()
-        state.update({name: getattr(self, name) for name in self._EXTRA_ATTRS})
-        return state
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # An optimizer pickled by an earlier version kept the switches as attributes; move
+        # them into the groups, as torch fills in a new flag with ``setdefault``.
+        old = {name: state.pop(name) for name in (*_SWITCHES, "global_step") if name in state}
+        super().__setstate__(state)
+        for group in (self.defaults, *self.param_groups):
+            for name in _SWITCHES:
+                if name in old:
+                    group.setdefault(name, old[name])
+        if old.get("global_step") and old.get("p_adam"):
+            for st in self.state.values():
+                if "tau" in st:
+                    st.setdefault("step", int(old["global_step"]))
 
-    # ------------------------------------------------------------------ helpers
-    def _store_dtype(self, p: Tensor) -> torch.dtype:
-        return self.state_dtype if self.state_dtype is not None else p.dtype
+    # --------------------------------------------------------------- switches
+    def _switch(self, name: str) -> Any:
+        values = {g[name] for g in self.param_groups}
+        if len(values) != 1:
+            raise ValueError(
+                f"the param groups differ in {name} ({sorted(map(str, values))}); "
+                f"read optimizer.param_groups[i][{name!r}]"
+            )
+        return values.pop()
 
-    @staticmethod
-    def _compute_dtype(p: Tensor) -> torch.dtype:
-        return torch.promote_types(p.dtype, torch.float32)
+    def _set_switch(self, name: str, value: Any) -> None:
+        for group in self.param_groups:
+            _check_switches({**group, name: value})
+        self.defaults = {**self.defaults, name: value}  # a copy: copy.copy shares defaults
+        for group in self.param_groups:
+            group[name] = value
 
-    @staticmethod
-    def _sum_dtype(p: Tensor) -> torch.dtype:
-        return torch.float32 if p.device.type == "mps" else torch.float64
+    @property
+    def n_paths(self) -> int:
+        """P, the number of paths (fixed at construction)."""
+        return int(self.defaults["n_paths"])
+
+    @property
+    def p_adam(self) -> bool:
+        """Whether P-Adam (Eq. 6-8) is on, in every param group."""
+        return bool(self._switch("p_adam"))
+
+    @p_adam.setter
+    def p_adam(self, value: bool) -> None:
+        self._set_switch("p_adam", value)
+
+    @property
+    def p_saga(self) -> bool:
+        """Whether P-SAGA (Eq. 9) is on, in every param group."""
+        return bool(self._switch("p_saga"))
+
+    @p_saga.setter
+    def p_saga(self, value: bool) -> None:
+        self._set_switch("p_saga", value)
+
+    @property
+    def state_dtype(self) -> torch.dtype | None:
+        """Storage dtype of the per-path tensors (None: each parameter's dtype)."""
+        return self._switch("state_dtype")  # type: ignore[no-any-return]
+
+    @state_dtype.setter
+    def state_dtype(self, value: torch.dtype | None) -> None:
+        self._set_switch("state_dtype", value)
+
+    @property
+    def global_step(self) -> int:
+        """k of Algorithm 1: the steps taken so far (the most of any parameter; 0 before)."""
+        steps = [int(st["step"]) for st in self.state.values() if "step" in st]
+        return max(steps, default=0)
 
     @property
     def visited_paths(self) -> list[int]:
@@ -189,10 +439,12 @@ class SCRAPLOptimizer(Optimizer):
         """
         if source not in ("g_hat", "v"):
             raise ValueError(f"source must be 'g_hat' or 'v', got {source!r}")
-        if (source == "g_hat" and not self.p_saga) or (source == "v" and not self.p_adam):
+        switch = "p_saga" if source == "g_hat" else "p_adam"
+        if not all(g[switch] for g in self.param_groups):
             raise ValueError(
-                f"source={source!r} needs {'p_saga' if source == 'g_hat' else 'p_adam'}=True "
-                f"(p_adam={self.p_adam}, p_saga={self.p_saga})"
+                f"source={source!r} needs {switch}=True in every param group "
+                f"(p_adam={[g['p_adam'] for g in self.param_groups]}, "
+                f"p_saga={[g['p_saga'] for g in self.param_groups]})"
             )
         total = torch.zeros(self.n_paths, dtype=torch.float64)
         seen = torch.zeros(self.n_paths, dtype=torch.bool)
@@ -223,10 +475,15 @@ class SCRAPLOptimizer(Optimizer):
         Args:
             closure: optional closure that re-evaluates the model and returns the loss.
             path: index of the path whose per-path loss produced the current ``.grad``
-                (required when ``p_adam`` or ``p_saga`` is on).
+                (required when ``p_adam`` or ``p_saga`` is on in some group).
 
         Returns:
             The closure's loss, if a closure was given.
+
+        Raises:
+            ValueError: no parameter has a gradient (nothing changes, k does not advance),
+                ``path`` is missing or out of range, or ``p_adam`` changed since the
+                parameter's first step.
         """
         if closure is not None and not callable(closure):
             hint = (
@@ -237,117 +494,82 @@ class SCRAPLOptimizer(Optimizer):
             raise TypeError(
                 f"closure must be a callable returning the loss or None, got {closure!r}{hint}"
             )
-        if path is None:
-            if self.p_adam or self.p_saga:
-                raise ValueError(
-                    "step() needs path=<index of the sampled path> when p_adam or p_saga is on "
-                    f"(p_adam={self.p_adam}, p_saga={self.p_saga}); pass the path used for the "
-                    "loss, e.g. optimizer.step(path=loss_fn.last_path)"
-                )
-        else:
+        if path is not None:
             path = check_path_index(path, self.n_paths, name="path")
+        else:
+            for g in self.param_groups:
+                if g["p_adam"] or g["p_saga"]:
+                    raise ValueError(
+                        "step() needs path=<index of the sampled path> when p_adam or p_saga "
+                        f"is on (p_adam={g['p_adam']}, p_saga={g['p_saga']}); pass the path "
+                        "used for the loss, e.g. optimizer.step(path=loss_fn.last_path)"
+                    )
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
 
-        self.global_step += 1
-        k = self.global_step
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.grad.is_sparse:
-                    raise RuntimeError("SCRAPLOptimizer does not support sparse gradients")
-                if not self.p_adam and not self.p_saga:
-                    self._adamw_update(p, group)
-                else:
-                    self._scrapl_update(p, group, path, k)  # type: ignore[arg-type]
+        todo = [(p, g) for g in self.param_groups for p in g["params"] if p.grad is not None]
+        if not todo:
+            raise ValueError(
+                "step() found no gradient on any parameter (every .grad is None): call "
+                "loss.backward() before optimizer.step(); nothing was changed"
+            )
+        for p, group in todo:  # refuse before anything changes
+            if p.grad.is_sparse:
+                raise RuntimeError("SCRAPLOptimizer does not support sparse gradients")
+            state = self.state.get(p)
+            if state and ("tau" in state) != group["p_adam"]:
+                raise ValueError(
+                    f"p_adam was switched to {group['p_adam']} after the first step; the state "
+                    f"holds {'per-path' if 'tau' in state else 'shared'} Adam moments, which "
+                    "cannot be converted: build a new SCRAPLOptimizer to change p_adam"
+                )
+        for p, group in todo:
+            state = self.state[p]
+            if not group["p_adam"] and not group["p_saga"]:
+                _adamw_(p, state, group)
+            else:
+                self._scrapl_update(p, state, group, path)  # type: ignore[arg-type]
         return loss
 
-    def _adamw_update(self, p: Tensor, group: dict[str, Any]) -> None:
-        """torch.optim.AdamW's single-tensor update, operation for operation."""
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
-        beta1, beta2 = group["betas"]
-        grad = p.grad
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = torch.tensor(0.0, dtype=torch.float32)
-            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-        step_t += 1
-        if wd != 0:
-            p.mul_(1 - lr * wd)
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        step = step_t.item()
-        bias_correction1 = 1 - beta1**step
-        bias_correction2 = 1 - beta2**step
-        step_size = lr / bias_correction1
-        denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(eps)
-        p.addcdiv_(exp_avg, denom, value=-step_size)
-
-    def _scrapl_update(self, p: Tensor, group: dict[str, Any], path: int, k: int) -> None:
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
-        beta1, beta2 = group["betas"]
-        P = self.n_paths
-        cdt = self._compute_dtype(p)
+    def _scrapl_update(
+        self, p: Tensor, state: dict[str, Any], group: dict[str, Any], path: int
+    ) -> None:
+        """Gather p's state, call Eq. (6)-(8) and Eq. (9), write the state and the weight."""
+        lr, wd = group["lr"], group["weight_decay"]
+        cdt = torch.promote_types(p.dtype, torch.float32)  # compute dtype
+        sdt = group["state_dtype"] or p.dtype  # storage dtype of the per-path tensors
         grad = p.grad.to(cdt)
-        state = self.state[p]
-        if len(state) == 0:
-            if self.p_adam:
-                state["m"] = {}
-                state["v"] = {}
-                state["tau"] = {}
-            else:
-                state["step"] = torch.tensor(0.0, dtype=torch.float32)
-                state["exp_avg"] = torch.zeros_like(p, dtype=cdt)
-                state["exp_avg_sq"] = torch.zeros_like(p, dtype=cdt)
-            if self.p_saga:
-                state["g_hat"] = {}
-                state["g_sum"] = torch.zeros_like(p, dtype=self._sum_dtype(p))
-
+        k = int(state.get("step", 0)) + 1  # a Python int (a tensor in earlier states)
+        state["step"] = k
         if wd != 0:
             p.mul_(1 - lr * wd)
 
-        if self.p_adam:
-            tau = state["tau"].get(path, 0)
-            decay1 = beta1 ** ((k - tau) / P)  # Eq. (6)
-            decay2 = beta2 ** ((k - tau) / P)  # Eq. (7)
-            if path in state["m"]:
-                m = state["m"][path].to(cdt) * decay1 + (1 - decay1) * grad
-                v = state["v"][path].to(cdt) * decay2 + (1 - decay2) * grad * grad
-            else:
-                m = (1 - decay1) * grad
-                v = (1 - decay2) * grad * grad
-            m_hat = m / (1 - beta1 ** (k / P))  # Eq. (8), bias correction with k/P
-            v_hat = v / (1 - beta2 ** (k / P))
-            g_current = m_hat / (eps + v_hat.sqrt())  # Eq. (8), ε outside the root
-            sdt = self._store_dtype(p)
-            state["m"][path] = m.to(sdt)
-            state["v"][path] = v.to(sdt)
-            state["tau"][path] = k
+        if group["p_adam"]:
+            if "tau" not in state:
+                state["m"], state["v"], state["tau"] = {}, {}, {}
+            ms, vs, taus = state["m"], state["v"], state["tau"]
+            g_current, m, v = p_adam_direction(
+                grad, ms.get(path), vs.get(path), k=k, tau=taus.get(path, 0),
+                n_paths=group["n_paths"], betas=group["betas"], eps=group["eps"],
+            )  # fmt: skip
+            ms[path], vs[path], taus[path] = m.to(sdt), v.to(sdt), k
         else:
-            exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-            step_t += 1
-            exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            step = step_t.item()
-            m_hat = exp_avg / (1 - beta1**step)
-            g_current = m_hat / (exp_avg_sq.sqrt() / (1 - beta2**step) ** 0.5 + eps)
+            g_current, state["exp_avg"], state["exp_avg_sq"] = adam_direction(
+                grad, state.get("exp_avg"), state.get("exp_avg_sq"),
+                step=k, betas=group["betas"], eps=group["eps"],
+            )  # fmt: skip
 
-        if self.p_saga:
-            table: dict[int, Tensor] = state["g_hat"]
+        if group["p_saga"]:
+            table: dict[int, Tensor] = state.setdefault("g_hat", {})
+            if "g_sum" not in state:  # Σ_{γ∈Γ} ĝ_γ, float64 (float32 on MPS)
+                sum_dtype = torch.float32 if p.device.type == "mps" else torch.float64
+                state["g_sum"] = torch.zeros_like(p, dtype=sum_dtype)
             g_sum: Tensor = state["g_sum"]
-            n_visited = len(table)  # card Γ before this step
-            g_avg = (g_sum / max(1, n_visited)).to(cdt)
             g_old = table.get(path)
-            if g_old is None:
-                update = g_current + g_avg  # ĝ_p = 0 at a first visit
-            else:
-                update = g_current - g_old.to(cdt) + g_avg  # Eq. (9)
-            g_new = g_current.to(self._store_dtype(p))
+            update = p_saga_direction(g_current, g_old, g_sum / max(1, len(table)))
+            g_new = g_current.to(sdt)
             g_sum.add_(g_new.to(g_sum.dtype))
             if g_old is not None:
                 g_sum.sub_(g_old.to(g_sum.dtype))
@@ -395,54 +617,51 @@ class SCRAPLOptimizer(Optimizer):
         }
 
     # ------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        """torch's optimizer state dict plus a ``"scrapl"`` entry (k, P, switches)."""
-        sd = super().state_dict()
-        sd["scrapl"] = {
-            "global_step": self.global_step,
-            "n_paths": self.n_paths,
-            "p_adam": self.p_adam,
-            "p_saga": self.p_saga,
-            "state_dtype": None if self.state_dtype is None else str(self.state_dtype),
-        }
-        return sd
-
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state saved by :meth:`state_dict`, keeping every tensor's saved dtype.
+        """torch's ``load_state_dict``, keeping every tensor's saved dtype.
 
-        torch's default loader casts floating state to the parameter's dtype; that would
-        change the float64 SAGA sum and any ``state_dtype`` storage, so tensors are restored
-        here from the saved values with their own dtypes (moved to the parameter's device).
+        The saved hyper-parameters (lr, betas, ...) replace the constructor's, as in torch;
+        ``n_paths``, ``p_adam`` and ``p_saga`` must equal this optimizer's (ValueError naming
+        the switch otherwise) and ``state_dtype`` stays this optimizer's (saved per-path
+        tensors are cast to it). torch's loader would cast floating state to the parameter's
+        dtype, changing the float64 SAGA sum and any ``state_dtype`` storage, so the state
+        is restored from the saved tensors with their own dtypes.
+
+        A state dict of an earlier version (switches and k in a ``"scrapl"`` entry, no
+        ``"step"`` under P-Adam) is read too: the switches are filled in with ``setdefault``.
         """
         sd = dict(state_dict)
-        extra = sd.pop("scrapl", None)
-        if extra is None:
-            raise ValueError(
-                "state_dict has no 'scrapl' entry; it was not saved by SCRAPLOptimizer.state_dict()"
-            )
-        for name in ("n_paths", "p_adam", "p_saga"):
-            if extra[name] != getattr(self, name):
-                raise ValueError(
-                    f"state_dict was saved with {name}={extra[name]!r} but this optimizer has "
-                    f"{name}={getattr(self, name)!r}; construct it with the same {name}"
-                )
-        saved_state = sd["state"]
-        super().load_state_dict(sd)
-        saved_ids = [i for g in sd["param_groups"] for i in g["params"]]
-        params = [p for g in self.param_groups for p in g["params"]]
-        for pid, p in zip(saved_ids, params, strict=True):
-            if pid in saved_state:
-                self.state[p] = self._restore(saved_state[pid], p)
-        self.global_step = int(extra["global_step"])
-
-    def _restore(self, value: Any, p: Tensor) -> Any:
-        if isinstance(value, Tensor):
-            return value.detach().to(device=p.device if value.dim() > 0 else "cpu").clone()
-        if isinstance(value, dict):
-            out = {k: self._restore(v, p) for k, v in value.items()}
-            if self.state_dtype is not None:
-                for key in ("m", "v", "g_hat"):
-                    if key in out:
-                        out[key] = {i: t.to(self.state_dtype) for i, t in out[key].items()}
-            return out
-        return value
+        legacy = sd.pop("scrapl", None)
+        groups = [dict(g) for g in sd["param_groups"]]
+        saved_state = dict(sd["state"])
+        if legacy is not None:
+            for g in groups:
+                for name in ("n_paths", "p_adam", "p_saga"):
+                    g.setdefault(name, legacy[name])
+            for pid, st in saved_state.items():
+                if "tau" in st and "step" not in st:
+                    saved_state[pid] = {"step": int(legacy["global_step"]), **st}
+        for i, (saved, group) in enumerate(zip(groups, self.param_groups, strict=False)):
+            for name in ("n_paths", "p_adam", "p_saga"):
+                if name not in saved:
+                    raise ValueError(
+                        f"param group {i} of the state_dict has no {name!r}: it was not saved by "
+                        "SCRAPLOptimizer.state_dict()"
+                    )
+                if saved[name] != group[name]:
+                    raise ValueError(
+                        f"state_dict was saved with {name}={saved[name]!r} but this optimizer "
+                        f"has {name}={group[name]!r}; construct it with the same {name}"
+                    )
+            saved["state_dtype"] = group["state_dtype"]
+        super().load_state_dict({**sd, "param_groups": groups, "state": saved_state})
+        for group, saved in zip(self.param_groups, groups, strict=True):
+            for pid, p in zip(saved["params"], group["params"], strict=True):
+                if pid not in saved_state:
+                    continue
+                st = _moved(saved_state[pid], p.device)
+                if group["state_dtype"] is not None:
+                    for key in ("m", "v", "g_hat"):
+                        if key in st:
+                            st[key] = {i: t.to(group["state_dtype"]) for i, t in st[key].items()}
+                self.state[p] = st

@@ -47,6 +47,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from scrapl_edu.jtfs_plan import JTFSConfig
 from scrapl_edu.models import AMResolution, am_resolution, build_frontend
 from scrapl_edu.synths import DRUM_PRESETS, ChirpletConfig, DrumConfig, GranularConfig, SynthPreset
 
@@ -170,6 +171,13 @@ class Preset:
     def jtfs_kwargs(self) -> dict[str, Any]:
         """All keyword arguments of :class:`scrapl_edu.jtfs.JTFS` (signal length and rate too)."""
         return {"shape": self.synth.n_samples, "sr": self.synth.sr, **self.jtfs}
+
+    def jtfs_config(self) -> JTFSConfig:
+        """The JTFS of this preset as a checked :class:`~scrapl_edu.jtfs_plan.JTFSConfig`."""
+        return JTFSConfig.of(**self.jtfs_kwargs())
+
+    def __post_init__(self) -> None:
+        self.jtfs_config()  # a preset's JTFS settings are JTFSConfig's: checked when made
 
 
 def chirplet_tags() -> list[str]:

@@ -155,17 +155,48 @@ class PathSampler:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict`."""
+        """Restore a state saved by :meth:`state_dict`, after checking it.
+
+        ``probs`` and ``base_probs`` must be distributions over ``n_paths`` paths (finite,
+        >= 0, summing to 1 within 1e-6: :func:`validate_probs`), ``min_prob_frac`` in
+        [0, 1], ``counts`` ``n_paths`` non-negative integers; otherwise ValueError naming the
+        entry, and the sampler is left as it was. The saved values are kept bit for bit
+        (not renormalised), so a resumed run draws the same paths.
+        """
         if int(state["n_paths"]) != self.n_paths:
             raise ValueError(
                 f"state was saved with n_paths={state['n_paths']} but this sampler has "
                 f"n_paths={self.n_paths}"
             )
-        self.seed = int(state["seed"])
-        self.min_prob_frac = float(state["min_prob_frac"])
-        self.base_probs = torch.as_tensor(state["base_probs"], dtype=torch.float64).clone()
-        self.probs = torch.as_tensor(state["probs"], dtype=torch.float64).clone()
-        self.counts = torch.as_tensor(state["counts"], dtype=torch.int64).clone()
+        probs = {}
+        for key in ("base_probs", "probs"):
+            validate_probs(state[key], self.n_paths, name=f"the sampler state's {key}")
+            probs[key] = torch.as_tensor(state[key], dtype=torch.float64).detach().cpu().clone()
+        f = state["min_prob_frac"]
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 <= f <= 1.0:
+            raise ValueError(f"the sampler state's min_prob_frac must be in [0, 1], got {f!r}")
+        counts = torch.as_tensor(state["counts"])
+        if (
+            counts.shape != (self.n_paths,)
+            or counts.is_floating_point()
+            or counts.dtype == torch.bool
+            or bool((counts < 0).any())
+        ):
+            raise ValueError(
+                f"the sampler state's counts must be {self.n_paths} non-negative integers, "
+                f"got {state['counts']!r}"
+            )
+        seed = state["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"the sampler state's seed must be an integer, got {seed!r}")
+        try:  # on a spare generator first, so that a bad state changes nothing
+            torch.Generator(device="cpu").set_state(state["generator_state"])
+        except (TypeError, RuntimeError) as err:
+            raise ValueError(f"the sampler state's generator_state is not valid: {err}") from err
+        self.seed = int(seed)
+        self.min_prob_frac = float(f)
+        self.base_probs, self.probs = probs["base_probs"], probs["probs"]
+        self.counts = counts.to(torch.int64).clone()
         self.generator.set_state(state["generator_state"])
 
     def __repr__(self) -> str:

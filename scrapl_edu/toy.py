@@ -8,9 +8,9 @@ and JTFS (Eq. 1), the per-path loss L_p of Eq. (3),
 :class:`~scrapl_edu.optim.SCRAPLOptimizer` (Eq. 6-9, Algorithm 1) and
 :class:`~scrapl_edu.sampling.PathSampler`.
 
-Scale: the preset's (:mod:`scrapl_edu.presets`), so ``SCRAPL_EDU_FAST=1`` gives the tiny CI
-sizes (:func:`scrapl_edu.presets.shrink`) and the default the classroom ones (1024 Hz, 4 s,
-P = 63).
+Scale: the preset's (:mod:`scrapl_edu.presets`): ``fast=True`` gives the tiny CI sizes
+(:func:`scrapl_edu.presets.shrink`; the notebooks pass ``fast=scrapl_edu.config.fast_mode()``,
+``SCRAPL_EDU_FAST=1``) and ``fast=False`` the classroom ones (1024 Hz, 4 s, P = 63).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from scrapl_edu.config import fast_mode
-from scrapl_edu.jtfs import JTFS
+from scrapl_edu.jtfs import JTFS, JTFSConfig
 from scrapl_edu.losses import path_distance
 from scrapl_edu.optim import SCRAPLOptimizer
 from scrapl_edu.presets import get_preset, shrink
@@ -41,14 +40,13 @@ __all__ = [
     "replay",
 ]
 
-_JTFS_CACHE: dict[tuple, JTFS] = {}
+_JTFS_CACHE: dict[JTFSConfig, JTFS] = {}
 
 
-def _jtfs(kwargs: dict) -> JTFS:
-    key = tuple(sorted(kwargs.items()))
-    if key not in _JTFS_CACHE:  # the filters and gather plans are worth keeping
-        _JTFS_CACHE[key] = JTFS(**kwargs)
-    return _JTFS_CACHE[key]
+def _jtfs(config: JTFSConfig) -> JTFS:
+    if config not in _JTFS_CACHE:  # the filters and gather plans are worth keeping
+        _JTFS_CACHE[config] = JTFS.from_config(config)
+    return _JTFS_CACHE[config]
 
 
 class ThetaModel(nn.Module):
@@ -117,15 +115,17 @@ def make_problem(
     preset: str = "classroom",
     theta_star: Sequence[float] = (0.6, 0.4),
     seed: int = 0,
-    fast: bool | None = None,
+    *,
+    fast: bool,
 ) -> ToyProblem:
     """A :class:`ToyProblem` for a chirplet preset of :mod:`scrapl_edu.presets`.
 
-    ``fast``: use :func:`scrapl_edu.presets.shrink` of the preset (None: fast mode as set by
-    ``SCRAPL_EDU_FAST``, :func:`scrapl_edu.config.fast_mode`).
+    ``fast``: use :func:`scrapl_edu.presets.shrink` of the preset. Required: a library
+    function never reads the environment; an entry point (a notebook, a script) passes
+    ``fast=scrapl_edu.config.fast_mode()``.
     """
     p = get_preset(preset)
-    if fast_mode() if fast is None else fast:
+    if fast:
         p = shrink(p)
     cfg = p.synth
     if not isinstance(cfg, ChirpletConfig):
@@ -134,7 +134,7 @@ def make_problem(
     if ts.shape[1] != cfg.n_params or bool(((ts < 0) | (ts > 1)).any()):
         raise ValueError(f"theta_star must be {cfg.n_params} numbers in [0, 1], got {theta_star}")
     target = cfg.build()(ts, seed=10_000 + seed).detach()
-    jtfs = _jtfs(p.jtfs_kwargs())
+    jtfs = _jtfs(p.jtfs_config())
     return ToyProblem(config=cfg, jtfs=jtfs, theta_star=ts, target=target, seed=seed)
 
 

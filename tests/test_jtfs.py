@@ -350,3 +350,107 @@ def test_plan_is_frozen_and_its_arrays_read_only(small):
         small.plan.fr_matrix(1, m)[0, 0] = 1.0
     again = make_plan(**{k: v for k, v in SMALL.items()})
     assert again.paths == small.paths and again.padding == small.padding
+
+
+# ------------------------------------------------------- the configuration
+
+
+def test_config_is_the_one_place_of_the_settings(small):
+    """Keywords, a JTFSConfig and make_plan all build the same plan; the module reads it."""
+    import dataclasses
+
+    from scrapl_edu.jtfs import JTFSConfig
+    from scrapl_edu.jtfs_plan import make_plan
+
+    cfg = JTFSConfig(**SMALL)
+    assert small.config == cfg and hash(small.config) == hash(cfg)
+    assert cfg.T == 2**cfg.J and cfg.F == 2**cfg.J_fr  # None resolved: an int to read
+    assert JTFSConfig(**SMALL, T=32, F=4) == small.config  # the defaults, written out
+    other = JTFS.from_config(cfg)
+    assert other.config is cfg and other.paths == small.paths
+    assert make_plan(cfg).paths == make_plan(**SMALL).paths == small.paths
+    positional = JTFS(1024, 5, 4, 1, 2, 1)  # the fields' order (kymatio's)
+    assert positional.config == cfg
+    for f in dataclasses.fields(cfg):  # every setting is readable on the module
+        assert getattr(small, f.name) == getattr(cfg, f.name)
+    assert small.N == cfg.N == 1024
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.J = 6  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="from_config"):
+        small.J = 6
+    with pytest.raises(AttributeError, match="layout"):
+        small.N_pad = 4096
+    x = torch.randn(2, 1024, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(other(x), small(x))  # bit for bit
+    assert JTFS(**cfg.kwargs()).config == cfg
+    from_numpy = JTFSConfig(shape=np.int64(1024), J=np.int64(5), Q1=4, Q2=1, J_fr=2, Q_fr=1)
+    assert from_numpy == cfg and type(from_numpy.J) is int
+
+
+def test_extra_repr_reads_the_config():
+    from scrapl_edu.filters import filterbank_params as fb
+
+    j = JTFS(**SMALL)
+    assert j.extra_repr() == (
+        "shape=1024, J=5, Q1=4, Q2=1, J_fr=2, Q_fr=1, T=32, F=4, n_paths=" + str(j.n_paths)
+    )
+
+    def narrow(J: int, Q: int):
+        return fb(J, Q, r_psi=0.5)
+
+    k = JTFS(**SMALL, sr=8000, exact=True, filterbank=narrow)
+    assert k.extra_repr().endswith(
+        "sr=8000.0, exact=True, filterbank=test_extra_repr_reads_the_config.<locals>.narrow, "
+        f"n_paths={k.n_paths}"
+    )
+    assert "filterbank" not in JTFS(**SMALL, filterbank=fb).extra_repr()  # the default
+
+
+@pytest.mark.parametrize(
+    "kw, exc, match",
+    [
+        (dict(SMALL, Jfr=3), TypeError, r"unknown JTFS setting 'Jfr' \(did you mean 'J_fr'\?\)"),
+        (dict(SMALL, filterbank="morlet"), TypeError, "filterbank must be a function"),
+        (dict(SMALL, filterbank=lambda J, Q: []), ValueError, "gave no wavelet"),
+        (dict(SMALL, filterbank=lambda J, Q: [(0.7, 0.01)]), ValueError, "0 < xi <= 0.5"),
+        (dict(SMALL, filterbank=lambda J, Q: [0.25]), TypeError, r"an \(xi, sigma\) pair"),
+    ],
+)
+def test_config_errors_name_the_setting(kw, exc, match):
+    from scrapl_edu.jtfs import JTFSConfig
+
+    with pytest.raises(exc, match=match):
+        JTFS(**kw)
+    if "lambda" not in repr(kw.get("filterbank")):  # the bank itself is checked by make_plan
+        with pytest.raises(exc, match=match):
+            JTFSConfig.of(**kw)
+    with pytest.raises(TypeError, match="not both"):
+        JTFS(config=JTFSConfig(**SMALL), J=4)
+
+
+def test_filterbank_hook():
+    """The default hook is the reference's bank (bit for bit); another one changes the plan."""
+    import functools
+
+    from scrapl_edu.filters import max_dyadic_subsampling
+
+    default = JTFS(**SMALL)
+    explicit = JTFS(**SMALL, filterbank=filterbank_params)
+    x = torch.randn(2, 1024, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(default(x), explicit(x))
+
+    narrow = functools.partial(filterbank_params, r_psi=0.5)
+    j = JTFS(**SMALL, filterbank=narrow)
+    assert j.psi1_specs == tuple(narrow(5, 4)) and j.psi2_specs == tuple(narrow(5, 1))
+    assert j.psi_fr_specs[1 : 1 + j.K_fr] == tuple(narrow(2, 1))
+    assert j.psi1_specs[0].xi == default.psi1_specs[0].xi  # the same top wavelet, narrower
+    assert j.psi1_specs[0].sigma < default.psi1_specs[0].sigma
+    assert torch.isfinite(j(x)).all() and not torch.equal(j(x), default(x))
+
+    def pairs(J: int, Q: int):  # (xi, sigma) pairs: j from the aliasing rule
+        return [(f.xi, f.sigma) for f in filterbank_params(J, Q)]
+
+    p = JTFS(**SMALL, filterbank=pairs)
+    assert p.psi1_specs == default.psi1_specs
+    assert all(f.j == max_dyadic_subsampling(f.xi, f.sigma) for f in p.psi2_specs)
+    assert torch.equal(p(x), default(x))

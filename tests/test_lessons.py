@@ -185,6 +185,16 @@ def test_make_problem_scale_and_checks() -> None:
         toy.make_problem("classroom_granular", fast=True)
 
 
+def test_make_problem_reads_no_environment(monkeypatch) -> None:
+    """Fast mode is an argument (config.py: only entry points read SCRAPL_EDU_FAST)."""
+    monkeypatch.setenv("SCRAPL_EDU_FAST", "1")
+    assert toy.make_problem(fast=False).jtfs.N == 4096
+    with pytest.raises(TypeError, match="fast"):
+        toy.make_problem()  # no silent default: the caller decides
+    with pytest.raises(TypeError, match="fast"):
+        lessons.paired_runs(["Adam"])
+
+
 # ------------------------------------------------------------------ notebooks 01-03
 class _FakeSynth(torch.nn.Module):
     """θ -> a signal that depends on θ and ignores the shift: a shift-blind synth."""

@@ -139,3 +139,17 @@ def test_make_config_reads_no_environment(monkeypatch):
     over = make_config("classroom", fast=True, synth={"am_hz": (3.0, 4.0)}, steps=2)
     assert over.synth_config().am_hz == (3.0, 4.0) and over.steps == 2
     assert over.synth_config().n_samples == 1024
+
+
+def test_every_preset_reads_the_jtfs_config():
+    """A preset's JTFS settings are JTFSConfig's: checked when the preset is made."""
+    from scrapl_edu.jtfs_plan import JTFSConfig
+
+    for p in [*PRESETS.values(), *(shrink(p) for p in PRESETS.values())]:
+        cfg = p.jtfs_config()
+        assert isinstance(cfg, JTFSConfig) and cfg == JTFSConfig(**p.jtfs_kwargs())
+        assert (cfg.shape, cfg.sr) == (p.synth.n_samples, float(p.synth.sr))
+    with pytest.raises(TypeError, match=r"unknown JTFS setting 'Jfr' \(did you mean 'J_fr'"):
+        dataclasses.replace(get_preset("classroom"), jtfs={**presets.CLASSROOM_JTFS, "Jfr": 3})
+    with pytest.raises(ValueError, match="T=8192 is longer than the signal"):
+        dataclasses.replace(get_preset("classroom"), jtfs={**presets.CLASSROOM_JTFS, "T": 8192})

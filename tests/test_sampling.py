@@ -106,3 +106,63 @@ def test_probs_from_importance_eq10() -> None:
     expected = [(0.25 + 0.25 + 1 / 3) / 3, (0.75 + 0.25 + 1 / 3) / 3, (0 + 0.5 + 1 / 3) / 3]
     assert pi.tolist() == pytest.approx(expected, rel=1e-12)
     assert math.isclose(float(pi.sum()), 1.0, abs_tol=1e-15)
+
+
+# ------------------------------------------------------------------ resumed states
+def _saved(**changes):
+    s = PathSampler(4, [0.1, 0.2, 0.3, 0.4], seed=5, min_prob_frac=0.2)
+    s.sample_many(7)
+    return {**s.state_dict(), **changes}
+
+
+@pytest.mark.parametrize("key", ["probs", "base_probs"])
+@pytest.mark.parametrize(
+    ("bad", "what"),
+    [
+        ([0.2, 0.3, 0.5, 0.4], "sum to 1"),  # sums to 1.4
+        ([0.5, 0.6, -0.1, 0.0], "non-negative"),
+        ([float("nan"), 0.5, 0.25, 0.25], "finite"),
+        ([float("inf"), 0.0, 0.0, 0.0], "finite"),
+        ([0.5, 0.5], "length"),
+        ([0.0, 0.0, 0.0, 0.0], "all zero"),
+        ("uniform", "sequence of 4 numbers"),
+    ],
+)
+def test_load_state_dict_refuses_bad_probabilities(key, bad, what) -> None:
+    sampler = PathSampler(4, seed=1)
+    before = sampler.state_dict()
+    with pytest.raises(ValueError, match=rf"the sampler state's {key} must.*{what}"):
+        sampler.load_state_dict(_saved(**{key: bad}))
+    after = sampler.state_dict()  # left as it was
+    assert torch.equal(after["probs"], before["probs"]) and after["seed"] == before["seed"]
+    assert torch.equal(after["generator_state"], before["generator_state"])
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "what"),
+    [
+        ("min_prob_frac", 1.5, "min_prob_frac must be in"),
+        ("min_prob_frac", float("nan"), "min_prob_frac must be in"),
+        ("counts", torch.tensor([1, 2, 3]), "counts must be 4 non-negative integers"),
+        ("counts", torch.tensor([1, -2, 3, 0]), "counts must be 4 non-negative integers"),
+        ("counts", torch.tensor([1.0, 2.0, 3.0, 0.0]), "counts must be 4 non-negative integers"),
+        ("seed", 1.5, "seed must be an integer"),
+        ("generator_state", torch.zeros(3, dtype=torch.uint8), "generator_state is not valid"),
+    ],
+)
+def test_load_state_dict_refuses_other_bad_entries(key, bad, what) -> None:
+    sampler = PathSampler(4, seed=1)
+    with pytest.raises(ValueError, match=what):
+        sampler.load_state_dict(_saved(**{key: bad}))
+    assert sampler.seed == 1 and sampler.min_prob_frac == 0.0
+
+
+def test_load_state_dict_keeps_the_saved_numbers_bit_for_bit() -> None:
+    """A probability vector that sums to 1 within the tolerance is kept, not renormalised."""
+    probs = torch.tensor([0.25, 0.25, 0.25, 0.25 + 3e-7], dtype=torch.float64)
+    state = _saved(probs=probs)
+    sampler = PathSampler(4)
+    sampler.load_state_dict(state)
+    assert torch.equal(sampler.probs, probs)
+    assert torch.equal(sampler.base_probs, state["base_probs"])
+    assert sampler.counts.tolist() == state["counts"].tolist() and sampler.min_prob_frac == 0.2

@@ -29,13 +29,15 @@ SEEDS = [0, 1, 2, 3]
 def main() -> None:
     fast = fast_mode()
     mode = "fast" if fast else "classroom"
-    P = toy.make_problem().n_paths
+    P = toy.make_problem(fast=fast).n_paths
     steps = 50 if fast else 2 * P
     out: dict = {"mode": mode, "P": P, "steps": steps, "seeds": SEEDS}
     lines = [f"# Moving-model numbers of notebooks 05-06 ({mode} mode, P = {P}, {steps} steps)", ""]
 
     t0 = time.perf_counter()
-    r5 = lessons.paired_runs(["Adam", "P-Adam"], SEEDS, steps, probe_every=8 if fast else 6)
+    r5 = lessons.paired_runs(
+        ["Adam", "P-Adam"], SEEDS, steps, probe_every=8 if fast else 6, fast=fast
+    )
     a, b = r5.arm("Adam"), r5.arm("P-Adam")
     half = steps // 2
     out["05"] = {
@@ -58,7 +60,12 @@ def main() -> None:
 
     t0 = time.perf_counter()
     r6 = lessons.paired_runs(
-        ["P-Adam", "P-Adam + P-SAGA"], SEEDS, steps, probe_every=8, table_every=10 if fast else 21
+        ["P-Adam", "P-Adam + P-SAGA"],
+        SEEDS,
+        steps,
+        probe_every=8,
+        table_every=10 if fast else 21,
+        fast=fast,
     )
     a, b = r6.arm("P-Adam"), r6.arm("P-Adam + P-SAGA")
     late = r6.table_steps >= steps // 2

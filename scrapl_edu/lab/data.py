@@ -9,17 +9,34 @@ metrics can align a prediction to its target's onset.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
-from scrapl_edu.synths import DrumSynth, sample_drum_theta, sample_theta
+from scrapl_edu.synths import DrumConfig, DrumSynth, SynthPreset, sample_drum_theta, sample_theta
 
-if TYPE_CHECKING:  # config.py imports this module (split_sizes): a type only, no cycle
-    from scrapl_edu.lab.config import LabConfig
+__all__ = ["DataSpec", "make_dataset", "split_sizes"]
 
-__all__ = ["make_dataset", "split_sizes"]
+
+class DataSpec(Protocol):
+    """What :func:`make_dataset` reads of a run's configuration (a
+    :class:`scrapl_edu.lab.LabConfig`): a protocol, as config.py imports this module."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def data_seed(self) -> int | None: ...
+
+    @property
+    def n_examples(self) -> int: ...
+
+    @property
+    def split(self) -> Sequence[float]: ...
+
+    def synth_config(self) -> SynthPreset | DrumConfig: ...
+
 
 #: examples synthesised per call (bounds the memory of a large data set)
 _CHUNK = 256
@@ -32,7 +49,7 @@ def split_sizes(n_examples: int, split: Sequence[float]) -> tuple[int, int, int]
     return n_train, n_val, n_examples - n_train - n_val
 
 
-def make_dataset(config: LabConfig) -> dict[str, Tensor]:
+def make_dataset(config: DataSpec) -> dict[str, Tensor]:
     """theta ~ U[0,1]^U (log-uniform physical values) and the audio, split 60/20/20.
 
     Every example has its own seeded random shift / grain draw, so the data set is fixed by

@@ -159,6 +159,7 @@ class ChirpletSynth(PresetSynth):
     """
 
     config_type = ChirpletConfig
+    config: ChirpletConfig
 
     def __init__(
         self, config: ChirpletConfig, random_shift: bool = True, validate: bool = True

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import torch
 from torch import Tensor, nn
-
-if TYPE_CHECKING:  # annotations only: the configurations import this module
-    from scrapl_edu.synths.chirplet import ChirpletConfig
-    from scrapl_edu.synths.granular import GranularConfig
 
 Normalize = Literal["rms", "none"]
 Seed = int | Sequence[int] | Tensor | None
@@ -212,12 +208,24 @@ def draw_random(
     return torch.cat([fn(1, torch.Generator().manual_seed(s)) for s in seeds], dim=0)
 
 
+class SynthConfig(Protocol):
+    """What :class:`PresetSynth` reads of a synth's configuration (``ChirpletConfig``,
+    ``GranularConfig``): the number U of parameters θ and the map θ in [0, 1]^U -> physical
+    units. A protocol here, so that this module needs none of the configurations (they
+    import it)."""
+
+    @property
+    def n_params(self) -> int: ...
+
+    def theta_to_params(self, theta: Tensor, validate: bool = True) -> tuple[Tensor, Tensor]: ...
+
+
 class PresetSynth(nn.Module):
     """What both synths share: a validated config and the θ <-> physical-units mapping."""
 
     config_type: type = object
 
-    def __init__(self, config: ChirpletConfig | GranularConfig, validate: bool = True) -> None:
+    def __init__(self, config: SynthConfig, validate: bool = True) -> None:
         super().__init__()
         if not isinstance(config, self.config_type):
             raise TypeError(

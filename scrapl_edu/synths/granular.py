@@ -155,6 +155,7 @@ class GranularSynth(PresetSynth):
     """
 
     config_type = GranularConfig
+    config: GranularConfig
 
     def params_to_theta(self, density: Tensor, slope_oct_per_s: Tensor) -> Tensor:
         """See :meth:`GranularConfig.params_to_theta`."""

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The exact commands that produced data/results/lab/ (run from the repository root).
+# The exact commands that produced data/results/lab/ (run from the repository root; the scripts
+# they name live in experiments/lab/, mirroring these folders).
 # Two runs at a time, one thread each (compare --jobs 2); finished runs are reused, so
 # re-running a command only adds what is missing (--overwrite rebuilds the table/figure).
 # History: first run with --seeds 0 1 2 (no --overwrite), then extended to 0-4 as below.
@@ -64,9 +65,9 @@ V2=$OUT/v2
 
 # (10) Choosing the front end: AM resolution of candidates on every classroom chirplet, and the
 #      supervised P-loss with each candidate on seeds 0-4 (data/results/lab/v2/frontend_probe/).
-$PY $V2/frontend_probe/resolution.py
+$PY -m experiments.lab.v2.frontend_probe.resolution
 for fe in cqt4_32 stft64_32 cqt6_32 stft64_16; do for s in 0 1 2 3 4; do echo "$fe $s"; done; done |
-  xargs -P 2 -n 2 sh -c "$PY $V2/frontend_probe/ploss_run.py \$0 \$1 | tail -1 >> $V2/frontend_probe/ploss.jsonl"
+  xargs -P 2 -n 2 sh -c "$PY -m experiments.lab.v2.frontend_probe.ploss_run \$0 \$1 | tail -1 >> $V2/frontend_probe/ploss.jsonl"
 
 # (11) Table 2 on the classroom chirplet with the new front end (every run records the
 #      applied-step diagnostic at steps 0, 100, ..., 400). Seeds 0-4 in one session, 5-9 in the
@@ -130,7 +131,7 @@ $PY -m scrapl_edu.lab compare --table losses --preset classroom --seeds 0 1 2 3 
   --title "classroom chirplet, STFT 64/16 front end (Table 1 in small; full JTFS at equal steps, 400)"
 
 # (15) P-SAGA's cut of the applied step's variance in the v2 ablation runs (no new run).
-$PY $V2/applied_variance.py
+$PY -m experiments.lab.v2.applied_variance
 
 # (16) The full JTFS at SCRAPL's compute: as many steps as cost what SCRAPL's 400 cost on the
 #      idle machine (timing/: 682 / 68.1 ms a step, 10.0x: 40 steps); MSS and SCRAPL copied.
