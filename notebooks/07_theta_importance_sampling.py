@@ -147,7 +147,7 @@ assert abs(pairs[1][0] - float(eig[-2])) < 1e-6 * float(eig[-1])
 # on HVPs) must agree.
 
 # %%
-problem = toy.make_problem("classroom", theta_star=(0.6, 0.4))
+problem = toy.make_problem("classroom", theta_star=(0.6, 0.4), fast=fast)
 
 
 def toy_path_loss(x_hat, x, p):  # L_p of Eq. (3), scaled as in notebooks 05-06
@@ -177,7 +177,7 @@ res = theta_importance_sampling(
     paths=[p_hand], progress=False,
 )  # fmt: skip
 print(f"path {p_hand}: C by hand {np.round(C_hand, 6)}, θ-IS {res.C[:, p_hand].numpy().round(6)}")
-assert np.allclose(C_hand, res.C[:, p_hand].numpy(), rtol=1e-4)
+assert np.allclose(C_hand, res.C[:, p_hand].numpy(), rtol=1e-3)  # the synth renders in float32
 
 # %% [markdown]
 # ## From curvature to π (Eq. 10)
