@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   -- builds .venv and runs the main job
 #   make test   -- builds .venv (and a headless browser) and runs every test (what CI runs)
+#   make docs   -- the documentation site, student and instructor editions, in docs/_build/
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test unit notebooks browser lint bench fixtures lab dashboard sync-notebooks clean \
-	exercises book grade-check course notebooks-classroom
+	exercises book docs docs-fast wheel grade-check course notebooks-classroom
 
 setup: $(STAMP)
 
@@ -28,11 +29,11 @@ demo: setup
 
 test: setup
 	bash tools/install_browser.sh
-	$(MAKE) lint unit notebooks browser grade-check
+	$(MAKE) lint docs-fast unit notebooks browser grade-check
 
 # ruff, then the layering of the package (import-linter contracts in pyproject.toml)
 lint: setup
-	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks experiments
+	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks experiments docs/conf.py docs/_ext setup.py
 	$(BIN)/lint-imports
 
 unit: setup
@@ -61,10 +62,26 @@ dashboard: setup
 exercises: setup
 	$(BIN)/python tools/make_exercises.py --out exercises
 
-# the read-only edition: every notebook executed and exported to static HTML in book/
-# (open book/index.html; no kernel, no network). Classroom mode; SCRAPL_EDU_FAST=1 for fast mode.
-book: setup
-	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out book
+# the documentation site (Sphinx + myst-nb, from the jupytext sources; docs/conf.py): the
+# student edition (answers removed; the one to publish) and the instructor edition, Sphinx
+# warnings as errors. Classroom mode; SCRAPL_EDU_FAST=1 for fast mode (what CI builds). The
+# notebooks are executed once per mode (docs/_build/.jupyter_cache) and shared by both editions.
+SPHINX := OMP_NUM_THREADS=1 $(BIN)/python -m sphinx -E -W --keep-going -q -b html
+docs: setup
+	SCRAPL_EDU_EDITION=student $(SPHINX) -d docs/_build/.doctrees/student docs docs/_build/student
+	SCRAPL_EDU_EDITION=instructor $(SPHINX) -d docs/_build/.doctrees/instructor docs docs/_build/instructor
+	@echo "the site: docs/_build/student/index.html (instructors: docs/_build/instructor/)"
+
+docs-fast: setup
+	SCRAPL_EDU_FAST=1 $(MAKE) docs
+
+# the former read-only edition: now the site's student edition (book/ points at it)
+book: docs
+	ln -sfn docs/_build/student book
+
+# the wheel (the library, the lab and the course notebooks as package data) in dist/
+wheel: setup
+	$(BIN)/pip wheel -q --no-deps --no-build-isolation -w dist .
 
 # the nbgrader course (nbgrader_config.py): course/source/<assignment> from the notebooks
 course: setup

@@ -30,10 +30,45 @@ def _env_pip_requirements() -> list[str]:
     return reqs
 
 
-def test_environment_yml_mirrors_pyproject():
+def _declared() -> list[str]:
+    """The base dependencies and every extra, without the extras' references to the
+    package itself (``scrapl-edu[course]``)."""
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = meta["dependencies"] + meta["optional-dependencies"]["dev"]
-    assert sorted(map(_norm, declared)) == sorted(map(_norm, _env_pip_requirements()))
+    reqs = list(meta["dependencies"])
+    for extra in meta["optional-dependencies"].values():
+        reqs += [r for r in extra if not _norm(r).startswith("scrapl-edu")]
+    return reqs
+
+
+def test_environment_yml_mirrors_pyproject():
+    assert sorted(set(map(_norm, _declared()))) == sorted(map(_norm, _env_pip_requirements()))
+
+
+def test_install_in_parts():
+    """The base package is the library and the lab; notebook, cluster and reference tools
+    are extras, and [dev] is all of them (what `make setup` installs)."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {re.split(r"[<>=!\[ ]", _norm(d))[0] for d in meta["dependencies"]}
+    assert {"torch", "numpy", "scipy", "tqdm"} <= base
+    assert not base & {
+        "jupyterlab",
+        "ipywidgets",
+        "plotly",
+        "voila",
+        "nbgrader",
+        "dask",
+        "distributed",
+        "kymatio",
+        "sphinx",
+    }
+    extras = meta["optional-dependencies"]
+    assert set(extras) >= {"course", "cluster", "reference", "docs", "dev"}
+    assert any(
+        _norm(r).startswith("scrapl-edu[")
+        and all(e in r for e in ("course", "cluster", "reference", "docs"))
+        for r in extras["dev"]
+    )
+    assert ".[dev]" in (ROOT / "Makefile").read_text()
 
 
 def test_pins_this_machine_needs():
@@ -42,7 +77,10 @@ def test_pins_this_machine_needs():
         for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     ]
     assert "scipy<1.17" in deps  # kymatio 0.3.0 imports scipy.special.sph_harm
-    assert "kymatio==0.3.0" in deps
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert "kymatio==0.3.0" in [_norm(d) for d in extras["reference"]]
     torch_req = next(d for d in deps if d.startswith("torch"))
     from packaging.specifiers import SpecifierSet
 

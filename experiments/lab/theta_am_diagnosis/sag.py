@@ -30,16 +30,18 @@ def sag_update() -> Callable:
     src = textwrap.dedent(inspect.getsource(O.SCRAPLOptimizer._scrapl_update))
     lines = src.splitlines()
     try:
-        i0 = next(i for i, s in enumerate(lines) if s.strip() == "if g_old is None:")
+        i0 = next(
+            i for i, s in enumerate(lines) if s.strip().startswith("update = p_saga_direction(")
+        )
         i1 = next(i for i, s in enumerate(lines) if s.strip() == "table[path] = g_new")
     except StopIteration:
         raise RuntimeError("SCRAPLOptimizer._scrapl_update no longer has Eq. (9)'s lines") from None
     old = "\n".join(lines[i0 : i1 + 1])
-    if "update = g_current - g_old" not in old:
+    if "g_sum.sub_(g_old" not in old:
         raise RuntimeError("SCRAPLOptimizer._scrapl_update's Eq. (9) changed; update sag.py")
     ind = lines[i0][: len(lines[i0]) - len(lines[i0].lstrip())]
     new = [
-        ind + "g_new = g_current.to(self._store_dtype(p))",
+        ind + "g_new = g_current.to(sdt)",
         ind + "g_sum.add_(g_new.to(g_sum.dtype))",
         ind + "if g_old is not None:",
         ind + "    g_sum.sub_(g_old.to(g_sum.dtype))",
