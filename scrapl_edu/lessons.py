@@ -72,8 +72,15 @@ ARMS: dict[str, dict[str, bool]] = {
 }
 
 
-#: the committed moving-model numbers of notebooks 05-06 (``tools/moving_model_numbers.py``)
-CURRICULUM_RESULTS = Path(__file__).resolve().parents[1] / "data" / "results" / "curriculum"
+def _data_root() -> Path:
+    """``data/`` of the checkout, or the copy a wheel carries in ``scrapl_edu/_course/data``."""
+    checkout = Path(__file__).resolve().parents[1] / "data"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "_course" / "data"
+
+
+#: the committed results the notebooks read (``data/results/curriculum``: the moving-model
+#: numbers of notebooks 05-06, ``tools/moving_model_numbers.py``; the predictions' answers)
+CURRICULUM_RESULTS = _data_root() / "results" / "curriculum"
 
 
 def committed_results(relative: str) -> dict:
