@@ -94,29 +94,35 @@ def test_dask_equals_local_pool_and_a_killed_worker_resumes(tmp_path, monkeypatc
 
 
 def test_failed_run_reported_with_its_log_and_finished_runs_kept(tmp_path, monkeypatch, in_process):
-    """One run fails for good (bad arguments): the error names it and its log; the finished
-    run beside it is neither rerun nor rewritten; no table is written until all are in."""
+    """One run fails for good (its folder is held by another writer): the error names it and
+    its log; the finished run beside it is neither rerun nor rewritten; no table is written
+    until all are in. A bad value for every run is refused once, before any task."""
+    from scrapl_edu.lab.comparison import run_args
+    from scrapl_edu.lab.files import RunLock
+    from scrapl_edu.lab.run_args import config_from_argv
+
     monkeypatch.setenv("SCRAPL_EDU_FAST", "1")
-    done = lab.run_dir(tmp_path, "classroom", "p_loss", 0)
-    done.mkdir(parents=True)
-    sentinel = '{"a finished run": "must stay as it is"}'
-    (done / "results.json").write_text(sentinel)
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
         lab.compare(
             ["classroom"],
             ["p_loss"],
-            [0, 1],
+            [0],
             tmp_path,
             fast=True,
             extra_args=["--steps", "0"],
             scheduler=in_process,
         )
-    msg = str(info.value)
+    done = lab.run_dir(tmp_path, "classroom", "p_loss", 0)
+    lab.run(config_from_argv(run_args("classroom", "p_loss", 0), fast=True), done, progress=False)
+    finished = (done / "results.json").read_bytes()
     failed = lab.run_dir(tmp_path, "classroom", "p_loss", 1)
+    with RunLock(failed), pytest.raises(RuntimeError) as info:
+        lab.compare(["classroom"], ["p_loss"], [0, 1], tmp_path, fast=True, scheduler=in_process)
+    msg = str(info.value)
     assert f"{failed.resolve()} (exit 2; see {failed.resolve() / 'log.txt'})" in msg
     assert "rerun the same compare" in msg
-    assert "steps must be a positive integer" in (failed / "log.txt").read_text()
-    assert (done / "results.json").read_text() == sentinel
+    assert "is in use by another run (pid" in (failed / "log.txt").read_text()
+    assert (done / "results.json").read_bytes() == finished
     assert not (done / "log.txt").exists()  # never started
     assert not (tmp_path / "table.md").exists()
 
@@ -156,7 +162,7 @@ def test_unreachable_scheduler_fails_in_seconds_with_what_to_do(tmp_path, capsys
 def test_crash_hook_fires_once_across_processes(tmp_path):
     marker = tmp_path / "m"
     assert crash_hook({}) is None
-    with pytest.raises(ValueError, match="mode must be process or worker"):
+    with pytest.raises(ValueError, match="mode must be process, worker or term"):
         crash_hook({"SCRAPL_EDU_TEST_CRASH": f"3:other:{marker}"})
     marker.write_text("someone crashed already\n")
     hook = crash_hook({"SCRAPL_EDU_TEST_CRASH": f"3:process:{marker}"})
@@ -178,11 +184,17 @@ def test_a_run_killed_by_a_signal_is_retried_then_reported(tmp_path, in_process)
 
 
 def test_run_task_keeps_finished_runs_and_raises_on_signals(tmp_path):
+    """A retry of a finished run: the run (``--resume --overwrite``) finds its own finished
+    results and keeps them; a run killed by a signal raises for Dask to retry."""
+    argv = ["-m", "scrapl_edu.lab", "run", "--loss", "p_loss", "--no-progress"]
     done = tmp_path / "done"
-    done.mkdir()
-    (done / "results.json").write_text("{}")
-    assert run_task(SUICIDE[1:], str(done), {}) == 0  # finished: not started again
-    assert not (done / "log.txt").exists()
+    env = {"SCRAPL_EDU_FAST": "1", "OMP_NUM_THREADS": "1"}
+    assert run_task([*argv, "--out", str(done)], str(done), env) == 0
+    finished = (done / "results.json").read_bytes()
+    again = [*argv, "--out", str(done), "--resume", "--overwrite"]
+    assert run_task(again, str(done), env) == 0
+    assert (done / "results.json").read_bytes() == finished
+    assert "finished run: kept, nothing rerun" in (done / "log.txt").read_text()
     with pytest.raises(RunKilledError, match="killed by signal 9 .out of memory"):
         run_task(SUICIDE[1:], str(tmp_path / "killed"), {})
 

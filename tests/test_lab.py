@@ -440,10 +440,18 @@ def test_committed_results_still_load_and_aggregate(tmp_path):
 
 
 def test_compare_reports_failed_runs_with_their_log(tmp_path):
-    """A run that exits non-zero is reported with its exit code and log."""
-    with pytest.raises(RuntimeError, match=r"some runs failed:[\s\S]*seed0 \(exit 2; see"):
+    """A run that exits non-zero is reported with its exit code and log; a bad value for
+    every run is refused once, before any run starts."""
+    from scrapl_edu.lab.files import RunLock
+
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
         lab.compare(
             ["classroom"], ["p_loss"], [0], tmp_path, extra_args=["--steps", "0"], fast=True
         )
-    log = (lab.run_dir(tmp_path, "classroom", "p_loss", 0) / "log.txt").read_text()
-    assert "steps must be a positive integer" in log
+    folder = lab.run_dir(tmp_path, "classroom", "p_loss", 0)
+    assert not folder.exists()
+    with RunLock(folder):  # another writer holds the run's folder: the run refuses by name
+        with pytest.raises(RuntimeError, match=r"some runs failed:[\s\S]*seed0 \(exit 2; see"):
+            lab.compare(["classroom"], ["p_loss"], [0], tmp_path, fast=True)
+    log = (folder / "log.txt").read_text()
+    assert f"{folder} is in use by another run (pid {os.getpid()}" in log

@@ -13,24 +13,33 @@ An entry point: it reads fast mode from the environment (``SCRAPL_EDU_FAST=1``,
 from __future__ import annotations
 
 import argparse
+import shlex
+import signal
 import sys
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from scrapl_edu import viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.lab.cluster import crash_hook
-from scrapl_edu.lab.comparison import compare, refresh_summary, validation_curves
-from scrapl_edu.lab.config import ROWS, TABLES
+from scrapl_edu.lab.comparison import check_run_argv, compare, refresh_summary, validation_curves
+from scrapl_edu.lab.config import MAX_SEED, ROWS, TABLES
 from scrapl_edu.lab.device import resolve_device
+from scrapl_edu.lab.files import write_figures
 from scrapl_edu.lab.results import RESULTS_JSON
 from scrapl_edu.lab.run_args import add_run_args, config_from_args
 from scrapl_edu.lab.theta_box import theta_is_presets
 from scrapl_edu.lab.theta_is_quality import theta_is_quality
-from scrapl_edu.lab.train import CHECKPOINT, run
-from scrapl_edu.presets import chirplet_tags
+from scrapl_edu.lab.train import RunInterrupted, run
+from scrapl_edu.presets import PRESETS, chirplet_tags
+
+#: the presets of ``compare --table drums`` when no ``--preset`` is given (Tables 4, 8-9)
+DRUM_PRESETS = ("drums_micro", "drums_meso")
+#: the most threads a run may ask for (a typo such as --threads 4000 is refused)
+MAX_THREADS = 1024
 
 __all__ = ["main", "parser"]
 
@@ -56,7 +65,12 @@ def parser() -> argparse.ArgumentParser:
         "--stop-after", type=int, help="checkpoint and stop after N steps (simulated interruption)"
     )
     c = sub.add_parser("compare", help="rows x seeds -> DIR/table.md (mean ± 95%% CI), figure.png")
-    c.add_argument("--preset", nargs="+", default=["classroom"], help="one or more lab presets")
+    c.add_argument(
+        "--preset",
+        nargs="+",
+        help="one or more lab presets (default classroom; drums_micro drums_meso for "
+        "--table drums)",
+    )
     c.add_argument(
         "--table",
         choices=sorted(TABLES),
@@ -91,10 +105,13 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ROW=ARGS",
-        help='extra run arguments for one row, e.g. --row-arg "jtfs=--steps 40"',
+        help='extra run arguments for one row of this compare, e.g. --row-arg "jtfs=--steps 40" '
+        "(run-defining options only: not --out, --threads or --device)",
     )
     c.add_argument(
-        "--run-arg", default="", help='extra arguments for every run, e.g. "--steps 200"'
+        "--run-arg",
+        default="",
+        help='extra arguments for every run, e.g. "--steps 200" (run-defining options only)',
     )
     c.add_argument(
         "--reuse",
@@ -144,15 +161,43 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _figure(what: str, draw) -> None:
+def _figure(
+    what: str, folder: str | Path, draw: Callable[[Path], Any], inputs: tuple[str, ...] = ()
+) -> None:
+    """Draw into a temporary folder inside ``folder``; each file lands whole (atomically).
+
+    ``draw(tmp)`` writes its figures into ``tmp``; ``inputs`` are files of ``folder`` it reads.
+    """
     try:
-        draw()
+        write_figures(folder, draw, inputs)
     except Exception as err:  # a figure must never lose the numbers
         print(f"warning: {what} not written: {err}", file=sys.stderr)
 
 
+def _error(ap: argparse.ArgumentParser, cmd: str, err: BaseException) -> None:
+    """One line on stderr, exit status 2: how the command line reports a user's error."""
+    text = " ".join(str(err).split("\n")[0:1]) if isinstance(err, KeyError) else str(err)
+    ap.exit(2, f"scrapl-edu {cmd}: error: {text}\n")
+
+
+def _count(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
+    """An integer option in ``low .. high``, or a ValueError naming it."""
+    if value is None:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        span = f"{low} .. {high}" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {span}, got {value!r}")
+
+
 def _cmd_theta_is(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
     try:
+        _count("--examples", args.examples)
+        _count("--iters", args.iters)
         report = theta_is_presets(
             args.preset,
             args.out,
@@ -162,15 +207,25 @@ def _cmd_theta_is(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: b
             fast=fast,
             overwrite=args.overwrite,
         )
-    except (ValueError, FileExistsError) as err:
-        ap.exit(2, f"scrapl-edu theta-is: error: {err}\n")
-    _figure("figure", lambda: viz.save_theta_is_figures(args.out, report, fast=fast))
+    except (ValueError, OSError) as err:
+        _error(ap, "theta-is", err)
+    _figure(
+        "figure",
+        args.out,
+        lambda tmp: viz.save_theta_is_figures(tmp, report, fast=fast),
+        inputs=("theta_is_probs.npz",),
+    )
     print((Path(args.out) / "theta_is_box.md").read_text())
     return 0
 
 
 def _cmd_theta_is_quality(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
     try:
+        for name in ("ref_examples", "ref_iters"):
+            _count("--" + name.replace("_", "-"), getattr(args, name))
+        for name in ("examples", "iters"):
+            for value in getattr(args, name):
+                _count("--" + name, value)
         reports = theta_is_quality(
             args.preset,
             args.out,
@@ -182,9 +237,9 @@ def _cmd_theta_is_quality(ap: argparse.ArgumentParser, args: argparse.Namespace,
             iters=args.iters,
             fast=fast,
         )
-    except (ValueError, KeyError, FileExistsError) as err:
-        ap.exit(2, f"scrapl-edu theta-is-quality: error: {err}\n")
-    _figure("figure", lambda: viz.save_theta_is_quality(Path(args.out) / "quality.png", reports))
+    except (ValueError, KeyError, OSError) as err:
+        _error(ap, "theta-is-quality", err)
+    _figure("figure", args.out, lambda tmp: viz.save_theta_is_quality(tmp / "quality.png", reports))
     print((Path(args.out) / "quality.md").read_text())
     return 0
 
@@ -206,10 +261,14 @@ def _cmd_paired(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: boo
     for folder in args.dirs:
         try:
             summary = refresh_summary(folder, pairs)
-        except (ValueError, FileNotFoundError) as err:
-            ap.exit(2, f"scrapl-edu paired: error: {err}\n")
-        out, title = Path(folder) / "paired.png", summary.get("title", "")
-        _figure("figure", partial(viz.save_paired_figure, out, summary, title))
+        except (ValueError, OSError) as err:
+            _error(ap, "paired", err)
+        title = summary.get("title", "")
+        _figure(
+            "figure",
+            folder,
+            lambda tmp, s=summary, t=title: viz.save_paired_figure(tmp / "paired.png", s, t),
+        )
         print((Path(folder) / "table.md").read_text())
     return 0
 
@@ -218,11 +277,10 @@ def _cmd_run(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) 
     try:
         config = config_from_args(args, fast)
         config.validate()
+        _count("--stop-after", args.stop_after)
         device = resolve_device(args.device)  # before any work: a missing GPU fails here
     except (ValueError, KeyError) as err:
-        ap.exit(2, f"scrapl-edu run: error: {err}\n")
-    if args.resume and (Path(args.out) / CHECKPOINT).exists():
-        print(f"resuming from {Path(args.out) / CHECKPOINT}", flush=True)
+        _error(ap, "run", err)
     try:
         res = run(
             config,
@@ -234,14 +292,16 @@ def _cmd_run(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) 
             on_step=crash_hook(),  # None unless a test sets SCRAPL_EDU_TEST_CRASH
             device=device,
         )
-    except FileExistsError as err:
-        ap.exit(2, f"scrapl-edu run: error: {err}\n")
-    except KeyboardInterrupt:
+    except (ValueError, OSError) as err:  # a folder in use, a bad checkpoint, a read-only disk
+        _error(ap, "run", err)
+    except KeyboardInterrupt as err:
+        signum = err.signum if isinstance(err, RunInterrupted) else signal.SIGINT
+        what = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
         print(
-            f"\ninterrupted; resume with the same command plus --resume (out={args.out})",
+            f"\n{what}; resume with the same command plus --resume (out={args.out})",
             file=sys.stderr,
         )
-        return 130
+        return 128 + int(signum)
     if res is None:
         print(f"stopped after {args.stop_after} steps; checkpoint in {args.out}")
         return 0
@@ -253,26 +313,76 @@ def _cmd_run(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) 
     return 0
 
 
+def _row_args(items: list[str], rows: list[str]) -> dict[str, list[str]]:
+    """``--row-arg ROW=ARGS`` items: each row known and in this compare, each ARGS valid."""
+    row_args: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, rest = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f'--row-arg takes ROW=ARGS (e.g. "jtfs=--steps 40"), got {item!r}')
+        if name not in ROWS:
+            raise ValueError(f"--row-arg {item!r}: unknown row {name!r}; rows: {', '.join(ROWS)}")
+        if name not in rows:
+            raise ValueError(
+                f"--row-arg {item!r}: row {name!r} is not in this compare ({', '.join(rows)})"
+            )
+        row_args.setdefault(name, []).extend(check_run_argv(_split(rest, "--row-arg"), "--row-arg"))
+    return row_args
+
+
+def _split(text: str, what: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as err:
+        raise ValueError(f"{what} {text!r} cannot be split into arguments ({err})") from None
+
+
+def _compare_presets(args: argparse.Namespace) -> list[str]:
+    """``--preset``, or the drum presets for ``--table drums``; drums need drum presets."""
+    if args.preset is None:
+        return list(DRUM_PRESETS) if args.table == "drums" else ["classroom"]
+    presets = list(dict.fromkeys(args.preset))
+    for p in presets:
+        if p not in PRESETS:
+            raise ValueError(f"unknown preset {p!r}; choose one of {sorted(PRESETS)}")
+    if args.table == "drums":
+        other = [p for p in presets if not p.startswith("drums")]
+        if other:
+            raise ValueError(
+                f"--table drums compares drum presets, got {', '.join(other)}; give drum "
+                f"presets ({', '.join(p for p in PRESETS if p.startswith('drums'))}) or "
+                "leave --preset out"
+            )
+    return presets
+
+
 def _cmd_compare(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bool) -> int:
     if args.table and args.rows:
         ap.error("give --table or --rows, not both")
     rows = TABLES[args.table] if args.table else (args.rows or "").split(",")
-    rows = [r.strip() for r in rows if r.strip()]
+    rows = list(dict.fromkeys(r.strip() for r in rows if r.strip()))
     if not rows:
         ap.error("give --table or --rows")
-    row_args: dict[str, list[str]] = {}
-    for item in args.row_arg:
-        name, _, rest = item.partition("=")
-        row_args.setdefault(name.strip(), []).extend(rest.split())
     try:
+        for r in rows:
+            if r not in ROWS:
+                raise ValueError(f"unknown row {r!r}; choose from {', '.join(ROWS)}")
+        presets = _compare_presets(args)
+        for seed in args.seeds:
+            _count("--seeds", seed, 0, MAX_SEED)
+        seeds = list(dict.fromkeys(args.seeds))  # a seed given twice runs once
+        _count("--jobs", args.jobs, 1, MAX_THREADS)
+        row_args = _row_args(args.row_arg, rows)
+        extra = check_run_argv(_split(args.run_arg, "--run-arg"), "--run-arg")
         summary = compare(
-            args.preset,
+            presets,
             rows,
-            args.seeds,
+            seeds,
             args.out,
             jobs=args.jobs,
             overwrite=args.overwrite,
-            extra_args=args.run_arg.split(),
+            extra_args=extra,
             row_args=row_args,
             title=args.title,
             reuse=args.reuse,
@@ -281,19 +391,23 @@ def _cmd_compare(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: bo
             scheduler=args.scheduler,
             device=args.device,
         )
-    except (ValueError, FileExistsError, RuntimeError) as err:
-        ap.exit(2, f"scrapl-edu compare: error: {err}\n")
-    curves = validation_curves(args.out, args.preset, rows, args.seeds)
+    except (ValueError, OSError, RuntimeError) as err:
+        _error(ap, "compare", err)
+    curves = validation_curves(args.out, presets, rows, seeds)
     _figure(
         "figure",
-        lambda: viz.save_lab_comparison(Path(args.out) / "figure.png", curves, summary, args.title),
+        args.out,
+        lambda tmp: viz.save_lab_comparison(tmp / "figure.png", curves, summary, args.title),
     )
     _figure(
         "paired figure",
-        lambda: viz.save_paired_figure(Path(args.out) / "paired.png", summary, args.title),
+        args.out,
+        lambda tmp: viz.save_paired_figure(tmp / "paired.png", summary, args.title),
     )
     _figure(  # drum presets: transient vs decay error (Tables 8-9)
-        "drum figure", lambda: viz.save_drum_errors(Path(args.out) / "drum_errors.png", summary)
+        "drum figure",
+        args.out,
+        lambda tmp: viz.save_drum_errors(tmp / "drum_errors.png", summary),
     )
     print((Path(args.out) / "table.md").read_text())
     return 0
@@ -303,9 +417,16 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: ``run`` one configuration, ``compare`` rows x seeds, ``theta-is``."""
     ap = parser()
     args = ap.parse_args(argv)
+    try:
+        if isinstance(getattr(args, "out", None), str) and not args.out.strip():
+            raise ValueError("--out is empty; give a folder for the results")
+        _count("--threads", getattr(args, "threads", None), 1, MAX_THREADS)
+        _count("--seed", getattr(args, "seed", None), 0, MAX_SEED)
+        fast = fast_mode()  # read here, at the entry point, and passed down
+    except ValueError as err:
+        _error(ap, args.cmd, err)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    fast = fast_mode()  # read here, at the entry point, and passed down
     command = {
         "theta-is": _cmd_theta_is,
         "theta-is-quality": _cmd_theta_is_quality,

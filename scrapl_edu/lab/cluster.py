@@ -2,11 +2,12 @@
 
 Each (preset, row, seed) run of :func:`scrapl_edu.lab.comparison.compare` becomes one task of a
 `dask.distributed <https://distributed.dask.org>`_ cluster. A task runs the same command as the
-local pool (``python -m scrapl_edu.lab run ... --out DIR --threads 1 --resume``, one thread, in
+local pool (``python -m scrapl_edu.lab run ... --out DIR --threads 1 --resume --overwrite``, one thread, in
 its own process, its output appended to ``DIR/log.txt``), with the worker's own Python, into the
 shared results folder. So the rules of the local pool hold unchanged:
 
-* a finished run (``results.json``) is never rerun, overwritten or deleted;
+* a finished run of the wanted configuration is never rerun, overwritten or deleted (one of
+  another configuration is replaced, kept aside until the new run's first checkpoint);
 * a run that dies resumes from its last checkpoint (``--resume``): when its process is killed
   by a signal (out of memory, preempted) the task raises and Dask retries it
   (:data:`RUN_RETRIES` times); when the worker itself dies, the scheduler gives the task to
@@ -35,8 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
-
-from scrapl_edu.lab.results import RESULTS_JSON
 
 __all__ = [
     "RUN_RETRIES",
@@ -180,15 +179,14 @@ def run_task(argv: Sequence[str], folder: str, env: dict[str, str]) -> int:
     ``argv`` follows the Python executable (``-m scrapl_edu.lab run ... --resume``); the
     worker's own Python runs it, with its environment plus ``env``, its output appended to
     ``folder/log.txt``. A run that finished meanwhile (a retry after its last step) is not
-    started again.
+    started again: the run itself finds it (``--resume --overwrite`` keeps the finished run of
+    its configuration and replaces one of another).
 
     Raises:
         RunKilledError: the process was killed by a signal (out of memory, preempted), so
             that Dask retries the task, which resumes the run from its checkpoint.
     """
     out = Path(folder)
-    if (out / RESULTS_JSON).exists():
-        return 0
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, *argv]
     with open(out / "log.txt", "a") as log:
@@ -315,16 +313,20 @@ def crash_hook(environ: dict[str, str] | None = None) -> Callable[[int, int], No
     The first run process to finish training step ``STEP`` creates the file ``MARKER`` and
     dies at once, before that step's checkpoint, so its last periodic checkpoint is what a
     retry resumes from; every other run, and the retry, finds the marker and carries on.
-    ``MODE`` is ``process`` (the run is killed by SIGKILL, as by the out-of-memory killer) or
-    ``worker`` (it also kills its parent, the Dask worker, as if the machine lost it).
+    ``MODE`` is ``process`` (the run is killed by SIGKILL, as by the out-of-memory killer),
+    ``worker`` (it also kills its parent, the Dask worker, as if the machine lost it) or
+    ``term`` (the run is sent SIGTERM, as by a batch system's time limit: it saves at the
+    step's end and exits with status 143).
     Returns an ``on_step`` hook for :func:`scrapl_edu.lab.train.run`, or None when unset.
     """
     spec = (os.environ if environ is None else environ).get("SCRAPL_EDU_TEST_CRASH")
     if not spec:
         return None
     step_s, mode, marker = spec.split(":", 2)
-    if mode not in ("process", "worker"):
-        raise ValueError(f"SCRAPL_EDU_TEST_CRASH mode must be process or worker, got {mode!r}")
+    if mode not in ("process", "worker", "term"):
+        raise ValueError(
+            f"SCRAPL_EDU_TEST_CRASH mode must be process, worker or term, got {mode!r}"
+        )
     at = int(step_s)
 
     def hook(step: int, steps: int) -> None:  # noqa: ARG001 - run's on_step signature
@@ -337,6 +339,9 @@ def crash_hook(environ: dict[str, str] | None = None) -> Callable[[int, int], No
         os.write(fd, f"{os.getpid()} step {step}\n".encode())
         os.close(fd)
         print(f"test crash at step {step} ({mode})", flush=True)
+        if mode == "term":
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         if mode == "worker":
             os.kill(os.getppid(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

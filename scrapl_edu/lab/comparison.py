@@ -13,8 +13,9 @@ comparison from its ``summary.json`` alone (committed results whose runs are not
 
 from __future__ import annotations
 
+import argparse
 import csv
-import json
+import io
 import math
 import os
 import shutil
@@ -31,17 +32,28 @@ from scipy.stats import t as student_t
 from tqdm.auto import tqdm
 
 from scrapl_edu.lab.cluster import check_scheduler_address, run_on_dask
-from scrapl_edu.lab.config import ROW_LABELS, ROWS
+from scrapl_edu.lab.config import MAX_SEED, ROW_LABELS, ROWS
 from scrapl_edu.lab.device import resolve_device
 from scrapl_edu.lab.drums import drum_per_seed, drum_report_markdown
+from scrapl_edu.lab.files import (
+    JOURNAL,
+    RunLock,
+    atomic_copy,
+    atomic_write_json,
+    atomic_write_text,
+    check_out_folder,
+    fault_point,
+    read_json,
+)
 from scrapl_edu.lab.paired import paired_markdown, paired_stats
-from scrapl_edu.lab.results import RESULTS_JSON, Results, excess_variation
-from scrapl_edu.lab.run_args import config_from_argv
-from scrapl_edu.lab.train import CHECKPOINT
+from scrapl_edu.lab.results import RESULTS_JSON, Results, config_differences, excess_variation
+from scrapl_edu.lab.run_args import add_run_args, config_from_argv
+from scrapl_edu.lab.train import CHECKPOINT, DEFAULTS
 from scrapl_edu.presets import PRESETS
 
 __all__ = [
     "aggregate",
+    "check_run_argv",
     "ci95",
     "compare",
     "load_summary",
@@ -92,34 +104,152 @@ def run_args(preset: str, row: str, seed: int) -> list[str]:
     return args + ["--seed", str(seed)]
 
 
+#: run options that ``compare`` sets for each run itself: an extra argument may not set them
+#: (``--seed`` or ``--loss`` would make every row or seed the same run; ``--out`` would
+#: send the runs elsewhere)
+RESERVED_RUN_OPTIONS = (
+    "--preset",
+    "--loss",
+    "--seed",
+    "--no-p-adam",
+    "--no-p-saga",
+    "--no-theta-is",
+    "--sampling",
+    "--threads",
+    "--device",
+    "--out",
+    "--overwrite",
+    "--resume",
+    "--no-progress",
+    "--stop-after",
+)
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """An argument parser that raises a ValueError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ValueError(message)
+
+
+def check_run_argv(argv: Sequence[str], what: str = "extra run arguments") -> list[str]:
+    """Extra ``scrapl-edu run`` arguments of a compare (``--run-arg``, ``--row-arg``), checked.
+
+    Only options that define a run (``--steps``, ``--lr``, ...), each well-formed; none of
+    :data:`RESERVED_RUN_OPTIONS`, which ``compare`` sets per run; no abbreviations.
+
+    Raises:
+        ValueError: naming the argument and what is allowed.
+    """
+    argv = [str(a) for a in argv]
+    for token in argv:
+        flag = token.split("=", 1)[0]
+        if flag in RESERVED_RUN_OPTIONS:
+            raise ValueError(
+                f"{what} may not set {flag}: compare sets it for each run (rows set the loss "
+                "and switches, --seeds the seed, compare's own --out/--device the rest)"
+            )
+    ap = _RaisingParser(prog=what, add_help=False, allow_abbrev=False)
+    add_run_args(ap)
+    try:
+        _, unknown = ap.parse_known_args(argv)
+    except argparse.ArgumentError as err:
+        raise ValueError(f"{what}: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"{what} {' '.join(argv)!r}: {err}") from None
+    if unknown:
+        raise ValueError(
+            f"{what}: {' '.join(unknown)!r} is not an option of a run "
+            "(see `scrapl-edu run --help` for the options that define one)"
+        )
+    return argv
+
+
 def _run_cmd(preset: str, row: str, seed: int, folder: Path, extra: Sequence[str]) -> list[str]:
+    """The run's command: ``--resume --overwrite`` continues a checkpoint of this very
+    configuration and replaces anything else (:func:`scrapl_edu.lab.train.prepare_out`)."""
     cmd = [sys.executable, "-m", "scrapl_edu.lab", "run", *run_args(preset, row, seed)]
-    cmd += ["--out", str(folder), "--threads", "1", "--resume", "--no-progress"]
+    cmd += ["--out", str(folder), "--threads", "1", "--resume", "--overwrite", "--no-progress"]
     return cmd + list(extra)
 
 
 def _run_one(cmd: list[str], folder: Path, env: dict[str, str]) -> int:
     """One run in its own process, its output appended to ``folder/log.txt``."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "log.txt", "a") as log:
+    with open(folder / JOURNAL, "a") as log:
         return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+
+
+def run_state(folder: Path, want: dict[str, Any]) -> str | None:
+    """None when ``folder`` holds the finished run of configuration ``want``; else why not.
+
+    ``"missing"``, or a sentence: an unreadable ``results.json`` (naming it), or the
+    configuration fields that differ.
+    """
+    f = folder / RESULTS_JSON
+    if not f.exists():
+        return "missing"
+    try:
+        res = Results.from_dict(read_json(f), source=f)
+    except ValueError as err:
+        return str(err)
+    diff = config_differences(res.config, want, DEFAULTS)
+    if diff:
+        return f"{folder} was run with another configuration ({'; '.join(diff)})"
+    return None
 
 
 def _copy_reusable(
     reuse: Sequence[str | Path], preset: str, row: str, seed: int, folder: Path, want: dict
-) -> None:
-    """Copy a finished identical run (same configuration ``want``) from a ``reuse`` folder."""
+) -> bool:
+    """Copy a finished identical run (same configuration ``want``) from a ``reuse`` folder.
+
+    Each file is copied atomically and ``results.json``, which marks the run finished, last;
+    under the run folder's lock. A source that differs is not copied (the fields that differ
+    are printed). Returns whether a run was copied.
+    """
     for other in reuse:
         src = run_dir(other, preset, row, seed)
-        f = src / RESULTS_JSON
-        if f.exists() and json.loads(f.read_text())["config"] == want:
+        why = run_state(src, want)
+        if why == "missing":
+            continue
+        if why is not None:
+            print(f"not reused: {why}", file=sys.stderr)
+            continue
+        with RunLock(folder):
             folder.mkdir(parents=True, exist_ok=True)
-            for item in src.iterdir():
-                if item.is_file() and item.name != CHECKPOINT:
-                    shutil.copy2(item, folder / item.name)
-            with (folder / "log.txt").open("a") as log:
+            files = [
+                item
+                for item in sorted(src.iterdir())
+                if item.is_file()
+                and not item.name.startswith(".")
+                and item.name not in (CHECKPOINT, RESULTS_JSON, JOURNAL)
+            ]
+            for item in files:
+                atomic_copy(item, folder / item.name)
+                fault_point("copy")
+            atomic_copy(src / RESULTS_JSON, folder / RESULTS_JSON)
+            fault_point("copy")
+            names = {item.name for item in files}
+            for stale in (CHECKPOINT, "theta_is.npz"):  # of an earlier run in this folder
+                if stale not in names:
+                    (folder / stale).unlink(missing_ok=True)
+            with (folder / JOURNAL).open("a") as log:
                 log.write(f"copied from {src}\n")
-            return
+        return True
+    return False
+
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    out = []
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED:
+            raise ValueError(f"seeds must be integers in 0 .. 2**63-1, got {s!r}")
+        if s not in out:
+            out.append(s)  # a seed given twice runs once
+    if not out:
+        raise ValueError("give at least one seed")
+    return out
 
 
 def compare(
@@ -142,15 +272,21 @@ def compare(
     """Run every (preset, row, seed) and aggregate mean +- 95% CI like Tables 1-3.
 
     Each run goes to ``out/runs/<preset>/<row>/seed<N>/``, in its own process with one
-    thread, ``jobs`` at a time; finished runs are reused and interrupted ones resumed, so
-    ``compare`` can be re-launched after an interruption. Writes ``out/table.md``,
-    ``out/summary.csv`` and ``out/summary.json``; these aggregate files are only replaced
-    with ``overwrite``. ``row_args`` adds per-row command-line arguments (e.g.
-    ``{"jtfs": ["--steps", "40"]}``). ``reuse`` lists other compare folders whose finished
-    runs of the same (preset, row, seed) are copied instead of recomputed, when their
-    configuration is the one this compare would run (runs are deterministic given their
-    configuration, timings aside). ``fast`` runs the shrunk presets (``SCRAPL_EDU_FAST=1``
-    in the runs' environment). ``pairs``: rows compared seed by seed (see :func:`aggregate`).
+    thread, ``jobs`` at a time. A run folder that holds the finished run of the very
+    configuration this compare wants is reused; one of another configuration (the fields
+    that differ are printed) or with an unreadable ``results.json`` is rerun (its old
+    content kept aside until the new run's first checkpoint); an interrupted one is resumed.
+    So ``compare`` can be re-launched after an interruption. Seeds given twice run once.
+    One compare at a time writes into ``out`` (a second gets an error naming the first's
+    pid). Writes ``out/summary.csv``, ``out/summary.json`` and, last, ``out/table.md``
+    (each atomically); these aggregate files are only replaced with ``overwrite``.
+    ``extra_args`` (every run) and ``row_args`` (per row, e.g. ``{"jtfs": ["--steps", "40"]}``)
+    add run-defining arguments (:func:`check_run_argv`). ``reuse`` lists other compare
+    folders whose finished runs of the same (preset, row, seed) are copied instead of
+    recomputed, when their configuration is the one this compare would run (runs are
+    deterministic given their configuration, timings aside). ``fast`` runs the shrunk
+    presets (``SCRAPL_EDU_FAST=1`` in the runs' environment). ``pairs``: rows compared seed
+    by seed (see :func:`aggregate`).
 
     ``scheduler``: a Dask scheduler address (``tcp://HOST:8786``) or a ``distributed.Client``:
     each run becomes a task of that cluster instead of a process of the local pool (same
@@ -161,33 +297,84 @@ def compare(
     are kept, and the table is built once every run is in.
     """
     out = Path(out)
+    rows = list(dict.fromkeys(rows))
     for r in rows:
         if r not in ROWS:
             raise ValueError(f"unknown row {r!r}; choose from {', '.join(ROWS)}")
+    presets = list(dict.fromkeys(presets))
     for p in presets:
         if p not in PRESETS:
             raise ValueError(f"unknown preset {p!r}; choose one of {sorted(PRESETS)}")
+    seeds = _check_seeds(seeds)
+    for a, b in pairs or ():
+        if a not in rows or b not in rows:
+            raise ValueError(
+                f"--pairs {a}:{b}: both rows must be in this compare ({', '.join(rows)})"
+            )
+    for other in reuse:
+        if not Path(other).is_dir():
+            raise ValueError(f"--reuse folder {other} does not exist (or is not a folder)")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    extra_args = check_run_argv(extra_args, "--run-arg")
+    row_args = dict(row_args or {})
+    for r, argv in row_args.items():
+        if r not in rows:
+            raise ValueError(
+                f"row_args names row {r!r}, which this compare does not run ({', '.join(rows)})"
+            )
+        row_args[r] = check_run_argv(argv, f"--row-arg {r}=")
     if scheduler is not None and not hasattr(scheduler, "submit"):
         scheduler = check_scheduler_address(scheduler)  # a malformed address: before any work
     elif scheduler is None:
         resolve_device(device)  # the local runs would each fail without the GPU: say it once
     device_args = [] if device == "cpu" else ["--device", str(device)]
-    if (out / "table.md").exists() and not overwrite:
-        raise FileExistsError(f"{out / 'table.md'} exists; pass --overwrite to rebuild the table")
-    out.mkdir(parents=True, exist_ok=True)
-    row_args = row_args or {}
-    todo = []
-    for preset in presets:
-        for row in rows:
-            for seed in seeds:
-                folder = run_dir(out, preset, row, seed)
-                extra = list(extra_args) + list(row_args.get(row, ())) + device_args
-                if not (folder / RESULTS_JSON).exists() and reuse:
+    check_out_folder(out, "compare --out")
+    with RunLock(out, "comparison folder"):
+        if (out / "table.md").exists() and not overwrite:
+            raise FileExistsError(
+                f"{out / 'table.md'} exists; pass --overwrite to rebuild the table"
+            )
+        for stale in out.glob(".*.tmp"):  # figures a kill interrupted
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        todo = []
+        for preset in presets:
+            for row in rows:
+                for seed in seeds:
+                    folder = run_dir(out, preset, row, seed)
+                    for part in (folder, *folder.parents):
+                        if part.exists() and not part.is_dir():
+                            where = "" if part == folder else f": {part}"
+                            raise ValueError(f"run folder {folder}{where} is a file, not a folder")
+                        if part == out:
+                            break
+                    extra = list(extra_args) + list(row_args.get(row, ())) + device_args
                     cfg = config_from_argv(run_args(preset, row, seed) + extra, fast=fast)
-                    want = json.loads(json.dumps(asdict(cfg)))  # as results.json holds it
-                    _copy_reusable(reuse, preset, row, seed, folder, want)
-                if not (folder / RESULTS_JSON).exists():
+                    cfg.validate()  # a bad value fails here, once, not in every run
+                    want = asdict(cfg)
+                    why = run_state(folder, want)
+                    if why is not None and reuse:
+                        if _copy_reusable(reuse, preset, row, seed, folder, want):
+                            why = None
+                    if why is None:
+                        continue
+                    if why != "missing":
+                        print(f"rerunning: {why}", file=sys.stderr)
                     todo.append((_run_cmd(preset, row, seed, folder, extra), folder))
+        _run_all(todo, out, scheduler, jobs, fast, device)
+        return aggregate(out, presets, rows, seeds, title=title, pairs=pairs)
+
+
+def _run_all(
+    todo: list[tuple[list[str], Path]],
+    out: Path,
+    scheduler: Any,
+    jobs: int,
+    fast: bool,
+    device: str,
+) -> None:
+    """Run ``todo`` on the local pool or the Dask cluster; a RuntimeError lists failures."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env["SCRAPL_EDU_FAST"] = "1" if fast else "0"
     failures = []
@@ -202,14 +389,13 @@ def compare(
         for fut in tqdm(done, total=len(futures), desc="compare runs", disable=not futures):
             folder, code = futures[fut], fut.result()
             if code != 0:
-                failures.append(f"{folder} (exit {code}; see {folder / 'log.txt'})")
+                failures.append(f"{folder} (exit {code}; see {folder / JOURNAL})")
     if failures:
         raise RuntimeError(
             "some runs failed:\n  "
             + "\n  ".join(sorted(failures))
             + "\nfinished runs are kept: rerun the same compare to finish the others"
         )
-    return aggregate(out, presets, rows, seeds, title=title, pairs=pairs)
 
 
 def _load_runs(out: Path, preset: str, row: str, seeds: Sequence[int]) -> list[Results]:
@@ -217,7 +403,7 @@ def _load_runs(out: Path, preset: str, row: str, seeds: Sequence[int]) -> list[R
     for seed in seeds:
         f = run_dir(out, preset, row, seed) / RESULTS_JSON
         if f.exists():
-            found.append(Results.from_dict(json.loads(f.read_text())))
+            found.append(Results.from_dict(read_json(f), source=f))
     return found
 
 
@@ -305,9 +491,10 @@ def aggregate(
             if res:
                 summary["entries"].append(_entry(preset, row, res))
     summary["paired"] = paired_stats(summary, pairs)
-    (out / "table.md").write_text(table_markdown(summary, title))
+    table = table_markdown(summary, title)
     _write_csv(out / "summary.csv", summary)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_json(out / "summary.json", summary)
+    atomic_write_text(out / "table.md", table)  # last: it marks the comparison done
     return summary
 
 
@@ -323,23 +510,49 @@ def refresh_summary(
     """
     out = Path(out)
     summary = load_summary(out)
+    f = out / "summary.json" if out.is_dir() else out
+    folder = f.parent
+    if not isinstance(summary.get("title", ""), str):
+        raise ValueError(f"{f}: title should be a string, got {summary['title']!r:.80}")
     if not summary.get("title"):
-        md = out / "table.md"
+        md = folder / "table.md"
         first = md.read_text().splitlines()[0] if md.exists() else ""
         summary["title"] = first[4:].strip() if first.startswith("### ") else ""
-    summary["paired"] = paired_stats(summary, pairs)
-    (out / "table.md").write_text(table_markdown(summary, summary["title"]))
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    try:
+        summary["paired"] = paired_stats(summary, pairs)
+        table = table_markdown(summary, summary["title"])
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as err:
+        what = f"no {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {err}"
+        raise ValueError(
+            f"{f} is not a valid comparison summary ({what}); was it edited by hand? "
+            "Rebuild it with the compare that wrote it"
+        ) from None
+    atomic_write_json(folder / "summary.json", summary)
+    atomic_write_text(folder / "table.md", table)
     return summary
 
 
 def load_summary(out: str | Path) -> dict[str, Any]:
     """The ``summary.json`` of a comparison (e.g. the committed ``data/results/lab/*``)."""
     f = Path(out) / "summary.json" if Path(out).is_dir() else Path(out)
-    summary = json.loads(f.read_text())
+    if not f.exists():
+        raise FileNotFoundError(f"{f} does not exist: give a folder written by compare")
+    summary = read_json(f)
+    if not isinstance(summary, dict):
+        raise ValueError(f"{f} is not a comparison summary (a JSON object)")
     for key in ("presets", "rows", "seeds", "entries"):
         if key not in summary:
             raise ValueError(f"{f} is not a comparison summary: no {key!r}")
+        if not isinstance(summary[key], list):
+            raise ValueError(f"{f}: {key!r} should be a list, got {summary[key]!r:.80}")
+    for i, e in enumerate(summary["entries"]):
+        if not isinstance(e, dict):
+            raise ValueError(f"{f}: entries[{i}] should be an object, got {e!r:.80}")
+        for key in ("preset", "row", "param_names", "theta_l1"):
+            if key not in e:
+                raise ValueError(f"{f}: entries[{i}] has no {key!r}")
+        if e["row"] not in ROWS:
+            raise ValueError(f"{f}: entries[{i}] has an unknown row {e['row']!r}")
     return summary
 
 
@@ -347,7 +560,7 @@ def _write_csv(path: Path, summary: dict[str, Any]) -> None:
     cols = ["preset", "row", "n_seeds", "theta_l1", "theta_l1_ci", "p0_l1", "p0_l1_ci"]
     cols += ["p1_l1", "p1_l1_ci", "total_var", "conv_rate", "conv_steps", "ms_per_step"]
     cols += ["wall_s", "steps", "excess_var"]
-    with open(path, "w", newline="") as f:
+    with io.StringIO(newline="") as f:
         w = csv.writer(f)
         w.writerow(cols)
         for e in summary["entries"]:
@@ -369,6 +582,7 @@ def _write_csv(path: Path, summary: dict[str, Any]) -> None:
                     e.get("excess_var", [float("nan")])[0],
                 ]
             )
+        atomic_write_text(path, f.getvalue())
 
 
 def table_markdown(summary: dict[str, Any], title: str = "") -> str:

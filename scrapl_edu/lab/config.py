@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -212,28 +213,7 @@ class LabConfig:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
-        for name in (
-            "steps",
-            "batch_size",
-            "n_examples",
-            "val_every",
-            "theta_is_examples",
-            "applied_every",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
-        if not isinstance(self.theta_is_iters, int) or self.theta_is_iters < 1:
-            raise ValueError(
-                f"theta_is_iters must be a positive integer, got {self.theta_is_iters}"
-            )
-        probe = self.applied_probe
-        if probe is not None and (
-            isinstance(probe, bool) or not isinstance(probe, int) or probe < 1
-        ):
-            raise ValueError(
-                f"applied_probe must be a positive integer or None (the batch size), got {probe!r}"
-            )
+        self._check_ranges()
         self._check_split()
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be positive, got lr={self.lr}")
@@ -243,8 +223,6 @@ class LabConfig:
             raise ValueError(
                 f"unknown mss_kind {self.mss_kind!r}; choose one of {', '.join(get_args(MSSKind))}"
             )
-        if self.max_wall_s is not None and self.max_wall_s <= 0:
-            raise ValueError(f"max_wall_s must be positive or None, got {self.max_wall_s}")
         for name in ("am_hz", "fm_oct_per_s", "pitch_hz"):
             if name in self.synth:
                 low, high = self.synth[name]
@@ -261,6 +239,7 @@ class LabConfig:
             self._check_drum_metrics(synth_cfg)
         self._check_adaptive()
         self._check_paper_switches()
+        self._check_sizes(synth_cfg)
 
     def probe_size(self) -> int:
         """Examples of the applied-step diagnostic's probe: ``applied_probe`` or the batch."""
@@ -286,6 +265,86 @@ class LabConfig:
                 f"loss={self.loss!r}, theta_is={self.theta_is}"
             )
         load_probs(self.pi_file, self.n_paths())  # raises a ValueError naming the file
+
+    def _check_ranges(self) -> None:
+        """Types and ranges of the scalar settings (a seed, counts, finite rates)."""
+        for name in ("seed", "data_seed"):
+            value = getattr(self, name)
+            if name == "data_seed" and value is None:
+                continue
+            if not _is_int(value) or not 0 <= value <= MAX_SEED:
+                raise ValueError(
+                    f"{name} must be an integer in 0 .. 2**63-1 = {MAX_SEED}, got {name}={value!r}"
+                )
+        for name in (
+            "steps",
+            "batch_size",
+            "n_examples",
+            "val_every",
+            "theta_is_examples",
+            "theta_is_iters",
+            "applied_every",
+        ):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
+        probe = self.applied_probe
+        if probe is not None and (not _is_int(probe) or probe < 1):
+            raise ValueError(
+                f"applied_probe must be a positive integer or None (the batch size), got {probe!r}"
+            )
+        for name, low, low_open in (
+            ("lr", 0.0, True),
+            ("eps", 0.0, True),
+            ("loss_scale", 0.0, True),
+            ("weight_decay", 0.0, False),
+        ):
+            value = getattr(self, name)
+            if (
+                not _is_real(value)
+                or not math.isfinite(value)
+                or (value <= low if low_open else value < low)
+            ):
+                kind = "a finite positive number" if low_open else "a finite number >= 0"
+                raise ValueError(f"{name} must be {kind}, got {name}={value!r}")
+        betas = self.betas
+        if (
+            not isinstance(betas, (tuple, list))
+            or len(betas) != 2
+            or not all(_is_real(b) and 0.0 <= b < 1.0 for b in betas)
+        ):
+            raise ValueError(f"betas must be two numbers in [0, 1), got betas={betas!r}")
+        f = self.min_prob_frac
+        if not _is_real(f) or not 0.0 <= f <= 1.0:
+            raise ValueError(f"min_prob_frac must be a number in [0, 1], got {f!r}")
+        w = self.max_wall_s
+        if w is not None and (not _is_real(w) or not math.isfinite(w) or w <= 0):
+            raise ValueError(
+                f"max_wall_s must be a finite number of seconds > 0, or None (no limit), got "
+                f"max_wall_s={w!r}"
+            )
+
+    def _check_sizes(self, synth_cfg: Any) -> None:
+        """What the training set and memory allow: theta-IS and probe sizes, the data set."""
+        n_train = split_sizes(self.n_examples, self.split)[0]
+        for name, value in (
+            ("theta_is_examples", self.theta_is_examples),
+            ("applied_probe", self.probe_size()),
+        ):
+            if value > n_train:
+                raise ValueError(
+                    f"{name}={value} is more than the training set's {n_train} signals "
+                    f"(n_examples={self.n_examples}, split {self.split}); use at most {n_train}"
+                )
+        need = dataset_bytes(self.n_examples, synth_cfg.n_samples)
+        have = memory_bytes()
+        if have is not None and need > have // 2:
+            raise ValueError(
+                f"n_examples={self.n_examples} needs about {need / 2**30:.3g} GiB for its "
+                f"signals alone ({synth_cfg.n_samples} float32 samples each), more than half "
+                f"of this machine's {have / 2**30:.3g} GiB of memory; use at most "
+                f"{max_examples(synth_cfg.n_samples, have)} examples"
+            )
 
     def n_paths(self) -> int:
         """P of this run's JTFS (the plan alone: no filter is built)."""
@@ -384,6 +443,37 @@ class LabConfig:
                 f"{longest:.3g} s at {synth_cfg.sr:g} Hz) only reaches {slowest:.3g} Hz; "
                 f"raise J (needs a signal of >= 2**J samples) or the lower end of am_hz"
             )
+
+
+#: the largest seed: torch, numpy and Python all take 0 .. 2**63 - 1 (and seed + 4, the
+#: probe's seed, stays within torch's 2**64 - 1)
+MAX_SEED = 2**63 - 1
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def dataset_bytes(n_examples: int, n_samples: int) -> int:
+    """Memory of a data set's signals (float32), the bulk of what a run holds."""
+    return int(n_examples) * int(n_samples) * 4
+
+
+def memory_bytes() -> int | None:
+    """This machine's physical memory in bytes (None where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def max_examples(n_samples: int, memory: int) -> int:
+    """The most examples whose signals fit in half of ``memory`` bytes."""
+    return max(1, memory // 2 // (4 * int(n_samples)))
 
 
 def make_config(preset: str = "classroom", *, fast: bool = False, **overrides: Any) -> LabConfig:

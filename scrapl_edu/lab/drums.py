@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from scrapl_edu.drum_metrics import (
     drum_feature_errors,
 )
 from scrapl_edu.lab.config import ROW_LABELS
+from scrapl_edu.lab.files import atomic_write_json, read_json
 from scrapl_edu.lab.paired import paired_difference
 from scrapl_edu.lab.results import RESULTS_JSON, Results
 from scrapl_edu.synths import DRUM_PARAM_NAMES
@@ -396,7 +396,7 @@ def write_path_tables(out: str | Path, presets: Sequence[str], seeds: Sequence[i
             for seed in seeds:
                 f = Path(out) / "runs" / preset / row / f"seed{seed}" / RESULTS_JSON
                 if f.exists():
-                    runs[(preset, row, seed)] = Results.from_dict(json.loads(f.read_text()))
+                    runs[(preset, row, seed)] = Results.from_dict(read_json(f), source=f)
     target = Path(out) / "paths.json"
-    target.write_text(json.dumps(path_tables(runs, presets, seeds)))
+    atomic_write_json(target, path_tables(runs, presets, seeds), indent=None)
     return target

@@ -192,7 +192,12 @@ class TrainState:
     _MODULES = ("encoder", "optimizer", "loss_fn", "batch_gen", "shift_gen", "adaptive")
 
     def state_dict(self, elapsed: float = 0.0) -> dict[str, Any]:
-        """The checkpoint: modules, generators, global RNGs and counters (+ ``elapsed`` s)."""
+        """The checkpoint: modules, generators, global RNGs and counters (+ ``elapsed`` s).
+
+        It holds only tensors and plain data (dicts, lists, tuples, numbers, strings, None):
+        what ``torch.load(..., weights_only=True)`` reads without running any code. The numpy
+        generator's state is stored as plain data (:func:`numpy_rng_state`).
+        """
         counters = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
@@ -200,9 +205,10 @@ class TrainState:
         }
         counters["grad_ema"] = asdict(self.grad_ema)
         counters["elapsed_before"] = self.elapsed_before + elapsed
+        counters = _plain(counters)
         rng = {
             "torch": torch.get_rng_state(),
-            "numpy": np.random.get_state(),
+            "numpy": numpy_rng_state(),
             "python": random.getstate(),
         }
         dev = self._device()
@@ -230,13 +236,52 @@ class TrainState:
         self.batch_gen.set_state(ck["batch_gen"])
         self.shift_gen.set_state(ck["shift_gen"])
         torch.set_rng_state(ck["rng"]["torch"])
-        np.random.set_state(ck["rng"]["numpy"])
+        set_numpy_rng_state(ck["rng"]["numpy"])
         random.setstate(ck["rng"]["python"])
         dev = self._device()
         if dev.type == "cuda" and "cuda" in ck["rng"]:
             torch.cuda.set_rng_state(ck["rng"]["cuda"], dev)
         for name, value in ck["state"].items():
             setattr(self, name, GradEMA(**value) if name == "grad_ema" else value)
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` with numpy scalars and arrays turned into Python numbers and tensors."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_plain(v) for v in obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj.copy())
+    return obj
+
+
+def numpy_rng_state() -> dict[str, Any]:
+    """numpy's global generator state as plain data (a checkpoint holds no numpy object)."""
+    kind, key, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "kind": str(kind),
+        "key": torch.from_numpy(np.asarray(key, dtype=np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached_gaussian": float(cached),
+    }
+
+
+def set_numpy_rng_state(state: dict[str, Any]) -> None:
+    """Restore numpy's global generator from :func:`numpy_rng_state`'s plain data."""
+    key = np.asarray(state["key"].numpy() if isinstance(state["key"], Tensor) else state["key"])
+    np.random.set_state(
+        (
+            state["kind"],
+            key.astype(np.uint32),
+            int(state["pos"]),
+            int(state["has_gauss"]),
+            float(state["cached_gaussian"]),
+        )
+    )
 
 
 def _make_loss(parts: RunParts) -> nn.Module | None:

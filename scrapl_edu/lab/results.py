@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
+import math
+import types
+import typing
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,12 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from scrapl_edu.lab.files import atomic_write_text, read_json
+
 __all__ = [
     "CONVERGENCE_PERMILLE",
     "RESULTS_JSON",
     "Results",
     "Snapshot",
     "StepProgress",
+    "config_differences",
     "convergence_step",
     "excess_variation",
     "total_variation",
@@ -180,12 +187,35 @@ class Results:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Results:
-        """The inverse of :meth:`to_dict` (unknown keys are refused with a ValueError)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
+    def from_dict(cls, d: dict[str, Any], source: str | Path | None = None) -> Results:
+        """The inverse of :meth:`to_dict`.
+
+        Unknown or missing keys, and values of the wrong type (a hand-edited file), are
+        refused with a ValueError naming ``source`` (the file) and the key.
+        """
+        where = f"{source}" if source is not None else "results dict"
+        if not isinstance(d, dict):
+            raise ValueError(
+                f"{where} is not a results dict (a JSON object), got {type(d).__name__}"
+            )
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(d) - set(fields)
         if unknown:
-            raise ValueError(f"not a results dict: unknown keys {sorted(unknown)}")
+            raise ValueError(f"{where} is not a run's results: unknown keys {sorted(unknown)}")
+        required = [
+            n
+            for n, f in fields.items()
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        missing = [n for n in required if n not in d]
+        if missing:
+            raise ValueError(f"{where} is not a run's results: it lacks {', '.join(missing)}")
+        hints = typing.get_type_hints(cls)
+        for name, value in d.items():
+            if not _fits(value, hints[name]):
+                raise ValueError(
+                    f"{where}: {name} should be {_type_name(hints[name])}, got {value!r:.80}"
+                )
         return cls(**d)
 
     @classmethod
@@ -196,24 +226,33 @@ class Results:
         """
         folder = Path(folder)
         f = folder / RESULTS_JSON if folder.is_dir() else folder
-        res = cls.from_dict(json.loads(f.read_text()))
+        res = cls.from_dict(read_json(f), source=f)
         hist = f.parent / "history.csv"
         if hist.exists():
             h = _empty_history()
-            with open(hist, newline="") as fh:
-                for row in csv.DictReader(fh):
-                    h["loss"].append(float(row["loss"]))
-                    h["path"].append(int(row["path"]))
-                    h["step_s"].append(float(row["step_s"]))
-                    h["grad_var"].append(float(row.get("grad_var") or "nan"))
+            try:
+                with open(hist, newline="") as fh:
+                    for row in csv.DictReader(fh):
+                        h["loss"].append(float(row["loss"]))
+                        h["path"].append(int(row["path"]))
+                        h["step_s"].append(float(row["step_s"]))
+                        h["grad_var"].append(float(row.get("grad_var") or "nan"))
+            except (KeyError, TypeError, ValueError, csv.Error) as err:
+                raise ValueError(
+                    f"{hist} is not a run's history ({type(err).__name__}: {err})"
+                ) from None
             res.history = h
         return res
 
     def save(self, out: str | Path) -> None:
-        """Write ``results.json``, ``history.csv`` and ``validation.csv`` into ``out``."""
+        """Write ``history.csv``, ``validation.csv`` and, last, ``results.json`` into ``out``.
+
+        Each file is written atomically (:func:`~scrapl_edu.lab.files.atomic_write_text`), and
+        ``results.json``, which marks the run as finished, comes last.
+        """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "history.csv", "w", newline="") as f:
+        with io.StringIO(newline="") as f:
             w = csv.writer(f)
             w.writerow(["step", "loss", "path", "step_s", "grad_var"])
             h = self.history
@@ -228,7 +267,8 @@ class Results:
                         f"{gv[k]:.6g}",
                     ]
                 )
-        with open(out / "validation.csv", "w", newline="") as f:
+            atomic_write_text(out / "history.csv", f.getvalue())
+        with io.StringIO(newline="") as f:
             w = csv.writer(f)
             w.writerow(
                 ["step", "theta_l1_permille", *[f"{n}_l1_permille" for n in self.param_names]]
@@ -237,6 +277,73 @@ class Results:
                 self.val_steps, self.val_theta_l1_permille, self.val_theta_l1_permille_per_param
             ):
                 w.writerow([s, f"{v:.4f}", *[f"{x:.4f}" for x in pp]])
-        tmp = out / (RESULTS_JSON + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        tmp.replace(out / RESULTS_JSON)
+            atomic_write_text(out / "validation.csv", f.getvalue())
+        atomic_write_text(out / RESULTS_JSON, json.dumps(self.to_dict(), indent=1))
+
+
+def _plain_json(obj: Any) -> Any:
+    """``obj`` as JSON holds it (tuples as lists)."""
+    return json.loads(json.dumps(obj))
+
+
+def config_differences(
+    recorded: dict[str, Any], want: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> list[str]:
+    """The fields in which a recorded configuration differs from ``want``, for messages.
+
+    Both are compared as JSON holds them (tuples as lists). A field that ``recorded`` lacks
+    (a file written before the field existed) counts as its value in ``defaults``. Returns
+    ``["lr: 0.001 recorded, 0.05 wanted", ...]`` (empty: the same configuration).
+    """
+    rec, wnt = _plain_json(recorded), _plain_json(want)
+    dflt = _plain_json(defaults or {})
+    out = []
+    for key in sorted(set(rec) | set(wnt)):
+        a = rec.get(key, dflt.get(key, _ABSENT))
+        b = wnt.get(key, _ABSENT)
+        if a != b and not (_nan(a) and _nan(b)):
+            out.append(f"{key}: {_show(a)} recorded, {_show(b)} wanted")
+    return out
+
+
+_ABSENT = object()
+
+
+def _show(v: Any) -> str:
+    return "(absent)" if v is _ABSENT else repr(v)
+
+
+def _nan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is None and hasattr(tp, "__name__"):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _fits(value: Any, tp: Any) -> bool:
+    """Whether a JSON value fits a field's type (``float`` takes ints; bools are not numbers)."""
+    if tp is Any:
+        return True
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp in (str, bool):
+        return isinstance(value, tp)
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(tp) or (Any, Any)
+        return isinstance(value, dict) and all(
+            _fits(k, key) and _fits(v, item) for k, v in value.items()
+        )
+    return True

@@ -9,7 +9,6 @@ them, against their uniform share. The figures of these numbers are in :mod:`scr
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ import torch
 from scrapl_edu.jtfs import JTFS, PathInfo
 from scrapl_edu.lab.config import make_config
 from scrapl_edu.lab.data import make_dataset
+from scrapl_edu.lab.files import atomic_open, atomic_write_json, atomic_write_text, check_out_folder
 from scrapl_edu.lab.train import build_encoder, build_jtfs
 from scrapl_edu.losses import SCRAPLLoss
 from scrapl_edu.theta_is import theta_importance_sampling
@@ -168,14 +168,15 @@ def theta_is_presets(
     out = Path(out)
     if (out / "theta_is_box.json").exists() and not overwrite:
         raise FileExistsError(f"{out / 'theta_is_box.json'} exists; pass --overwrite to replace it")
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_folder(out)  # a file, a device or a read-only folder: before any work
     report: dict[str, Any] = {"seed": seed, "presets": {}}
     arrays: dict[str, np.ndarray] = {}
     for preset in presets:
         share, found = _one_preset(preset, seed, n_examples, n_iter, fast, progress)
         report["presets"][preset] = share
         arrays.update({f"{preset}/{k}": v for k, v in found.items()})
-    np.savez(out / "theta_is_probs.npz", **arrays)
-    (out / "theta_is_box.json").write_text(json.dumps(report, indent=1))
-    (out / "theta_is_box.md").write_text(_table(report))
+    with atomic_open(out / "theta_is_probs.npz", "wb") as f:
+        np.savez(f, **arrays)
+    atomic_write_text(out / "theta_is_box.md", _table(report))
+    atomic_write_json(out / "theta_is_box.json", report)  # last: it marks the folder done
     return report

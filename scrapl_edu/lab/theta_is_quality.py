@@ -15,7 +15,6 @@ The setting is chosen by a rule fixed before looking at the numbers
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from scipy import stats
 
 from scrapl_edu.lab.config import make_config
+from scrapl_edu.lab.files import atomic_open, atomic_write_json, atomic_write_text, check_out_folder
 from scrapl_edu.lab.parts import build_parts
 from scrapl_edu.theta_is import theta_importance_sampling
 
@@ -206,13 +206,14 @@ def theta_is_quality(
     out = Path(out)
     if (out / "quality.json").exists() and not overwrite:
         raise FileExistsError(f"{out / 'quality.json'} exists; pass --overwrite to replace it")
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_folder(out)  # a file, a device or a read-only folder: before any work
     reports, arrays = [], {}
     for preset in presets:
         rep, arr = measure_theta_is_quality(preset, **kwargs)
         reports.append(rep)
         arrays.update({f"{preset}/{k}": v for k, v in arr.items()})
-    np.savez(out / "quality.npz", **arrays)
-    (out / "quality.json").write_text(json.dumps(reports, indent=1))
-    (out / "quality.md").write_text(quality_table(reports))
+    with atomic_open(out / "quality.npz", "wb") as f:
+        np.savez(f, **arrays)
+    atomic_write_text(out / "quality.md", quality_table(reports))
+    atomic_write_json(out / "quality.json", reports)  # last: it marks the folder done
     return reports

@@ -21,13 +21,14 @@ what stays on the CPU, and what is deterministic where); the default is the CPU.
 from __future__ import annotations
 
 import resource
+import shutil
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,18 @@ from scrapl_edu.lab.config import JTFS_LOSSES, LabConfig
 from scrapl_edu.lab.data import make_dataset
 from scrapl_edu.lab.device import device_label, resolve_device
 from scrapl_edu.lab.drums import drum_test_metrics, path_grad_sq
+from scrapl_edu.lab.files import (
+    JOURNAL,
+    RunLock,
+    atomic_open,
+    check_out_folder,
+    drop_aside,
+    fault_point,
+    move_aside,
+    read_json,
+    recover_aside,
+    restore_aside,
+)
 from scrapl_edu.lab.parts import (  # re-exported: the lab's public names of a run's parts
     GRAD_EMA,
     GradEMA,
@@ -59,6 +72,7 @@ from scrapl_edu.lab.results import (
     RESULTS_JSON,
     Results,
     Snapshot,
+    config_differences,
     convergence_step,
     total_variation,
 )
@@ -67,6 +81,10 @@ from scrapl_edu.theta_is import ThetaISResult, load_probs, theta_importance_samp
 
 __all__ = [
     "CHECKPOINT",
+    "OutPlan",
+    "RunInterrupted",
+    "load_checkpoint",
+    "prepare_out",
     "GRAD_EMA",
     "GradEMA",
     "RunParts",
@@ -83,6 +101,9 @@ __all__ = [
 
 #: file name of the checkpoint inside a run folder
 CHECKPOINT = "checkpoint.pt"
+#: the configuration fields' defaults: a field a recorded configuration lacks (written
+#: before the field existed) counts as its default
+DEFAULTS = asdict(LabConfig())
 
 
 # -------------------------------------------------------------------------- the steps
@@ -366,51 +387,211 @@ def _use_device(device: torch.device) -> None:
 
 
 # ------------------------------------------------------------------ folders, Ctrl-C
-def prepare_out(out: Path | None, overwrite: bool, resume: bool) -> None:
-    """Create the results folder; refuse one that holds results unless told what to do."""
-    if out is None:
-        return
-    if out.exists() and any(out.iterdir()):
-        done = (out / RESULTS_JSON).exists()
-        if overwrite:
-            for name in (RESULTS_JSON, CHECKPOINT, "history.csv", "validation.csv", "theta_is.npz"):
-                (out / name).unlink(missing_ok=True)
-            return
-        if resume and not done:
-            return  # continue from its checkpoint, or start from scratch in this folder
-        why = "holds a finished run" if done else "is not empty"
-        raise FileExistsError(
-            f"results folder {out} {why}; pass --overwrite to replace it"
-            + ("" if done else " or --resume to continue from its checkpoint")
+#: the parts of a checkpoint (:meth:`TrainState.state_dict` plus the configuration)
+CHECKPOINT_KEYS = (
+    "config",
+    "encoder",
+    "optimizer",
+    "loss",
+    "batch_gen",
+    "shift_gen",
+    "rng",
+    "state",
+)
+
+
+def load_checkpoint(ckpt_file: Path) -> dict[str, Any]:
+    """A checkpoint, read safely: tensors and plain data only (``weights_only=True``).
+
+    A file holding anything else (a pickled function or class: a file someone crafted) is
+    refused before any of it runs; a cut-short, empty or foreign file is refused by name.
+
+    Raises:
+        ValueError: naming the file and what to do.
+    """
+    try:
+        ck = torch.load(ckpt_file, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many kinds for a bad file
+        text = str(err)
+        if "Weights only load failed" in text or "Unsupported global" in text:
+            raise ValueError(
+                f"checkpoint {ckpt_file} was not written by this lab: it holds something other "
+                "than tensors and plain data (or is no checkpoint at all), so it was refused "
+                "unread (nothing in it ran). Delete it, or pass --overwrite to start afresh"
+            ) from None
+        first = text.strip().splitlines()[0].split(". ")[0] if text.strip() else ""
+        first = first or type(err).__name__
+        raise ValueError(
+            f"checkpoint {ckpt_file} cannot be read ({first}): it is empty, cut short or "
+            "damaged; pass --overwrite to start afresh"
+        ) from None
+    if not isinstance(ck, dict) or not isinstance(ck.get("config"), dict):
+        raise ValueError(
+            f"checkpoint {ckpt_file} is not a lab checkpoint (no configuration); "
+            "pass --overwrite to start afresh"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    missing = [k for k in CHECKPOINT_KEYS if k not in ck]
+    if missing:
+        raise ValueError(
+            f"checkpoint {ckpt_file} is not a lab checkpoint (it lacks {', '.join(missing)}); "
+            "pass --overwrite to start afresh"
+        )
+    return ck
+
+
+def _has_saved(out: Path) -> bool:
+    """Whether a run folder holds what a run saved: its checkpoint or its results."""
+    return (out / CHECKPOINT).exists() or (out / RESULTS_JSON).exists()
+
+
+@dataclass
+class OutPlan:
+    """What :func:`prepare_out` decided for a run folder.
+
+    ``action``: ``"fresh"`` (train from step 0), ``"resume"`` (from ``checkpoint``) or
+    ``"keep"`` (``--resume --overwrite`` on this configuration's finished run: nothing to do).
+    ``replaced``: the folder's previous content was moved aside (``--overwrite``).
+    ``notes``: what was done, for the user.
+    """
+
+    action: str = "fresh"
+    checkpoint: dict[str, Any] | None = None
+    replaced: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Drop the temporary files of writes that a kill interrupted (never a finished file)."""
+    for item in out.glob(".*.tmp"):
+        if item.is_dir():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+
+
+def prepare_out(
+    out: Path | None, overwrite: bool, resume: bool, config: LabConfig | None = None
+) -> OutPlan:
+    """Decide what to do with the results folder ``out``; call with its :class:`RunLock` held.
+
+    ================================  ==========  ============  ==============  =================
+    ``out`` holds                      (neither)   ``resume``    ``overwrite``   both
+    ================================  ==========  ============  ==============  =================
+    nothing (or only ``log.txt``)      train       train         train           train
+    a checkpoint of this config        refused     continue      replace         continue
+    a checkpoint of another config     refused     refused [1]   replace         replace
+    an unreadable checkpoint           refused     refused [1]   replace         replace
+    this config's finished run         refused     refused       replace         keep (no work)
+    another config's finished run      refused     refused       replace         replace
+    other files                        refused     train there   replace         replace
+    ================================  ==========  ============  ==============  =================
+
+    [1] naming the fields that differ, or what is wrong with the file. "Replace" moves the
+    old folder aside (:func:`~scrapl_edu.lab.files.move_aside`); it is put back if the new
+    run fails before its first checkpoint, and deleted once that exists. A replacement that
+    a kill interrupted is finished or undone first (:func:`~scrapl_edu.lab.files.recover_aside`).
+    """
+    plan = OutPlan()
+    if out is None:
+        return plan
+    recovered = recover_aside(out, _has_saved)
+    if recovered == "restored":
+        plan.notes.append(
+            f"an interrupted --overwrite of {out} was undone (its old content is back)"
+        )
+    _remove_stale_temps(out)
+    content = [e for e in out.iterdir() if e.name != JOURNAL]
+    if not content:
+        return plan
+    results, ckpt = out / RESULTS_JSON, out / CHECKPOINT
+    done = results.exists()
+    want = asdict(config) if config is not None else None
+    why = "holds a finished run" if done else "is not empty"
+    if resume and not done and ckpt.exists():
+        try:
+            ck = load_checkpoint(ckpt)
+        except ValueError:
+            if not overwrite:
+                raise
+            why = "holds an unreadable checkpoint"
+        else:
+            diff = [] if want is None else config_differences(ck["config"], want, DEFAULTS)
+            if not diff:
+                plan.action, plan.checkpoint = "resume", ck
+                plan.notes.append(f"resuming from {ckpt}")
+                return plan
+            if not overwrite:
+                raise ValueError(
+                    f"checkpoint {ckpt} was written by a different configuration "
+                    f"({'; '.join(diff)}); resume with the same arguments or pass --overwrite"
+                )
+            why = f"holds a checkpoint of another configuration ({'; '.join(diff)})"
+    elif resume and done and overwrite and want is not None:
+        try:
+            recorded = Results.from_dict(read_json(results), source=results).config
+            diff = config_differences(recorded, want, DEFAULTS)
+        except ValueError as err:
+            diff, why = ["unreadable"], f"holds an unreadable {RESULTS_JSON} ({err})"
+        else:
+            why = f"holds a finished run of another configuration ({'; '.join(diff)})"
+        if not diff:
+            plan.action = "keep"
+            plan.notes.append(f"{out} holds this configuration's finished run: kept, nothing rerun")
+            return plan
+    if overwrite:
+        move_aside(out)
+        plan.replaced = True
+        plan.notes.append(
+            f"replacing {out}: it {why}; the old content is kept aside until the new run's "
+            "first checkpoint"
+        )
+        return plan
+    if resume and not done:
+        return plan  # no checkpoint: start from scratch in this folder
+    raise FileExistsError(
+        f"results folder {out} {why}; pass --overwrite to replace it"
+        + ("" if done else " or --resume to continue from its checkpoint")
+    )
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by the first Ctrl-C (SIGINT) or a SIGTERM, after saving its checkpoint."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 @contextmanager
 def deferred_interrupt() -> Iterator[threading.Event]:
-    """Turn the first Ctrl-C (SIGINT) into a request, honoured at the next step boundary.
+    """Turn the first Ctrl-C (SIGINT) or SIGTERM into a request, honoured at a step boundary.
 
     A checkpoint taken in the middle of a step would hold a half-advanced batch order,
     shift generator and path sampler, so the resumed run would differ. The training loop
-    checks the event after each step, saves, and raises KeyboardInterrupt; a second
-    Ctrl-C interrupts at once (no checkpoint). Only the main thread can take signals;
-    elsewhere the event is never set and Ctrl-C behaves as usual.
+    checks the event at each step boundary, saves, and raises :class:`RunInterrupted`; a
+    second Ctrl-C (or SIGTERM) interrupts at once (no checkpoint). SIGTERM (what a batch
+    system or ``kill`` sends) is handled like the first Ctrl-C. The event's ``signum``
+    attribute says which signal asked. Only the main thread can take signals; elsewhere the
+    event is never set and Ctrl-C behaves as usual.
     """
     requested = threading.Event()
+    requested.signum = signal.SIGINT  # type: ignore[attr-defined]
     if threading.current_thread() is not threading.main_thread():
         yield requested
         return
 
     def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
         if requested.is_set():
-            raise KeyboardInterrupt
+            raise RunInterrupted(signum)
+        requested.signum = signum  # type: ignore[attr-defined]
         requested.set()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield requested
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def _switch_tag(config: LabConfig) -> str:
@@ -428,6 +609,16 @@ def _check_hooks(callback: Any, on_step: Any) -> None:
         raise TypeError(
             f"on_step must be a function of (step, steps), or None; got {type(on_step).__name__}"
         )
+
+
+def _check_counts(stop_after: Any, ckpt_every: Any) -> None:
+    for name, value in (("stop_after", stop_after), ("ckpt_every", ckpt_every)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"{name} must be a positive number of steps (>= 1) or None, got {value!r}"
+            )
 
 
 # --------------------------------------------------------------------------------- run
@@ -449,13 +640,21 @@ def run(
 
     Args:
         config: the run (see :func:`~scrapl_edu.lab.config.make_config`); validated first.
-        out: results folder (None: nothing written, no checkpoint).
-        overwrite: replace a finished or non-empty ``out``.
-        resume: continue from ``out/checkpoint.pt`` if present.
+        out: results folder (None: nothing written, no checkpoint). One run at a time writes
+            into it (:class:`~scrapl_edu.lab.files.RunLock`: a second gets a
+            :class:`~scrapl_edu.lab.files.RunFolderBusyError` naming the holder's pid); every
+            file is written atomically.
+        overwrite: replace a finished or non-empty ``out`` (the old content is moved aside,
+            put back if this run fails before its first checkpoint, deleted after it).
+        resume: continue from ``out/checkpoint.pt`` if present (it must be this
+            configuration's). With ``overwrite`` too: continue from a checkpoint of this
+            configuration, keep this configuration's finished run, replace anything else
+            (the table of :func:`prepare_out`).
         progress: tqdm progress bar.
-        stop_after: simulate an interruption: checkpoint after this many steps and return
-            None (used by the tests).
-        ckpt_every: checkpoint every this many steps (default: ``val_every``).
+        stop_after: simulate an interruption: checkpoint after this many steps (>= 1) and
+            return None (used by the tests).
+        ckpt_every: checkpoint every this many steps (default: ``val_every``); a checkpoint
+            is also written at step 0, after theta-IS and the first validation.
         callback: called with a :class:`~scrapl_edu.lab.results.Snapshot` after every
             validation (step 0, every ``val_every`` steps and the last step). Live figures
             (the dashboard) draw from it.
@@ -474,12 +673,77 @@ def run(
     Returns:
         :class:`~scrapl_edu.lab.results.Results` (also saved to ``out``), or None if stopped
         by ``stop_after``.
+
+    Raises:
+        RunInterrupted: (a KeyboardInterrupt) the first Ctrl-C or a SIGTERM, after the
+            checkpoint of the step it arrived in.
     """
     config.validate()
     _check_hooks(callback, on_step)
+    _check_counts(stop_after, ckpt_every)
     dev = resolve_device(device)  # before any work: a missing GPU fails here
-    out_path = None if out is None else Path(out)
-    prepare_out(out_path, overwrite, resume)
+    if out is None:
+        with deferred_interrupt() as interrupt:
+            return _train(
+                config,
+                None,
+                OutPlan(),
+                dev,
+                interrupt,
+                progress,
+                stop_after,
+                ckpt_every,
+                callback,
+                on_step,
+                on_finish,
+            )
+    out_path = Path(out)
+    check_out_folder(out_path)  # a file, /dev/null or a read-only folder: before any work
+    with RunLock(out_path), deferred_interrupt() as interrupt:
+        plan = prepare_out(out_path, overwrite, resume, config)
+        for note in plan.notes:
+            print(note, flush=True)
+        if plan.action == "keep":
+            return Results.load(out_path)
+        try:
+            return _train(
+                config,
+                out_path,
+                plan,
+                dev,
+                interrupt,
+                progress,
+                stop_after,
+                ckpt_every,
+                callback,
+                on_step,
+                on_finish,
+            )
+        except BaseException:
+            if plan.replaced and not _has_saved(out_path):
+                restore_aside(out_path)  # failed before its first save: the old run is back
+                print(
+                    f"{out_path}: the run failed before its first save; its old content is back",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            raise
+
+
+def _train(
+    config: LabConfig,
+    out_path: Path | None,
+    plan: OutPlan,
+    dev: torch.device,
+    interrupt: threading.Event,
+    progress: bool,
+    stop_after: int | None,
+    ckpt_every: int | None,
+    callback: Callable[[Snapshot], None] | None,
+    on_step: Callable[[int, int], None] | None,
+    on_finish: Callable[[RunParts, TrainState], None] | None,
+) -> Results | None:
+    """The body of :func:`run` (its folder prepared and locked)."""
     ckpt_file = None if out_path is None else out_path / CHECKPOINT
     t_start = time.perf_counter()
 
@@ -487,48 +751,62 @@ def run(
         return state.elapsed_before + time.perf_counter() - t_start
 
     def save_checkpoint() -> None:
-        if ckpt_file is not None:
-            ck = {"config": asdict(config), **state.state_dict(time.perf_counter() - t_start)}
-            torch.save(ck, ckpt_file.with_suffix(".tmp"))
-            ckpt_file.with_suffix(".tmp").replace(ckpt_file)
+        if ckpt_file is None:
+            return
+        ck = {"config": asdict(config), **state.state_dict(time.perf_counter() - t_start)}
+        fault_point("save")
+        with atomic_open(ckpt_file, "wb") as f:
+            torch.save(ck, f)
+        fault_point("saved")
+        if plan.replaced:
+            drop_aside(out_path)  # the new run has its first save: the old one can go
+            plan.replaced = False
 
     def check_validation() -> None:
         snap = validate(parts, state)
         if callback is not None:
             callback(snap)
 
+    def honour_interrupt() -> None:
+        if interrupt.is_set():  # Ctrl-C or SIGTERM: save now, at a step boundary
+            save_checkpoint()
+            raise RunInterrupted(getattr(interrupt, "signum", signal.SIGINT))
+
     _use_device(dev)
     parts, state = build_parts(config, dev)
-    resumed = resume and ckpt_file is not None and ckpt_file.exists()
+    resumed = plan.action == "resume"
     if resumed:
-        # onto the CPU first: the generators' states must stay there; the encoder and the
-        # optimizer copy their tensors to the run's device as they load them
-        ck = torch.load(ckpt_file, map_location="cpu", weights_only=False)
-        if ck["config"] != asdict(config):
+        try:
+            state.load_state_dict(plan.checkpoint)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
             raise ValueError(
-                f"checkpoint {ckpt_file} was written by a different configuration; "
-                "resume with the same arguments or pass --overwrite"
-            )
-        state.load_state_dict(ck)
+                f"checkpoint {ckpt_file} does not fit this run ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else ''}); pass --overwrite to start "
+                "afresh"
+            ) from None
     elif parts.scrapl and config.theta_is and config.pi_file is not None:
         use_pi_file(parts, state)
     elif parts.scrapl and config.theta_is:
         res = run_theta_is(parts, state, progress)
         if out_path is not None:
-            np.savez(out_path / "theta_is.npz", probs=res.probs.numpy(), C=res.C.numpy())
+            with atomic_open(out_path / "theta_is.npz", "wb") as f:
+                np.savez(f, probs=res.probs.numpy(), C=res.C.numpy())
         if parts.drums:  # which paths carry which parameter, where theta-IS measured pi
             n = 1 if config.fast else min(DRUM_GRAD_EXAMPLES, config.theta_is_examples)
             state.path_grad_init = drum_path_grads(parts, state, "train", n)
 
     if not state.val_steps:
         check_validation()  # the curve starts at step 0
+    if not resumed and state.step < config.steps:
+        save_checkpoint()  # step 0: theta-IS and the first validation are never redone
     ckpt_every = ckpt_every or config.val_every
     tag = _switch_tag(config) if parts.scrapl else ""
     bar = tqdm(total=config.steps, initial=state.step, desc=config.loss + tag, disable=not progress)
     stopped_early, in_step = False, False  # in_step: generators advanced, step not counted
-    with bar, deferred_interrupt() as interrupt:
+    with bar:
         try:
             while state.step < config.steps:
+                honour_interrupt()
                 if config.max_wall_s is not None and elapsed() > config.max_wall_s:
                     stopped_early = True
                     break
@@ -546,11 +824,8 @@ def run(
                     save_checkpoint()
                     return None
                 in_step = False
-                if interrupt.is_set():  # Ctrl-C during the step: save now, at its boundary
-                    save_checkpoint()
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if not in_step and not interrupt.is_set():
+        except KeyboardInterrupt as err:
+            if not in_step and not isinstance(err, RunInterrupted):
                 save_checkpoint()  # a Ctrl-C between steps (off the main thread)
             raise  # a second Ctrl-C mid-step: the last periodic checkpoint stays valid
     if state.val_steps[-1] != state.step:
@@ -560,5 +835,7 @@ def run(
         on_finish(parts, state)
     if out_path is not None:
         results.save(out_path)
+        fault_point("finished")
         ckpt_file.unlink(missing_ok=True)
+        drop_aside(out_path)
     return results
