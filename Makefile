@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test unit notebooks browser lint bench fixtures lab dashboard sync-notebooks clean \
-	exercises book docs docs-fast wheel
+	exercises book docs docs-fast wheel grade-check course notebooks-classroom
 
 setup: $(STAMP)
 
@@ -29,7 +29,7 @@ demo: setup
 
 test: setup
 	bash tools/install_browser.sh
-	$(MAKE) lint docs-fast unit notebooks browser
+	$(MAKE) lint docs-fast unit notebooks browser grade-check
 
 # ruff, then the layering of the package (import-linter contracts in pyproject.toml)
 lint: setup
@@ -43,6 +43,11 @@ unit: setup
 # two kernels with a thread per core each oversubscribe two cores (runs took 1.5-7 min)
 notebooks: setup
 	SCRAPL_EDU_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
+
+# every notebook in classroom mode (the real sizes; long: see docs/instructor_guide.md for the
+# measured time); run by hand or on a schedule, not in CI
+notebooks-classroom: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake --nbmake-timeout=3600 notebooks
 
 # real-browser tests; SCRAPL_EDU_SCREENSHOTS=1 also refreshes docs/screenshots/
 browser: setup
@@ -77,6 +82,15 @@ book: docs
 # the wheel (the library, the lab and the course notebooks as package data) in dist/
 wheel: setup
 	$(BIN)/pip wheel -q --no-deps --no-build-isolation -w dist .
+
+# the nbgrader course (nbgrader_config.py): course/source/<assignment> from the notebooks
+course: setup
+	$(BIN)/python tools/make_course.py source
+
+# the nbgrader course grades itself: release generated, the solution edition autograded to full
+# marks and the blank student edition to zero on every auto-graded cell (fast mode, offline)
+grade-check: setup
+	$(BIN)/python tools/make_course.py check --jobs 2
 
 sync-notebooks: setup
 	$(BIN)/jupytext --sync notebooks/*.py

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -22,11 +22,13 @@
 #   what it builds on;
 # - run the notebooks (JupyterLab, fast mode), do the exercises and read the book edition;
 # - learn the course's vocabulary, with the paper's symbols (the glossary below);
-# - compute two quantities used everywhere later: the velocity of a path and an error in ‰.
+# - take gradients and Hessian-vector products with PyTorch's autograd (a short primer: the
+#   course builds SCRAPL's pieces with them), and compute an error in ‰.
 #
-# **Prerequisites**: none (Python and NumPy; some signal processing helps)
+# **Prerequisites**: none (Python and NumPy; some signal processing helps; the primer below
+# covers the PyTorch the course needs)
 #
-# **Study time**: about 25 min
+# **Study time**: about 45 min
 #
 # **Paper**: Section 1 (Eq. 1-4), Section 3 (Algorithm 1), Section 4
 
@@ -50,7 +52,6 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from scrapl_edu import JTFS
 from scrapl_edu.config import fast_mode
 from scrapl_edu.curriculum import Header, course_map
 from scrapl_edu.sound import audio
@@ -67,15 +68,15 @@ print("fast mode:", fast_mode())
 
 # %%
 IDEAS = {
-    "00": "this map, how to work, the glossary",
-    "01": "wavelets tile frequency; averaging buys shift invariance and loses the AM",
+    "00": "this map, how to work, the glossary, an autograd primer",
+    "01": "wavelets tile frequency; what averaging over T buys and what it loses",
     "02": "a second wavelet layer over time and log-frequency: rate, scale, spin, velocity",
-    "03": "scattering as a loss: unlike MSS, its gradient survives time shifts",
-    "04": "one random path costs about 1/P of all paths and is unbiased, but noisy",
+    "03": "scattering as a loss, and what a time shift does to each loss's gradient",
+    "04": "one random path per step: its cost, Proposition 3.1, importance weights",
     "05": "P-Adam: Adam moments kept per path, and what they change once gradients move",
-    "06": "P-SAGA: a memory of every path's last step; less variance, stale bias, P·|w| memory",
-    "07": "θ-IS: draw paths by curvature; more mass in the θ box, bias unless reweighted",
-    "08": "the sound-matching lab: SCRAPL against MSS, full JTFS and P-loss",
+    "06": "P-SAGA: a memory of every path's last step, what it buys and what it costs",
+    "07": "θ-IS: draw paths by curvature (power iteration on HVPs, Eq. 10)",
+    "08": "the sound-matching lab, paired seeds, and the capstone: an ablation of your own",
     "09": "the evidence: every measured claim of the course in one place",
     "10": "drums and an adaptive path distribution",
 }
@@ -161,8 +162,14 @@ print(f"{len(numbers)} notebooks on the map: {', '.join(numbers)}")
 #   notebooks with the answers removed. Each exercise is a cell that says
 #   `YOUR CODE HERE` (or `YOUR ANSWER HERE`) and raises `NotImplementedError` until you
 #   answer; the locked cell after it checks your answer (it fails until you have one). The
-#   notebooks in `notebooks/` are the solutions. The markup is nbgrader's, so an instructor
-#   can also collect and grade them with nbgrader.
+#   notebooks in `notebooks/` are the solutions. Three kinds: *build it* exercises, where
+#   you write a piece of SCRAPL (Eq. 1's path, Prop. 3.1's weights, Eq. 6–10, a deflated
+#   power step, a variance, a paired interval) and a property test from
+#   `scrapl_edu.grading` compares it with the library on many random cases; *predict, then
+#   check*, where you record a number before the cell that reveals it (the reveal refuses to
+#   run first, and seals your number); and the capstone of notebook 08, graded by hand
+#   with a rubric. Points are weighted by difficulty. The markup is nbgrader's: `make
+#   grade-check` builds the nbgrader course and grades it (docs/instructor_guide.md).
 # - **The book.** `make book` executes the notebooks and writes a read-only HTML edition
 #   into `book/` (open `book/index.html`; no kernel, no network needed): for reading, or
 #   for a class without Python.
@@ -226,8 +233,8 @@ audio(chirp(3.0, am_hz=6.0), sr)
 #   \theta_{AM}\, t)|$, with $\theta_{AM}$ in Hz (Section 4.3).
 # - **FM** / **frequency modulation**: the glide of the carrier, $\theta_{FM}$ in oct/s.
 # - **MSS** / **multi-scale spectral loss**: the distance between short-time Fourier spectra
-#   at several window sizes (Engel et al., 2020): the usual DDSP loss, blind to time shifts
-#   larger than its windows (Section 1).
+#   at several window sizes (Engel et al., 2020): the usual DDSP loss; it compares the two
+#   sounds frame by frame (Section 1; notebook 03 measures what a time shift does to it).
 
 # %% [markdown]
 # ## Glossary: the scattering transform
@@ -252,8 +259,9 @@ audio(chirp(3.0, am_hz=6.0), sr)
 #   octave, signed by the spin (Section 4.1).
 # - **cycles/octave** / **cycles per octave** / **c/o**: the unit of scale: oscillations
 #   of the frequential wavelet per octave of the log-frequency axis.
-# - **spin**: the sign of the frequential wavelet: +1 (up) or −1 (down); 0 for the
-#   frequential low-pass. A rising chirp puts its energy in spin +1, a falling one in −1.
+# - **spin**: the sign of the frequential wavelet: +1 (up) or −1 (down), the direction of
+#   the pattern across log-frequency it responds to; 0 for the frequential low-pass
+#   (notebook 02 measures where a rising and a falling chirp put their energy).
 # - **velocity** / **FM velocity**: rate / scale, in octaves per second: the glide speed a
 #   path responds to; its sign is the spin's (the paper's Fig. 6 uses |rate / scale|).
 # - **path grid**: the paths laid out by rate (Hz) and scale (c/o); notebooks 02 and 07 draw
@@ -335,44 +343,88 @@ audio(chirp(3.0, am_hz=6.0), sr)
 #   (`scrapl_edu.presets`).
 
 # %% [markdown]
-# ## Exercise 1: the velocity of a path
+# ## A short autograd primer
 #
-# A path responds to a pattern that glides by *scale* cycles per octave while it repeats
-# *rate* times per second; so it follows a glide of rate / scale octaves per second, its
-# **velocity**. Write `velocity(rate_hz, scale_cpo)`; return `nan` for the spin-0 path
-# (scale 0), which follows no glide.
+# The course differentiates with PyTorch's **autograd**: every tensor operation on a tensor
+# that `requires_grad` is recorded, and the chain rule is applied backwards on demand. Three
+# uses, in the order the course meets them:
+#
+# - `loss.backward()` adds $\partial\,\text{loss}/\partial w$ into `w.grad` for every leaf
+#   `w` (what an optimizer reads; notebooks 05, 06, 08);
+# - `torch.autograd.grad(loss, w)` returns the gradient instead of accumulating it
+#   (the per-path gradients of notebook 04, the curvature of notebook 07);
+# - a **Hessian-vector product** $Hv$ without forming $H$: take the gradient with
+#   `create_graph=True`, so that the gradient is itself differentiable, then differentiate
+#   $\nabla f(w)^\top v$ once more (notebook 07's power iteration, Eq. 12).
+
+# %%
+w = torch.tensor([1.0, -2.0], requires_grad=True)
+f = (w**3).sum()  # f(w) = w1³ + w2³: ∇f = 3w², H = diag(6w)
+f.backward()
+print("backward():", w.grad)
+(g,) = torch.autograd.grad((w**3).sum(), w, create_graph=True)
+v = torch.tensor([1.0, 1.0])
+(Hv,) = torch.autograd.grad(g @ v, w)
+print("autograd.grad:", g.detach(), "| Hessian-vector product H v:", Hv)
+assert torch.allclose(w.grad, 3 * w.detach() ** 2) and torch.allclose(Hv, 6 * w.detach() * v)
+
+# %% [markdown]
+# **Exercise 1.** Write `gradient(f, w)`: the gradient of the scalar function `f` at `w`
+# (a 1-D tensor), with `torch.autograd.grad`, leaving `w` and its `.grad` untouched. The
+# graded cell tries quadratic functions $f(w) = \tfrac12 w^\top A w + b^\top w$ of random
+# sizes, whose gradient is $\tfrac12(A + A^\top)w + b$.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex_00_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def velocity(rate_hz: float, scale_cpo: float) -> float:
-    """FM velocity (oct/s) of a path of temporal rate ``rate_hz`` and signed scale ``scale_cpo``."""
+def gradient(f, w):
+    """∇f(w) for a scalar function f of a 1-D tensor w, by autograd."""
     ### BEGIN SOLUTION
-    return float("nan") if scale_cpo == 0 else rate_hz / scale_cpo
+    w = w.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(w), w)
+    return g
     ### END SOLUTION
 
 
-# %% [markdown]
-# The check: your formula on two paths, then on the classroom JTFS. For a chirp rising at
-# 3 oct/s, the spinned path with the most energy must have a positive velocity within a
-# factor of two of 3 oct/s; for the same chirp falling, a negative one.
-
 # %% nbgrader={"grade": true, "grade_id": "ex_00_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert velocity(4.0, 2.0) == 2.0 and velocity(4.0, -0.5) == -8.0
-assert np.isnan(velocity(4.0, 0.0))
-jtfs = JTFS(t.numel(), J=9, Q1=8, Q2=1, J_fr=3, Q_fr=1, T=512, F=8, sr=sr)
-spins = np.array([p.spin for p in jtfs.paths])
-for fm in (3.0, -3.0):
-    energy = (jtfs(chirp(fm)[None])[0] ** 2).sum(dim=(1, 2)).numpy()
-    best = jtfs.paths[int(np.argmax(np.where(spins != 0, energy, 0.0)))]
-    v = velocity(best.rate_hz, best.scale_cpo)
-    print(
-        f"chirp {fm:+.0f} oct/s -> strongest path: rate {best.rate_hz:.2f} Hz, "
-        f"scale {best.scale_cpo:+.2f} c/o, spin {best.spin:+d}, velocity {v:+.2f} oct/s"
-    )
-    assert np.sign(v) == np.sign(fm) and 0.5 < v / fm < 2.0
+gen = torch.Generator().manual_seed(0)
+for n in (1, 3, 8):
+    A = torch.randn(n, n, generator=gen, dtype=torch.float64)
+    b = torch.randn(n, generator=gen, dtype=torch.float64)
+    w0 = torch.randn(n, generator=gen, dtype=torch.float64)
+    got = gradient(lambda x, A=A, b=b: 0.5 * x @ A @ x + b @ x, w0)
+    assert torch.allclose(got, 0.5 * (A + A.T) @ w0 + b) and w0.grad is None
 
 # %% [markdown]
-# ## Exercise 2: an error in ‰
+# **Exercise 2.** Write `hvp(f, w, v)`: the Hessian-vector product $\nabla^2 f(w)\,v$ by
+# double backward (a gradient with `create_graph=True`, then the gradient of its dot product
+# with `v`), never forming the Hessian. The graded cell compares with the Hessian that
+# `torch.autograd.functional.hessian` forms, on a non-quadratic function.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_00_3", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def hvp(f, w, v):
+    """∇²f(w) v by double backward."""
+    ### BEGIN SOLUTION
+    w = w.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(w), w, create_graph=True)
+    (Hv,) = torch.autograd.grad(g @ v, w)
+    return Hv
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_00_3_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def soft(x):
+    return torch.log(torch.exp(x).sum()) + (x**4).sum() / 4
+
+
+for n in (2, 5):
+    w0 = torch.randn(n, generator=gen, dtype=torch.float64)
+    v0 = torch.randn(n, generator=gen, dtype=torch.float64)
+    H = torch.autograd.functional.hessian(soft, w0)
+    assert torch.allclose(hvp(soft, w0, v0), H @ v0)
+
+# %% [markdown]
+# ## Exercise 3: an error in ‰
 #
 # The lab reports the encoder's error as θ L1 in ‰ of each parameter's normalised range. The
 # chirplet's parameters are normalised log-uniformly: a value $v$ in $[lo, hi]$ becomes
@@ -417,8 +469,8 @@ print(f"4 Hz predicted as 5 Hz: {l1_permille(theta01(5.0, lo, hi), theta01(4.0, 
 #   asserts, has exercises and ends with a recap; the course map is read from those headers.
 # - Fast mode (`SCRAPL_EDU_FAST=1`) for quick runs, classroom mode for the real effects;
 #   `make exercises` for the student edition, `make book` for the read-only edition.
-# - A path is a (rate, scale) pair; rate in Hz follows AM, scale in cycles/octave with its
-#   spin follows patterns across frequency, and rate / scale is the FM velocity in oct/s.
+# - Autograd gives gradients (`backward`, `autograd.grad`) and, by double backward,
+#   Hessian-vector products without the Hessian: the tools of notebooks 04–07.
 # - Errors are θ L1 in ‰ of the normalised parameter range.
 #
 # **Next**: [01 · Wavelets and the scalogram](01_wavelets_and_scalogram.ipynb)

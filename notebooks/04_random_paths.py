@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -18,12 +18,12 @@
 # # 04 · Random paths
 #
 # **Objectives**
-# - measure what one random path costs against all $P$ paths, in counted arithmetic, and
-#   explain why it is a little more than $1/P$;
+# - predict, then measure, what one random path costs against all $P$ paths, in counted
+#   arithmetic, and explain the ratio;
 # - check Proposition 3.1 (a uniformly drawn path gives an unbiased gradient) exactly and by
 #   Monte Carlo;
-# - show that drawing paths from a non-uniform π without reweighting biases the estimator,
-#   and that the weights $1/(P\pi_p)$ remove the bias;
+# - build the reweighted estimator of Proposition 3.1 yourself and show that drawing paths
+#   from a non-uniform π without it biases the gradient;
 # - see the variance that makes one-path steps noisy.
 #
 # **Prerequisites**: 02 (paths), 03 (the JTFS loss)
@@ -44,7 +44,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from scrapl_edu import JTFSLoss, toy, viz
+from scrapl_edu import JTFSLoss, grading, lessons, toy, viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.diagnostics import (
     arithmetic_cost,
@@ -66,8 +66,20 @@ print(f"fast mode: {fast_mode()} | {jtfs.extra_repr()}")
 # arithmetic, counted (FFTs and matrix products, `diagnostics.arithmetic_cost`), which does
 # not depend on the machine. The count is averaged over paths (every path in classroom mode,
 # 8 random ones in fast mode), because paths differ in cost.
+#
+# **Exercise 1 (predict, then check).** Training for $K$ steps costs about $K\cdot c_1$ with
+# one path per step and $K\cdot c_P$ with the full transform. Before running the next cell:
+# how many one-path steps will cost as much as *one* full-JTFS step, as a fraction of $P$?
+# (1 would mean exactly $P$ steps.) Record a number; it is graded within ±0.25 of the
+# classroom JTFS's value (fast mode prints its own) and sealed when the next cell shows it.
+
+# %% nbgrader={"grade": false, "grade_id": "ex_04_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+grading.predict("04_steps_per_full_over_P", 0.45)
+### END SOLUTION
 
 # %%
+grading.reveal("04_steps_per_full_over_P")
 x = problem.target.clone()
 rng = np.random.default_rng(0)
 measured = np.arange(P) if not fast_mode() else rng.choice(P, 8, replace=False)
@@ -89,6 +101,16 @@ ax_c.set_xlabel("MFLOP, counted")
 plt.show()
 print(f"time: all paths {1e3 * t_all:.1f} ms, one path {1e3 * t_one:.2f} ms: {t_all / t_one:.1f}x")
 print(f"arithmetic: all paths / one path = {c_all / c_one:.1f} (P = {P})")
+steps_per_full_over_P = c_all / c_one / P
+print(f"one full-JTFS step costs as much as {steps_per_full_over_P:.2f} P one-path steps")
+classroom_ratio = lessons.committed_results("curriculum/predictions_classroom.json")["04_steps_per_full_over_P"]
+if fast_mode():
+    print(f"fast mode (P = {P}); graded against the classroom JTFS's {classroom_ratio:.2f} P")
+else:
+    assert abs(steps_per_full_over_P - classroom_ratio) < 1e-3  # the committed classroom value
+
+# %% nbgrader={"grade": true, "grade_id": "ex_04_1_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert grading.check_prediction("04_steps_per_full_over_P", classroom_ratio)
 
 # %% [markdown]
 # One path costs more than $1/P$ of all paths, though the same order. Why? The full
@@ -102,24 +124,8 @@ fft_one = np.mean([c["fft"] for c in cost_one]) / c_one
 fft_all = cost_all["fft"] / c_all
 print(f"share of FFTs in the arithmetic: one path {fft_one:.0%}, all paths {fft_all:.0%}")
 print(f"P paths computed one by one would cost {P * c_one / c_all:.1f}x the full transform")
-assert P / 4 < c_all / c_one < P, "one path should cost between 1/P and 4/P of all paths"
+assert P / 4 < c_all / c_one < P
 assert fft_one > 5 * fft_all, "the first-order FFTs, shared by the full transform, are why"
-
-# %% [markdown]
-# **Exercise 1 (predict, then check).** Training a model for $K$ steps with one path per step
-# costs about $K\cdot c_1$, and with the full transform $K\cdot c_P$. With the numbers above,
-# how many SCRAPL steps cost as much as *one* full-JTFS step? Compute `steps_per_full_step`
-# from `c_all` and `c_one`, and say whether it is larger than $P$ (`larger_than_P`).
-
-# %% nbgrader={"grade": false, "grade_id": "ex_04_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
-### BEGIN SOLUTION
-steps_per_full_step = c_all / c_one
-larger_than_P = steps_per_full_step > P
-### END SOLUTION
-
-# %% nbgrader={"grade": true, "grade_id": "ex_04_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert abs(steps_per_full_step * c_one - c_all) < 1e-6 * c_all
-assert larger_than_P == (c_all / c_one > P)
 
 # %% [markdown]
 # ## Proposition 3.1, exactly and by Monte Carlo
@@ -148,25 +154,30 @@ assert rel < 1e-4 and mc.z < 4
 # $\mathbb E_\pi[\hat g] = \sum_p \pi_p G_p$, which is not $g = \frac1P\sum_p G_p$; with the
 # **importance sampling** weights $w_p = 1/(P\pi_p)$ it is again unbiased.
 #
-# **Exercise 2.** Write the reweighted estimate for a drawn path `p` and check its exact
-# expectation $\sum_p \pi_p\,\hat g_p$ against $g$ (the graded cell uses a π that favours
-# the loud paths).
+# **Exercise 2 (build it: Proposition 3.1's reweighting, 2 points).** Write
+# `reweight(G, probs)`: from the table `G` of path gradients (P, |w|) and a distribution
+# `probs` (P,), all positive, return the table of reweighted one-path estimates
+# $\hat g_p = G_p/(P\pi_p)$, one row per path. The graded cell runs a property test
+# (`grading.check_reweighting`: random P, |w| and π, against the library's
+# `diagnostics.estimator_table`, and the exact expectation $\sum_p\pi_p\hat g_p = g$),
+# then checks your table on this notebook's gradients with a π that favours the loud paths.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex_04_2", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def reweighted_estimate(G, p, pi):
-    """The importance-sampling one-path estimate of the full gradient, for path p ~ pi."""
+def reweight(G, probs):
+    """Prop. 3.1 with importance weights: row p is G_p / (P * probs_p)."""
     ### BEGIN SOLUTION
-    return G[p] / (len(pi) * pi[p])
+    return G / (G.shape[0] * probs[:, None])
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_04_2_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-norms = G.norm(dim=1)
-pi_loud = (norms + 1e-3 * norms.mean()) / (norms + 1e-3 * norms.mean()).sum()
-expectation = sum(pi_loud[p] * reweighted_estimate(G, p, pi_loud) for p in range(P))
+# %% nbgrader={"grade": true, "grade_id": "ex_04_2_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert grading.check_reweighting(reweight)
+n_loud = G.norm(dim=1)
+pi_loud = (n_loud + 1e-3 * n_loud.mean()) / (n_loud + 1e-3 * n_loud.mean()).sum()
+expectation = (pi_loud[:, None] * reweight(G, pi_loud)).sum(0)
 assert torch.allclose(expectation, G.mean(0), rtol=1e-9, atol=0)
-assert not torch.allclose(sum(pi_loud[p] * G[p] for p in range(P)), G.mean(0), rtol=1e-3)
+assert not torch.allclose((pi_loud[:, None] * G).sum(0), G.mean(0), rtol=1e-3)
 
 # %% [markdown]
 # The same with the library's exact moments (`diagnostics.estimator_variance`) and by Monte
@@ -175,6 +186,7 @@ assert not torch.allclose(sum(pi_loud[p] * G[p] for p in range(P)), G.mean(0), r
 # uniform draw.
 
 # %%
+norms = G.norm(dim=1)
 pi = (norms + 1e-3 * norms.mean()) / (norms + 1e-3 * norms.mean()).sum()
 rows = {}
 for name, probs, reweight in (

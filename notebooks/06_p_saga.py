@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -18,15 +18,15 @@
 # # 06 · P-SAGA: a memory of every path
 #
 # **Objectives**
-# - write the P-SAGA step (Eq. 9) from its table and check it against the optimizer;
-# - measure, on a moving model and with paired seeds, how much the table cuts the variance
-#   of the applied step over the path draw;
+# - build the P-SAGA direction (Eq. 9) and check it against the optimizer;
+# - build the variance of the applied step over the path draw, predict how much the table
+#   cuts it in the lab, and measure it on a moving model with paired seeds;
 # - see the table go stale, and derive the shift it gives the expected step while not every
 #   path has been visited;
 # - count its memory, $P\cdot|w|$ numbers, next to the variance it removes.
 #
 # **Prerequisites**: 04 (variance of the one-path estimator), 05 (P-Adam)
-# **Study time**: about 50 min
+# **Study time**: about 70 min
 # **Paper**: Section 3.3 (Eq. 9), Algorithm 1, Appendix B (Table 6)
 
 # %% [markdown]
@@ -51,9 +51,10 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from scrapl_edu import SCRAPLOptimizer, lessons, toy
+from scrapl_edu import SCRAPLOptimizer, grading, lessons, toy
 from scrapl_edu.config import fast_mode
 from scrapl_edu.diagnostics import direction_variance
+from scrapl_edu.lab.evidence import load_evidence
 from scrapl_edu.sampling import PathSampler
 
 problem = toy.make_problem("classroom", fast=fast_mode())
@@ -66,33 +67,81 @@ print(f"fast mode: {fast_mode()} | P = {P} paths, {STEPS} steps per run, seeds {
 # %% [markdown]
 # ## Eq. (9) in one line
 #
-# **Exercise 1.** Given this step's $g_{current}$, the table `{path: ĝ}` as it stands
-# *before* this step's update, and the drawn path $p$, return $g_{SAGA}$ (a path not in the
-# table has $\hat g_p = 0$). The graded cell replays a random table through the optimizer
-# with and without P-SAGA and compares step by step.
+# **Exercise 1 (build it: Eq. 9, 2 points).** Write `saga_direction(g_current, g_hat_p,
+# g_avg)`: this step's P-Adam direction $g_{current}$, the drawn path's table entry
+# $\hat g_p$ as it stands *before* this step's update (`None` if the path was never drawn:
+# then $\hat g_p = 0$), and the table's mean over the visited paths
+# $\frac{1}{\max(1,|\Gamma|)}\sum_{\gamma\in\Gamma}\hat g_\gamma$. The graded cell runs
+# `grading.check_p_saga_direction` (random shapes and first visits, against the library's
+# `scrapl_edu.optim.p_saga_direction`), then replays a random table through the optimizer
+# with and without P-SAGA and compares your steps with Algorithm 1's, step by step.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex_06_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def p_saga_direction(g_current, table, p):
-    """Eq. (9): the P-SAGA step for path p, from g_current and the table {path: g_hat}."""
+def saga_direction(g_current, g_hat_p, g_avg):
+    """Eq. (9): the P-SAGA step of the drawn path."""
     ### BEGIN SOLUTION
-    g_avg = sum(table.values()) / max(1, len(table))
-    return g_current - table.get(p, 0.0) + g_avg
+    return g_current - (0.0 if g_hat_p is None else g_hat_p) + g_avg
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_06_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ex_06_1_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 gen = torch.Generator().manual_seed(3)
 scales = torch.logspace(-2, 2, P, dtype=torch.float64)[:, None]
 G_check = torch.randn(P, 2, generator=gen, dtype=torch.float64) * scales
 draws = PathSampler(P, seed=1).sample_many(2 * P)
 g_current = toy.replay(G_check, draws, p_adam=True, p_saga=False)  # P-Adam's g_current
 applied = toy.replay(G_check, draws, p_adam=True, p_saga=True)  # Algorithm 1's step
+assert grading.check_p_saga_direction(saga_direction)
 table = {}
 for k, p in enumerate(draws):
-    mine = p_saga_direction(g_current[k], table, p)
+    g_avg = sum(table.values()) / max(1, len(table))
+    mine = saga_direction(g_current[k], table.get(p), g_avg)
     assert np.allclose(mine, applied[k], rtol=1e-6, atol=1e-9), f"step {k + 1}, path {p}"
     table[p] = g_current[k]
+
+# %% [markdown]
+# ## The variance of the applied step
+#
+# What P-SAGA changes is the step the optimizer *applies*, so its effect is measured there:
+# if path $p$ were drawn now, the optimizer would apply $d_p$; over the draw $p\sim\pi$ the
+# applied step varies by $\mathbb E_p\|d_p-\mathbb E_q d_q\|^2 =
+# \sum_p\pi_p\|d_p - \sum_q\pi_q d_q\|^2$.
+#
+# **Exercise 2 (build it: the applied-step variance, 2 points).** Write
+# `applied_variance(D, probs)`: `D` is the (P, |w|) table of candidate steps $d_p$, `probs`
+# the distribution π (P,) or `None` for the uniform draw; return the variance above as a
+# float. The graded cell runs `grading.check_applied_variance` against the library's
+# `diagnostics.direction_variance`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex_06_4", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def applied_variance(D, probs=None):
+    """Σ_p π_p ‖d_p − Σ_q π_q d_q‖² over the path draw."""
+    ### BEGIN SOLUTION
+    if probs is None:
+        probs = torch.full((D.shape[0],), 1.0 / D.shape[0], dtype=D.dtype)
+    mean = (probs[:, None] * D).sum(dim=0)
+    return float((probs * (D - mean).pow(2).sum(dim=1)).sum())
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_06_4_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert grading.check_applied_variance(applied_variance)
+
+# %% [markdown]
+# **Exercise 3 (predict, then check).** On a frozen table (notebook 05) the table removes
+# the variance of the applied step entirely once every path was visited. The lab trains a
+# real encoder on the classroom chirplet (10 paired seeds, lr $10^{-3}$, 400 steps) with
+# P-Adam, with and without P-SAGA, and measures the applied step's variance over the path
+# draw between steps 200 and 400. Before reading on: by how many times does P-SAGA divide
+# that variance (the geometric mean over the seeds; 1 means no cut)? Record a number
+# greater than 0; it is graded within a factor of 2 and sealed when the answer is shown.
+
+# %% nbgrader={"grade": false, "grade_id": "ex_06_5", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+grading.predict("06_saga_cut", 1.5)
+### END SOLUTION
 
 # %% [markdown]
 # ## P-SAGA on a moving model
@@ -163,6 +212,21 @@ assert (lag > 0.05).all(), "on a moving model the table's entries lag their path
 display(Markdown(lessons.paired_table(runs, "P-Adam", "P-Adam + P-SAGA")))
 
 # %% [markdown]
+# And in the lab (`data/results/lab/v2/applied_variance.md`: the encoder of notebook 08,
+# rows "+ P-Adam" and "+ P-SAGA" of the ablation, paired by seed):
+
+# %%
+grading.reveal("06_saga_cut")
+lab_ratios = np.array([r["ratio"] for r in load_evidence().applied["chirplet"]])
+saga_cut_lab = float(np.exp(np.log(lab_ratios).mean()))
+print("lab, variance without / with P-SAGA per seed:", lab_ratios.round(2))
+print(f"geometric mean: P-SAGA divides the applied step's variance by {saga_cut_lab:.2f}")
+assert (lab_ratios > 1).sum() >= len(lab_ratios) // 2 and saga_cut_lab > 1
+
+# %% nbgrader={"grade": true, "grade_id": "ex_06_5_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert grading.check_prediction("06_saga_cut", saga_cut_lab)
+
+# %% [markdown]
 # The cut is partial (and, comparing runs, not on every seed in classroom mode): stale
 # entries put back part of the variance the table removes. The table of paired outcomes
 # reads as in notebook 05. The paper's Table 6 finds adding P-SAGA significant on θ L1
@@ -176,7 +240,7 @@ display(Markdown(lessons.paired_table(runs, "P-Adam", "P-Adam + P-SAGA")))
 # $\hat g_p = 0$, so $\mathbb E_p[-\hat g_p] = -\frac1P\sum_{\gamma\in\Gamma}\hat g_\gamma$,
 # while every step adds the average over $\Gamma$.
 #
-# **Exercise 2.** Derive $\mathbb E_p[g_{SAGA}] - \mathbb E_p[g_{current}]$ for a uniform
+# **Exercise 4.** Derive $\mathbb E_p[g_{SAGA}] - \mathbb E_p[g_{current}]$ for a uniform
 # draw, as a function of the table and $P$, and write it in code. The graded cell asks a real
 # optimizer (a replay stopped before every path was visited) for all $P$ directions.
 
@@ -225,7 +289,7 @@ assert np.allclose(expected_shift(table, P), measured, rtol=1e-6, atol=1e-12)
 # costs $O(|w|)$, not $O(P|w|)$). For the toy's two weights that is nothing; for a network
 # it is $P\cdot|w|$ numbers, as many as $P$ copies of the model.
 #
-# **Exercise 3 (predict, then check).** How many bytes does P-SAGA add to P-Adam's optimizer
+# **Exercise 5.** How many bytes does P-SAGA add to P-Adam's optimizer
 # state for a model of `n_weights` float32 weights, once all `P` paths were visited? The
 # graded cell builds both optimizers for a linear layer and asks `memory_report()`.
 

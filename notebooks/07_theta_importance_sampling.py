@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -19,20 +19,24 @@
 #
 # **Objectives**
 # - compute a top eigenvalue by power iteration on Hessian-vector products, without ever
-#   forming the Hessian;
-# - turn the curvature table $C_{u,p}$ into the path distribution π of Eq. (10);
+#   forming the Hessian, and build one power step *with deflation* (the next eigenvalues);
+# - build Eq. (10), the path distribution π from the curvature table $C_{u,p}$;
 # - measure how much of π lands on the paths inside each chirplet preset's θ box (Fig. 6);
 # - weigh θ-IS's downside: paths that are almost never drawn, and the floor `min_prob_frac`
 #   that trades some of the box's share for coverage.
 #
 # **Prerequisites**: 02 (rate, scale, velocity, θ box), 04 (sampling from π is biased)
-# **Study time**: about 45 min
+# **Study time**: about 60 min
 # **Paper**: Section 3.4 (Eq. 10–12), Section 4.3, Appendix C (Fig. 6, Table 7)
 
 # %% [markdown]
-# **Idea.** Not all paths matter equally for a given synthesizer. **θ-IS** (Section 3.4)
+# **Idea.** Not all paths matter equally for a given synthesizer. The set-up is the one
+# the lab of notebook 08 trains (Section 3.4): an **encoder** $E$ with weights $w$ reads a
+# sound $x$ and predicts its synth parameters $\tilde\theta = E_x(w)$; the **synth** $D$
+# renders $\tilde x = D(\tilde\theta)$, and the loss compares $\tilde x$ with $x$, so the
+# model is $F = D\circ E$ and the path loss is $\mathcal L_p\circ F$. **θ-IS** (Section 3.4)
 # measures, for each path $p$ and synth parameter $u$, the curvature of the path's loss
-# along $\theta_u$ seen through the **encoder**: the top eigenvalue of
+# along $\theta_u$ seen through the encoder: the top eigenvalue of
 # $\nabla_w(s_{x,u,p}\nabla_w E_{x,u})$ (Eq. 11–12), found by **power iteration** on
 # **Hessian-vector product**s that cost about one backward pass each. It then draws paths in
 # proportion (Eq. 10). Unlike the weights of notebook 04, SCRAPL does not reweight: θ-IS is
@@ -45,9 +49,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from scrapl_edu import lab, presets, top_eigenvalue_hvp, viz
+from scrapl_edu import grading, lab, lessons, presets, top_eigenvalue_hvp, toy, viz
 from scrapl_edu.config import fast_mode
-from scrapl_edu.sampling import apply_min_prob, probs_from_importance
+from scrapl_edu.losses import path_distance
+from scrapl_edu.sampling import apply_min_prob
+from scrapl_edu.theta_is import theta_importance_sampling
 
 fast = fast_mode()
 print("fast mode:", fast)
@@ -85,27 +91,101 @@ print(f"λ_max = {true:.6f}, estimate after 40 iterations {est[-1]:.6f}")
 assert abs(est[-1] - true) < 1e-6 * true
 
 # %% [markdown]
-# **Exercise 1.** Write the power iteration yourself: start from `v0`, repeat
-# $v \leftarrow \text{hvp}(v)/\|\text{hvp}(v)\|$ `n_iter` times and return the Rayleigh
-# quotient $v^\top \text{hvp}(v)$. The graded cell compares with `eigvalsh`.
+# The paper's Appendix C speaks of "power iteration with deflation". The top eigenvalue, the
+# only one Eq. (12) uses, needs no deflation. Deflation finds the *next* ones: once the
+# eigenpair $(\lambda_1, u_1)$ is known (unit $u_1$), iterate on the deflated operator
+# $H'v = Hv - \lambda_1 (u_1^\top v)\,u_1$, whose top eigenvalue is $\lambda_2$ (Hotelling's
+# deflation, exact for a symmetric $H$ such as the Hessian $A$ here). A caution for Eq. (12):
+# its matrix $\nabla_w(s\,\nabla_w E_u)$ is *not* symmetric in general (the cross term
+# $\nabla_w E_u(\nabla_w s)^\top$ is not), although the paper calls it positive definite;
+# see `theta_is.theta_importance_sampling`'s docstring. Power iteration for its top
+# eigenvalue still works; this deflation formula assumes symmetry.
+#
+# **Exercise 1 (build it: a power step with deflation, 4 points).** Write
+# `power_step(hvp, v, found)`: `v` has unit norm, `found` is a list of eigenpairs
+# `(lam_i, u_i)` already found. Apply the deflated operator
+# $H'v = Hv - \sum_i \lambda_i (u_i^\top v)\,u_i$ and return the pair
+# `(lam, v_next)`: the Rayleigh quotient $v^\top H'v$ (a float) and $H'v/\|H'v\|$. The
+# graded cell runs `grading.check_deflated_power_step` (random symmetric matrices, with and
+# without a deflated pair, against the library's `theta_is.deflated_power_step`; then 200 of
+# your steps must find a second eigenvalue), and finds the two top eigenvalues of $A$ with
+# your steps on the HVP above.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex_07_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def power_iteration(hvp, v0, n_iter):
-    """Top eigenvalue of the symmetric operator hvp, by power iteration from v0."""
+def power_step(hvp, v, found):
+    """One power iteration on hvp deflated by the eigenpairs in found: (lam, v_next)."""
     ### BEGIN SOLUTION
-    v = v0 / v0.norm()
-    for _ in range(n_iter):
-        Av = hvp(v)
-        v = Av / Av.norm()
-    return float(v @ hvp(v))
+    w = hvp(v)
+    for lam_i, u_i in found:
+        w = w - lam_i * (u_i @ v) * u_i
+    return float(v @ w), w / w.norm()
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_07_1_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-v0 = torch.ones(6, dtype=torch.float64)
-assert abs(power_iteration(hvp, v0, 200) - true) < 1e-8 * true
-assert power_iteration(hvp, v0, 1) < true  # one step is not yet there
+# %% nbgrader={"grade": true, "grade_id": "ex_07_1_test", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+assert grading.check_deflated_power_step(power_step)
+eig = torch.linalg.eigvalsh(A)  # ascending
+pairs = []
+for _ in range(2):
+    v = torch.ones(6, dtype=torch.float64) / 6**0.5
+    for _ in range(300):
+        lam, v = power_step(hvp, v, pairs)
+    pairs.append((lam, v))
+assert abs(pairs[0][0] - float(eig[-1])) < 1e-8 * float(eig[-1])
+assert abs(pairs[1][0] - float(eig[-2])) < 1e-6 * float(eig[-1])
+
+# %% [markdown]
+# ## $C_{u,p}$ by hand, on the smallest encoder
+#
+# Eq. (11)–(12) for one path $p$ and parameter $u$: with $\tilde\theta = E(w)$,
+# $s_u(w) = \partial(\mathcal L_p\circ D)/\partial\theta_u$ at $\theta = E(w)$ (not detached:
+# it depends on $w$), the matrix $M = \nabla_w\big(s_u(w)\,\nabla_w E_u(w)\big)$ and
+# $C_{u,p} = |\lambda_{max}(M)|$. The encoder of notebooks 05–06 has two weights
+# ($\theta = \mathrm{sigmoid}(w)$, `toy.ThetaModel`), so $M$ is 2 × 2 and can be formed and
+# diagonalised outright (here $E_u$ depends on $w_u$ alone, so $M$ has rank one: its other
+# eigenvalue is 0); the library's θ-IS (`theta_importance_sampling`, power iteration on HVPs)
+# must agree.
+
+# %%
+problem = toy.make_problem("classroom", theta_star=(0.6, 0.4), fast=fast)
+
+
+def toy_path_loss(x_hat, x, p):  # L_p of Eq. (3), scaled as in notebooks 05-06
+    return problem.loss_scale * path_distance(problem.jtfs, x_hat, x, p)
+
+
+def toy_synth(theta):  # D(θ), unshifted
+    return problem.render(theta.float()).double()
+
+
+encoder = toy.ThetaModel([0.3, 0.7]).double()
+target, w0 = problem.target.double(), encoder.w.detach().clone()
+# the path whose loss is the most sensitive to θ at θ0 (far above the float32 synth's noise)
+theta0 = encoder().detach().requires_grad_(True)
+sens = [
+    float(torch.autograd.grad(toy_path_loss(toy_synth(theta0), target, p), theta0)[0].norm())
+    for p in range(problem.n_paths)
+]
+p_hand = int(np.argmax(sens))
+C_hand = []
+for u in range(2):
+
+    def field(w, u=u):  # s_u(w) ∇_w E_u(w): its Jacobian is M of Eq. (12)
+        theta = torch.sigmoid(w)[None]
+        loss = toy_path_loss(toy_synth(theta), target, p_hand)
+        (s,) = torch.autograd.grad(loss, theta, create_graph=True)  # Eq. (11)
+        (grad_E,) = torch.autograd.grad(theta[0, u], w, create_graph=True)
+        return s[0, u] * grad_E
+
+    M = torch.autograd.functional.jacobian(field, w0)
+    C_hand.append(float(torch.linalg.eigvals(M).abs().max()))
+res = theta_importance_sampling(
+    encoder, toy_synth, toy_path_loss, target, n_iter=100, n_paths=problem.n_paths,
+    paths=[p_hand], progress=False,
+)  # fmt: skip
+print(f"path {p_hand}: C by hand {np.round(C_hand, 6)}, θ-IS {res.C[:, p_hand].numpy().round(6)}")
+assert np.allclose(C_hand, res.C[:, p_hand].numpy(), rtol=1e-4)
 
 # %% [markdown]
 # ## From curvature to π (Eq. 10)
@@ -115,23 +195,26 @@ assert power_iteration(hvp, v0, 1) < true  # one step is not yet there
 # averaged, $\pi_p = \frac1U\sum_u C_{u,p}/\sum_{p'}C_{u,p'}$. Each parameter gets an equal
 # say, however large its curvatures.
 #
-# **Exercise 2.** Write Eq. (10). The graded cell compares with the library on a table whose
-# two rows differ by six orders of magnitude.
+# **Exercise 2 (build it: Eq. 10, 2 points).** Write `probs_from_C(C)` for a (U, P)
+# table of non-negative importances. A row of zeros (a parameter that no path sees) must
+# contribute the uniform distribution instead of dividing by zero. The graded cell runs
+# `grading.check_probs_from_importance` (random U, P and scales over eight orders of
+# magnitude, zero rows; against the library's `sampling.probs_from_importance`).
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex_07_2", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def probs_from_C(C):
     """Eq. (10): pi from a (U, P) table of non-negative importances."""
     ### BEGIN SOLUTION
-    return (C / C.sum(dim=1, keepdim=True)).mean(dim=0)
+    rows = C.sum(dim=1, keepdim=True)
+    uniform = torch.full_like(C, 1.0 / C.shape[1])
+    rel = torch.where(rows > 0, C / torch.where(rows > 0, rows, 1.0), uniform)
+    return rel.mean(dim=0)
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_07_2_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-C_check = torch.rand(2, 9, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-C_check[1] *= 1e6
-assert torch.allclose(probs_from_C(C_check), probs_from_importance(C_check), rtol=1e-12)
-assert abs(float(probs_from_C(C_check).sum()) - 1) < 1e-12
+# %% nbgrader={"grade": true, "grade_id": "ex_07_2_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert grading.check_probs_from_importance(probs_from_C)
 
 # %% [markdown]
 # ## π for the paper's chirplet configurations (Fig. 6)
@@ -174,6 +257,15 @@ print("θ-IS probability on the in-box paths / their uniform share:", ratios)
 assert all(abs(arrays[f"{p}/probs"].sum() - 1) < 1e-9 for p in names)
 target = 1.0 if fast else 1.5  # the README's classroom target is 1.5x the uniform share
 assert all(r >= target for r in ratios.values()), f"θ-IS should favour each box ({target}x)"
+committed = lessons.committed_results("lab/theta_is_probs/theta_is_box.json")
+if fast:
+    print(
+        f"fast mode: {len(names)} of the 4 configurations, at sizes that do not model the "
+        "fast-AM ones; the classroom run (committed) shows:"
+    )
+    print({p: round(r["ratio"], 2) for p, r in committed["presets"].items()})
+assert len(committed["presets"]) == 4
+assert all(r["ratio"] >= 1.5 for r in committed["presets"].values())  # the recap's claim
 
 # %% [markdown]
 # ## The downside: paths that are (almost) never drawn
@@ -249,7 +341,8 @@ for preset, (never, share) in trade.items():
 # ## Recap
 #
 # - Power iteration on Hessian-vector products gives a top eigenvalue at the cost of a few
-#   backward passes, without forming the Hessian (Eq. 12).
+#   backward passes, without forming the Hessian (Eq. 12); deflation finds the next ones.
+# - $C_{u,p}$ by hand on a 2-weight encoder equals the library's θ-IS.
 # - Eq. (10) normalises each parameter's curvatures over the paths and averages them.
 # - θ-IS puts well over the uniform share of π on the paths inside each preset's θ box
 #   (classroom mode); the fast sizes reproduce it only for the slow-AM configurations.

@@ -67,7 +67,46 @@ from scrapl_edu.ops import (
     stack_complex,
 )
 
-__all__ = ["JTFS", "JTFSConfig", "PathInfo", "ROWS_TOL", "WINDOW_TOL"]
+__all__ = ["JTFS", "JTFSConfig", "PathInfo", "ROWS_TOL", "WINDOW_TOL", "second_order_path"]
+
+def second_order_path(
+    U1: Tensor,
+    psi2_f: Tensor,
+    psi_fr_f: Tensor,
+    phi_t_f: Tensor,
+    phi_f_f: Tensor | None = None,
+) -> Tensor:
+    """One JTFS path from the first order, by the definition (steps 2-4 above, Eq. 1).
+
+    Dense and unsubsampled: every convolution is a circular one through the FFT at full
+    length, so this reads like the equation (the :class:`JTFS` module computes the same
+    path with padding and subsampling, which this function leaves out)::
+
+        Y2  = U1 *_t psi2                     (each row n1: a temporal convolution)
+        Z   = Y2 *_fr psi_fr                  (each column: a convolution along n1,
+                                               zero-padded from n1 rows to F)
+        S_p = |Z| *_t phi_T  [*_fr phi_F]     (phi_F when the path spins, spin != 0)
+
+    Args:
+        U1: (..., n1, N) first-order modulus |x * psi1|, rows in log-frequency order.
+        psi2_f: (N,) temporal wavelet psi2 in the Fourier domain.
+        psi_fr_f: (F,) frequential wavelet in the Fourier domain, F >= n1.
+        phi_t_f: (N,) temporal low-pass phi_T in the Fourier domain.
+        phi_f_f: (F,) frequential low-pass phi_F, or None (spin 0: no frequential averaging).
+
+    Returns:
+        (..., F, N) real: the path's coefficients before subsampling.
+    """
+    n1, F = U1.shape[-2], psi_fr_f.shape[-1]
+    if F < n1:
+        raise ValueError(f"psi_fr_f has {F} bins, fewer than the {n1} rows of U1; pad it to F >= n1")
+    Y2 = torch.fft.ifft(torch.fft.fft(U1, dim=-1) * psi2_f, dim=-1)
+    Z = torch.fft.ifft(torch.fft.fft(Y2, n=F, dim=-2) * psi_fr_f[:, None], dim=-2)
+    S = torch.fft.ifft(torch.fft.fft(Z.abs(), dim=-1) * phi_t_f, dim=-1).real
+    if phi_f_f is not None:
+        S = torch.fft.ifft(torch.fft.fft(S, dim=-2) * phi_f_f[:, None], dim=-2).real
+    return S
+
 
 #: (k1, n1s, tensor) per group of first-order filters sharing the subsampling 2**k1
 Groups = list[tuple[int, tuple[int, ...], Tensor]]

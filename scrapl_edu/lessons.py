@@ -23,9 +23,11 @@ What a run records (Algorithm 1, batch of one sound):
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,6 +43,8 @@ from scrapl_edu.sampling import PathSampler
 from scrapl_edu.synths.common import exp_chirp_phase, gaussian_window, normalize_rms
 
 __all__ = [
+    "committed_results",
+    "moving_model_numbers",
     "ARMS",
     "OUTCOMES",
     "PairedRuns",
@@ -66,6 +70,36 @@ ARMS: dict[str, dict[str, bool]] = {
     "Adam + P-SAGA": {"p_adam": False, "p_saga": True},
     "P-Adam + P-SAGA": {"p_adam": True, "p_saga": True},
 }
+
+
+def _data_root() -> Path:
+    """``data/`` of the checkout, or the copy a wheel carries in ``scrapl_edu/_course/data``."""
+    checkout = Path(__file__).resolve().parents[1] / "data"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "_course" / "data"
+
+
+#: the committed results the notebooks read (``data/results/curriculum``: the moving-model
+#: numbers of notebooks 05-06, ``tools/moving_model_numbers.py``; the predictions' answers)
+CURRICULUM_RESULTS = _data_root() / "results" / "curriculum"
+
+
+def committed_results(relative: str) -> dict:
+    """A committed JSON result under ``data/results`` (e.g.
+    ``"lab/theta_is_probs/theta_is_box.json"``), found from the package, not the working
+    directory (nbgrader grades a copy of a notebook elsewhere)."""
+    path = CURRICULUM_RESULTS.parent / relative
+    if path.suffix != ".json" or not path.is_file():
+        raise FileNotFoundError(f"no committed JSON result {path}")
+    return json.loads(path.read_text())
+
+
+def moving_model_numbers(mode: str = "classroom") -> dict:
+    """The committed moving-model measurements of notebooks 05-06 for ``mode`` ("classroom"
+    or "fast"): ``data/results/curriculum/moving_model_<mode>.json``. Fast mode is too short
+    to show some effects; the notebooks read the classroom numbers there instead."""
+    if mode not in ("classroom", "fast"):
+        raise ValueError(f"mode must be 'classroom' or 'fast', got {mode!r}")
+    return json.loads((CURRICULUM_RESULTS / f"moving_model_{mode}.json").read_text())
 
 
 def frozen_table_step(G: Tensor, eps: float = 1e-8) -> Tensor:

@@ -27,6 +27,7 @@ from scrapl_edu.sampling import PathSampler, probs_from_importance
 __all__ = [
     "PathLoss",
     "ThetaISResult",
+    "deflated_power_step",
     "load_probs",
     "theta_importance_sampling",
     "top_eigenvalue_hvp",
@@ -37,6 +38,34 @@ PathLoss = Callable[[Tensor, Tensor, int], Tensor]
 
 
 # ------------------------------------------------------------------- power iteration
+def deflated_power_step(
+    hvp_fn: Callable[[Tensor], Tensor],
+    v: Tensor,
+    found: Sequence[tuple[float, Tensor]] = (),
+) -> tuple[float, Tensor]:
+    """One power iteration with deflation (Eq. 12's λ; Appendix C's "power iteration with
+    deflation").
+
+    The deflated operator removes the eigenpairs ``(λ_i, u_i)`` already found (Hotelling
+    deflation, for a symmetric operator such as a Hessian with unit-norm u_i)::
+
+        H' v = H v − Σ_i λ_i (u_iᵀ v) u_i
+
+    and one step returns the Rayleigh quotient λ = vᵀ H' v (``v`` of unit norm) and the next
+    vector H' v / ‖H' v‖ (``v`` itself when H' v = 0). Repeated, it converges to the largest
+    eigenvalue in magnitude among those not yet found. With ``found`` empty this is the step
+    of :func:`top_eigenvalue_hvp`: the top eigenvalue needs no deflation.
+    """
+    w = hvp_fn(v).reshape(-1).detach()
+    v_flat = v.reshape(-1)
+    for lam_i, u_i in found:
+        u = u_i.reshape(-1).to(w)
+        w = w - float(lam_i) * torch.dot(u, v_flat.to(w)) * u
+    lam = float(torch.dot(v_flat.to(w), w))
+    norm = float(w.norm())
+    return lam, (w / norm if norm > 0 else v_flat.clone())
+
+
 def top_eigenvalue_hvp(
     hvp_fn: Callable[[Tensor], Tensor],
     dim_or_example: int | Tensor,

@@ -10,8 +10,8 @@ PNGs in a saved notebook, with no JavaScript bundle to fetch.
 * :class:`TogglePanel` (notebooks 5-7): checkboxes for SCRAPL's techniques, a Run button, and
   a figure produced by a callable from the switches.
 * :class:`LabDashboard` (notebook 8): the sound-matching lab (Sections 4.2-4.3) with P-Adam
-  (Eq. 6-8), P-SAGA (Eq. 9) and θ-IS (Eq. 10-12) switches, live curves and the ablation table
-  (Table 2); after a run, the target and the encoder's reconstruction as sound; a "compare"
+  (Eq. 6-8), P-SAGA (Eq. 9) and θ-IS (Eq. 10-12) switches, live curves and the current
+  committed ablation table (named in ``data/results/index.json``); after a run, the target and the encoder's reconstruction as sound; a "compare"
   action that runs the setting and the setting with one switch flipped on paired seeds
   (:func:`scrapl_edu.lab.switch.compare_switch`) and shows each seed's pair and the paired
   difference. Its DOM classes are a contract with the browser test:
@@ -26,7 +26,9 @@ heavy, and ipywidgets is optional outside the notebooks.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ __all__ = [
     "TogglePanel",
     "lab_runner",
     "markdown_table_to_html",
+    "ResultsTable",
     "find_results_table",
 ]
 
@@ -264,13 +267,45 @@ def markdown_table_to_html(md: str) -> str:
 DEFAULT_RESULTS_DIR = Path(__file__).resolve().parents[1] / "data" / "results"
 
 
-def find_results_table(results_dir: str | Path, name: str = "ablation") -> Path | None:
-    """The committed markdown table of a comparison (``data/results/<...name...>/*.md``)."""
+#: the index of the current committed tables, by name (in ``results_dir``)
+RESULTS_INDEX = "index.json"
+
+
+@dataclass(frozen=True)
+class ResultsTable:
+    """A committed results table named in ``data/results/index.json``.
+
+    Attributes:
+        name: its key in the index (``"ablation"``, ``"losses"``, ...).
+        path: the markdown table.
+        title: what the table holds (synth, seeds, front end).
+        mirrors: the paper's table it reproduces in small.
+    """
+
+    name: str
+    path: Path
+    title: str
+    mirrors: str
+
+
+def find_results_table(results_dir: str | Path, name: str = "ablation") -> ResultsTable | None:
+    """The current committed table ``name``, read from ``<results_dir>/index.json``.
+
+    The index names each current table (``{"tables": {name: {"table", "title", "mirrors"}}}``,
+    paths relative to ``results_dir``), so an older table left in the folder is never picked
+    by accident. ``None`` if there is no index, no such name, or the file it names is missing.
+    """
     root = Path(results_dir)
-    if not root.is_dir():
+    index = root / RESULTS_INDEX
+    if not index.is_file():
         return None
-    hits = sorted(p for p in root.rglob("*.md") if name in str(p.relative_to(root)))
-    return hits[0] if hits else None
+    entry = json.loads(index.read_text()).get("tables", {}).get(name)
+    if not entry:
+        return None
+    path = root / entry["table"]
+    if not path.is_file():
+        return None
+    return ResultsTable(name, path, entry.get("title", ""), entry.get("mirrors", ""))
 
 
 def _tag(config: dict[str, Any]) -> str:
@@ -402,6 +437,11 @@ class LabDashboard:
         self.plot.add_class("scrapl-plot")
         if results_dir is None:
             results_dir = DEFAULT_RESULTS_DIR
+        found = find_results_table(results_dir)
+        self.table_label = W.HTML(
+            "<b>Committed ablation</b>"
+            + (f" (mirrors {html.escape(found.mirrors)})" if found and found.mirrors else "")
+        )
         self.table = W.HTML(self._table_html(results_dir))
         self.sound = W.Output()
         self.sound.add_class("scrapl-sound")
@@ -437,7 +477,7 @@ class LabDashboard:
                 self.status,
             ]
         )
-        right = W.VBox([W.HTML("<b>Committed ablation (Table 2)</b>"), self.table])
+        right = W.VBox([self.table_label, self.table])
         compare = W.VBox(
             [
                 W.HTML(
@@ -463,12 +503,14 @@ class LabDashboard:
 
     @staticmethod
     def _table_html(results_dir: str | Path) -> str:
-        path = find_results_table(results_dir)
-        if path is None:
+        found = find_results_table(results_dir)
+        if found is None:
             return (
                 "<p>No committed ablation table yet: run "
-                "<code>python -m scrapl_edu.lab compare --table ablation</code>.</p>"
+                "<code>python -m scrapl_edu.lab compare --table ablation</code> and name its "
+                "table in <code>data/results/index.json</code>.</p>"
             )
+        path = found.path
         shown = path
         root = Path(results_dir).resolve().parent.parent
         if path.resolve().is_relative_to(root):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,6 +16,7 @@ pytest.importorskip("ipywidgets")
 from scrapl_edu import JTFS  # noqa: E402
 from scrapl_edu.lab import Results, Snapshot, StepProgress  # noqa: E402
 from scrapl_edu.widgets import (  # noqa: E402
+    DEFAULT_RESULTS_DIR,
     LabDashboard,
     PathExplorer,
     TogglePanel,
@@ -142,16 +145,38 @@ def test_runner_errors_are_reported(tmp_path) -> None:
 
 
 def test_ablation_table_is_read_from_results(tmp_path) -> None:
-    folder = tmp_path / "ablation_classroom"
-    folder.mkdir()
-    (folder / "table.md").write_text(
-        "# Ablation\n\n| Method | θ L1 |\n|---|---|\n| SCRAPL | 50 |\n"
-    )
-    assert find_results_table(tmp_path) == folder / "table.md"
+    """The panel reads the table the index names, not whatever a glob finds first."""
+    for folder in ("ablation_old", "ablation_new"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "table.md").write_text(
+            f"# {folder}\n\n| Method | θ L1 |\n|---|---|\n| SCRAPL | 50 |\n"
+        )
+    assert find_results_table(tmp_path) is None  # no index: no table
+    index = {"tables": {"ablation": {"table": "ablation_new/table.md", "mirrors": "Table 2"}}}
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    found = find_results_table(tmp_path)
+    assert found.path == tmp_path / "ablation_new" / "table.md" and found.mirrors == "Table 2"
+    assert find_results_table(tmp_path, "losses") is None
     d = LabDashboard(runner=FakeRunner(), results_dir=tmp_path, presets=["c"], steps=2)
-    assert "<td>SCRAPL</td>" in d.table.value and "<h4>Ablation</h4>" in d.table.value
+    assert "<td>SCRAPL</td>" in d.table.value and "<h4>ablation_new</h4>" in d.table.value
+    assert "mirrors Table 2" in d.table_label.value
     html = markdown_table_to_html("| a | b |\n|---|---|\n| <x> | 2 |")
     assert "<th>a</th>" in html and "&lt;x&gt;" in html
+
+
+def test_repository_results_index() -> None:
+    """Every table the index names exists, says which paper table it mirrors, and the
+    dashboard's ablation is the one notebook 09 reads (data/results/lab/v2)."""
+    from scrapl_edu.lab.evidence import RESULTS_DIR
+
+    index = json.loads((DEFAULT_RESULTS_DIR / "index.json").read_text())["tables"]
+    for name in index:
+        found = find_results_table(DEFAULT_RESULTS_DIR, name)
+        assert found is not None and found.path.is_file(), name
+        assert "Table" in found.mirrors, name
+    ablation = find_results_table(DEFAULT_RESULTS_DIR, "ablation")
+    assert ablation.path.parent.parent == RESULTS_DIR
+    assert "10 paired seeds" in ablation.title and "granular" in ablation.mirrors
 
 
 def test_toggle_panel_passes_switches_and_counts_runs() -> None:
@@ -214,7 +239,10 @@ def test_markdown_tables_render_with_markdown_it(tmp_path) -> None:
 
 
 def test_committed_ablation_table_shows_in_the_dashboard() -> None:
-    """The dashboard's default results folder is the repository's committed data/results."""
+    """The dashboard's default results folder is the repository's committed data/results, and
+    it shows the current ablation (the 10-seed v2 table notebook 09 reads), labelled with the
+    paper's table it mirrors."""
     d = LabDashboard(runner=FakeRunner(), presets=["classroom"], steps=2, run_default=False)
-    assert "data/results/lab/ablation/table.md" in d.table.value
+    assert "data/results/lab/v2/ablation/table.md" in d.table.value
+    assert "mirrors the paper&#x27;s Table 2" in d.table_label.value
     assert d.table.value.count("<tr>") >= 5 and "SCRAPL" in d.table.value
