@@ -43,6 +43,8 @@ exclude_patterns = [
     "**/.ipynb_checkpoints",
     "README.md",
 ]
+if EDITION == "student":  # the instructor guide holds the answer key
+    exclude_patterns += [f"{name}.md" for name in sorted(scrapl_site.INSTRUCTOR_ONLY)]
 nb_custom_formats = {
     ".py": [
         "scrapl_site.read_course_notebook",

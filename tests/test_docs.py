@@ -10,9 +10,7 @@ from __future__ import annotations
 import html
 import importlib.metadata as md
 import json
-import os
 import re
-import subprocess
 import sys
 import tomllib
 import urllib.parse
@@ -37,32 +35,7 @@ TEXT_SUFFIXES = {".html", ".js", ".txt", ".json", ".ipynb", ".inv", ".css", ".xm
 
 def build(edition: str) -> Path:
     """The built edition; built here (fast mode, warnings as errors) if it is missing."""
-    out = DOCS / "_build" / edition
-    if not (out / "index.html").is_file() or not (out / "edition.json").is_file():
-        env = dict(os.environ, SCRAPL_EDU_EDITION=edition, SCRAPL_EDU_FAST="1", OMP_NUM_THREADS="1")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "sphinx",
-                "-E",
-                "-W",
-                "--keep-going",
-                "-q",
-                "-b",
-                "html",
-                "-d",
-                str(DOCS / "_build" / ".doctrees" / edition),
-                str(DOCS),
-                str(out),
-            ],
-            env=env,
-            check=True,
-            cwd=ROOT,
-        )
-    meta = json.loads((out / "edition.json").read_text())
-    assert meta["edition"] == edition, meta
-    return out
+    return scrapl_site.build_site(edition, ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +158,18 @@ def test_student_edition_has_no_answer_and_the_instructor_edition_has_them(
             text = visible_text(instructor / "course" / f"{stem}.html")
             missing = [line for line in lines if line not in text]
             assert not missing, f"{stem}: the instructor edition lacks {missing[:3]}"
+
+
+def test_the_answer_key_is_in_the_instructor_edition_only(student: Path, instructor: Path) -> None:
+    """The instructor guide holds the explained answer key: never in the student edition."""
+    assert (instructor / "instructor_guide.html").is_file()
+    assert not (student / "instructor_guide.html").exists()
+    leaked = [
+        str(p.relative_to(student))
+        for p in student.rglob("*.html")
+        if "instructor_guide.html" in p.read_text(errors="replace")
+    ]
+    assert not leaked, f"the student edition links to the instructor guide: {leaked[:5]}"
 
 
 def test_no_broken_internal_link_and_nothing_from_another_host(student: Path) -> None:

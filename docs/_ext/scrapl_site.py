@@ -462,8 +462,13 @@ OWN_PAGES = {
 }
 
 
+#: pages of the instructor edition only: the instructor guide holds the answer key
+INSTRUCTOR_ONLY = {"instructor_guide"}
+
+
 def extra_pages() -> list[str]:
-    return sorted(p.stem for p in DOCS.glob("*.md") if p.stem not in OWN_PAGES)
+    skip = OWN_PAGES | (INSTRUCTOR_ONLY if edition() == "student" else set())
+    return sorted(p.stem for p in DOCS.glob("*.md") if p.stem not in skip)
 
 
 def on_source_read(app: Sphinx, docname: str, content: list[str]) -> None:
@@ -566,3 +571,25 @@ __all__ = [
     "imported_modules",
     "read_course_notebook",
 ]
+
+
+def build_site(edition_name: str, root: Path | None = None) -> Path:
+    """The built edition in ``docs/_build/<edition>``; built here in fast mode (warnings as
+    errors, as ``make docs-fast``) if it is missing. Used by the tests of the site."""
+    import subprocess
+
+    docs = DOCS if root is None else Path(root) / "docs"
+    out = docs / "_build" / edition_name
+    if not (out / "index.html").is_file() or not (out / "edition.json").is_file():
+        env = dict(
+            os.environ, SCRAPL_EDU_EDITION=edition_name, SCRAPL_EDU_FAST="1", OMP_NUM_THREADS="1"
+        )
+        doctrees = docs / "_build" / ".doctrees" / edition_name
+        cmd = [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html"]
+        subprocess.run(
+            [*cmd, "-d", str(doctrees), str(docs), str(out)], env=env, check=True, cwd=docs.parent
+        )
+    meta = json.loads((out / "edition.json").read_text())
+    if meta.get("edition") != edition_name:
+        raise RuntimeError(f"{out} holds the {meta.get('edition')!r} edition, not {edition_name!r}")
+    return out

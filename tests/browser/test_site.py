@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import functools
 import http.server
-import json
-import os
 import re
 import socketserver
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -36,32 +33,10 @@ HARMLESS = ("about:blank", "data:", "blob:")
 
 @pytest.fixture(scope="module")
 def built(chromium_path: Path) -> Path:
-    if not (SITE / "index.html").is_file():
-        env = dict(
-            os.environ, SCRAPL_EDU_EDITION="student", SCRAPL_EDU_FAST="1", OMP_NUM_THREADS="1"
-        )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "sphinx",
-                "-E",
-                "-W",
-                "--keep-going",
-                "-q",
-                "-b",
-                "html",
-                "-d",
-                str(REPO / "docs" / "_build" / ".doctrees" / "student"),
-                str(REPO / "docs"),
-                str(SITE),
-            ],
-            env=env,
-            check=True,
-            cwd=REPO,
-        )
-    assert json.loads((SITE / "edition.json").read_text())["edition"] == "student"
-    return SITE
+    sys.path.insert(0, str(REPO / "docs" / "_ext"))
+    import scrapl_site
+
+    return scrapl_site.build_site("student", REPO)
 
 
 @pytest.fixture(scope="module")
