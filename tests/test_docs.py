@@ -90,6 +90,9 @@ def solution_lines() -> dict[str, list[str]]:
             for block in SOLUTION.findall(cell.source):
                 for line in block.splitlines():
                     line = line.strip()
+                    if cell.cell_type == "markdown":  # rendered (emphasis, math, smart quotes):
+                        # compare its longest run free of markup and quotes
+                        line = max(re.split(r"[*_`$\\\[\]{}|#>'\"]", line), key=len).strip()
                     if len(line) >= 16 and line not in stu_text:
                         lines.append(line)
         out[src.stem] = lines
