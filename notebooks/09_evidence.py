@@ -55,6 +55,7 @@ from scrapl_edu.lab.evidence import (
     table3,
 )
 from scrapl_edu.lab.paired import paired_markdown
+from scrapl_edu.lab.regime import regime_markdown, regime_rows
 from scrapl_edu.presets import am_resolution_of, get_preset
 
 ev = load_evidence()  # the committed results: data/results/lab/v2
@@ -274,6 +275,49 @@ for folder in ("ablation", "ablation_granular"):
     assert all(r == 0 for r in rates.values())  # no convergence: Table 6's 2nd half is unread
 
 # %% [markdown]
+# ## The paper's regime: a property of SCRAPL, or of the classroom budget?
+#
+# Every reading above is made at the classroom's schedule: lr 1e-3 for 400 steps (6 visits
+# per path at P = 63). The paper trains at lr 1e-4 for 4800 steps (Table 11). The
+# `*_paper` presets keep the classroom's task (the same synth, JTFS, data set and batch of
+# 8) and take the paper's optimisation; θ-IS's π is measured once at seed 0's untrained
+# encoder (16 signals × 20 power iterations) and reused for every seed, as the authors do.
+# For each disagreement, the classroom number, the paper-regime number and the paper's sit
+# side by side, and a rule fixed *before* the paper-regime runs gives the verdict
+# (`scrapl_edu.lab.regime`): **classroom budget** (the paper regime reads as the paper),
+# **method at classroom scale** (it reads as the classroom), **partly the budget**, **loss
+# definition** (only the authors' unsquared per-path loss reads as the paper) or
+# **agrees**. These runs take hours of CPU: they are read here, not made.
+
+# %%
+rows = regime_rows(ev=ev)
+display(Markdown(regime_markdown(rows)))
+verdicts = {r.key: r.verdict for r in rows}
+# the verdicts of the committed runs (seed 0 of the paper regime, 2026-12-07): a rerun or
+# more seeds that change one make this cell fail, and the reading below must be rewritten
+REGIME_VERDICTS = {
+    "scrapl_theta_am": "classroom budget",
+    "theta_is_theta_am": "method at classroom scale",
+    "scrapl_beats_mss": "agrees",
+    "p_saga_cut": "classroom budget",
+    "theta_is_granular": "loss definition",
+}
+assert verdicts == REGIME_VERDICTS, f"the paper-regime story changed: {verdicts}"
+by_key = {r.key: r for r in rows}
+assert by_key["p_saga_cut"].values["paper_regime"][0] >= 3.0  # the issue's target, met
+assert by_key["scrapl_theta_am"].values["paper_regime"] < 124.0  # within Table 3's range
+
+# %% [markdown]
+# Reading the table (one seed of the paper regime so far; more are queued): SCRAPL's
+# failure to learn θ_AM, and P-SAGA's small cut, are the classroom's budget: at the
+# paper's learning rate and length SCRAPL reaches the paper's Table 1 accuracy and P-SAGA
+# cuts the applied step's variance many times over. θ-IS helps the chirplet, mostly on
+# θ_FM; its θ_AM gain falls just short of the paper's range. On the granular synth, θ-IS
+# hurts with Eq. 3's squared path loss in both regimes and does not with the authors'
+# unsquared one, which spreads π over more paths: the paper's granular result follows its
+# code's loss, not its Eq. 3.
+
+# %% [markdown]
 # ## Recap
 #
 # - Seeds shared across rows make an ablation a paired comparison: per-seed differences,
@@ -286,6 +330,9 @@ for folder in ("ablation", "ablation_granular"):
 # - It does not reach the paper's accuracy: θ_AM is not learnt in 400 steps, no run
 #   converges, and on the granular synth θ-IS hurts; the validation curve's total variation
 #   measures learning there, not noise.
+# - At the paper's own regime (lr 1e-4, 4800 steps) SCRAPL learns θ_AM and P-SAGA's cut
+#   grows many times over: those disagreements were the classroom budget; θ-IS on the
+#   granular synth hurts with Eq. 3's loss and not with the authors' unsquared one.
 # - Every verdict above is asserted: rerun the lab, and this notebook says what changed.
 #
 # **Previous**: [08 · The sound-matching lab](08_sound_matching_lab.ipynb) · **Next**: [10 · Drums and adaptive π](10_drums_and_adaptive_pi.ipynb)

@@ -150,6 +150,10 @@ def _n(e: dict[str, Any] | None) -> int:
     return 0 if e is None else int(e["n_seeds"])
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 def _theta_am_row(ev: Evidence, root: Path) -> RegimeRow:
     cl = _entry(ev.summaries["losses"], "scrapl", "classroom")
     pr = _entry(_summary(root, "chirplet"), "scrapl", "classroom_paper")
@@ -165,8 +169,8 @@ def _theta_am_row(ev: Evidence, root: Path) -> RegimeRow:
     return RegimeRow(
         key="scrapl_theta_am",
         question="SCRAPL (all switches) learns θ_AM (AM 2.8-8.4 Hz / FM 2-4 oct/s)",
-        classroom=f"θ_AM {c_am:.0f} ‰ ({_n(cl)} seeds, lr 1e-3, 400 steps)",
-        paper_regime=f"θ_AM {p_am:.0f} ‰ ({_n(pr)} seeds, lr 1e-4, 4800 steps)",
+        classroom=f"θ_AM {c_am:.0f} ‰ ({_seeds(_n(cl))}, lr 1e-3, 400 steps)",
+        paper_regime=f"θ_AM {p_am:.0f} ‰ ({_seeds(_n(pr))}, lr 1e-4, 4800 steps)",
         paper="θ_AM 54.9 ‰ with θ-IS, 122 ‰ uniform (Table 3; 55-82 / 108-124 ‰ over configs)",
         verdict=verdict,
         values={"classroom": c_am, "paper_regime": p_am},
@@ -191,8 +195,8 @@ def _psaga_row(ev: Evidence, root: Path) -> RegimeRow:
     return RegimeRow(
         key="p_saga_cut",
         question="P-SAGA cuts the variance of the applied step (probe = the batch of 8)",
-        classroom=f"{g8:.2f}x ({len(cl8)} seeds; {g2:.2f}x with the old 2-signal probe)",
-        paper_regime=f"{gp:.2f}x ({len(pr)} seeds)",
+        classroom=f"{g8:.2f}x ({_seeds(len(cl8))}; {g2:.2f}x with the old 2-signal probe)",
+        paper_regime=f"{gp:.2f}x ({_seeds(len(pr))})",
         paper=f"P-SAGA reduces the variance of the optimisation (Sec. 3.3); target >= {PSAGA_TARGET:g}x",
         verdict=verdict,
         values={"classroom": cl8, "classroom_probe2": cl2, "paper_regime": pr},
@@ -222,7 +226,7 @@ def _granular_row(ev: Evidence, root: Path) -> RegimeRow:
     def fmt(d: dict) -> str:
         if not d:
             return "not run"
-        return f"{d['mean']:+.0f} ‰ ({d['improved']}/{d['n']} seeds improved)"
+        return f"{d['mean']:+.0f} ‰ ({d['improved']}/{_seeds(d['n'])} improved)"
 
     pis = pi_files(root)
     eff = {k: v["effective"] for k, v in pis.items() if k.startswith("classroom_granular")}
@@ -261,7 +265,7 @@ def _theta_is_chirplet_row(ev: Evidence, root: Path) -> RegimeRow:
     return RegimeRow(
         key="theta_is_theta_am",
         question="θ-IS improves θ_AM over uniform sampling (chirplet, π from seed 0, 16 x 20)",
-        classroom=f"θ_AM gain {100 * c_gain:.0f} % ({_n(ct)} seeds)",
+        classroom=f"θ_AM gain {100 * c_gain:.0f} % ({_seeds(_n(ct))})",
         paper_regime=f"θ_AM gain {100 * p_gain:.0f} %, {d_txt}",
         paper="θ-IS improves θ_AM by 25-55 % (Section 5.2, Tables 3 and 7)",
         verdict=verdict,

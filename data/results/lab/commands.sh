@@ -188,3 +188,6 @@ bash data/results/lab/paper_regime/queue_b.sh   # granular: uniform vs theta-IS,
 $PY -m scrapl_edu.lab compare --rows scrapl_p_adam,scrapl_no_theta_is --preset classroom \
   --seeds 0 1 2 --jobs 1 --overwrite --out data/results/lab/paper_regime/classroom_psaga_probe8 \
   --title "classroom regime, P-SAGA off / on, applied-step probe = batch (8)"
+#      The tables of (21), rebuilt from the committed finished runs (no training; a row lists
+#      the seeds it holds), after each block:
+$PY -m experiments.lab.paper_regime.tables

@@ -1,0 +1,69 @@
+"""The paper-regime tables from the finished runs committed in data/results/lab/paper_regime.
+
+The queues (``data/results/lab/paper_regime/queue_{a,b}.sh``, commands (21)) run seed by
+seed and a session can end between two runs; each finished run's ``results.json`` is
+committed. This script rebuilds every comparison's ``table.md`` / ``summary.json`` from the
+runs that exist (no training: :func:`scrapl_edu.lab.comparison.aggregate` skips a run that
+is not there, and the title says how many seeds each row has)::
+
+    python -m experiments.lab.paper_regime.tables
+"""
+
+from __future__ import annotations
+
+from scrapl_edu.lab.comparison import aggregate
+from scrapl_edu.lab.regime import PAPER_REGIME_DIR
+
+#: folder -> (preset, rows, title)
+TABLES = {
+    "chirplet": (
+        "classroom_paper",
+        ["scrapl", "scrapl_no_theta_is", "scrapl_p_adam", "mss", "p_loss"],
+        "classroom chirplet in the paper's regime (lr 1e-4, 4800 steps, batch 8)",
+    ),
+    "chirplet_jtfs_equal_compute": (
+        "classroom_paper",
+        ["jtfs"],
+        "full JTFS at SCRAPL's compute (480 steps), classroom chirplet, paper regime",
+    ),
+    "classroom_psaga_probe8": (
+        "classroom",
+        ["scrapl_p_adam", "scrapl_no_theta_is"],
+        "classroom regime, P-SAGA off / on, applied-step probe = batch (8)",
+    ),
+    "granular_squared": (
+        "classroom_granular_paper",
+        ["scrapl_no_theta_is", "scrapl"],
+        "classroom granular, paper regime, squared path loss (Eq. 3)",
+    ),
+    "granular_norm": (
+        "classroom_granular_paper",
+        ["scrapl_no_theta_is", "scrapl"],
+        "classroom granular, paper regime, the authors' norm path loss",
+    ),
+}
+SEEDS = [0, 1, 2]
+
+
+def main() -> None:
+    for folder, (preset, rows, title) in TABLES.items():
+        out = PAPER_REGIME_DIR / folder
+        runs = sorted(p.parent.name for p in out.glob(f"runs/{preset}/*/seed*/results.json"))
+        if not runs:
+            print(f"{folder}: no finished run yet")
+            continue
+        found = {
+            row: [
+                s
+                for s in SEEDS
+                if (out / "runs" / preset / row / f"seed{s}" / "results.json").exists()
+            ]
+            for row in rows
+        }
+        seeds_txt = "; ".join(f"{r}: seeds {v or 'none'}" for r, v in found.items())
+        aggregate(out, [preset], rows, SEEDS, title=f"{title} ({seeds_txt})")
+        print(f"{folder}: {seeds_txt}")
+
+
+if __name__ == "__main__":
+    main()
