@@ -284,10 +284,10 @@ for folder in ("ablation", "ablation_granular"):
 # encoder (16 signals × 20 power iterations) and reused for every seed, as the authors do.
 # For each disagreement, the classroom number, the paper-regime number and the paper's sit
 # side by side, and a rule fixed *before* the paper-regime runs gives the verdict
-# (`scrapl_edu.lab.regime`): **classroom budget** (the paper regime reads as the paper),
-# **method at classroom scale** (it reads as the classroom), **partly the budget**, **loss
-# definition** (only the authors' unsquared per-path loss reads as the paper) or
-# **agrees**. These runs take hours of CPU: they are read here, not made.
+# (`scrapl_edu.lab.regime`): *classroom budget* (the paper regime reads as the paper),
+# *method at classroom scale* (it reads as the classroom), *partly the budget*, *loss
+# definition* (only the authors' unsquared per-path loss reads as the paper) or
+# *agrees*. These runs take hours of CPU: they are read here, not made.
 
 # %%
 rows = regime_rows(ev=ev)
