@@ -682,21 +682,10 @@ def run(
     _check_hooks(callback, on_step)
     _check_counts(stop_after, ckpt_every)
     dev = resolve_device(device)  # before any work: a missing GPU fails here
+    hooks = (progress, stop_after, ckpt_every, callback, on_step, on_finish)
     if out is None:
         with deferred_interrupt() as interrupt:
-            return _train(
-                config,
-                None,
-                OutPlan(),
-                dev,
-                interrupt,
-                progress,
-                stop_after,
-                ckpt_every,
-                callback,
-                on_step,
-                on_finish,
-            )
+            return _train(config, None, OutPlan(), dev, interrupt, *hooks)
     out_path = Path(out)
     check_out_folder(out_path)  # a file, /dev/null or a read-only folder: before any work
     with RunLock(out_path), deferred_interrupt() as interrupt:
@@ -706,19 +695,7 @@ def run(
         if plan.action == "keep":
             return Results.load(out_path)
         try:
-            return _train(
-                config,
-                out_path,
-                plan,
-                dev,
-                interrupt,
-                progress,
-                stop_after,
-                ckpt_every,
-                callback,
-                on_step,
-                on_finish,
-            )
+            return _train(config, out_path, plan, dev, interrupt, *hooks)
         except BaseException:
             if plan.replaced and not _has_saved(out_path):
                 restore_aside(out_path)  # failed before its first save: the old run is back
