@@ -35,7 +35,11 @@ def _entry(preset: str, row: str, theta: list[float], am: float = 100.0, applied
         "density_l1": [100.0, 1.0],
         "param_names": ["am_hz", "fm_oct_per_s"],
         "per_seed_theta_l1": theta,
-        "per_seed": {"seeds": SEEDS[: len(theta)], "theta_l1": theta},
+        "per_seed": {
+            "seeds": SEEDS[: len(theta)],
+            "theta_l1": theta,
+            "am_hz_l1": [am] * len(theta),
+        },
     }
     if applied is not None:  # one variance per measured step, the same for every seed
         diag = [[{"step": s, "var": v, "cos": 0.1} for s, v in applied] for _ in theta]
@@ -91,6 +95,7 @@ def test_theta_is_and_mss_verdicts(tmp_path, ev) -> None:
     ]
     _write(tmp_path, "chirplet", cp, entries)
     rows = _rows(tmp_path, ev)
+    assert "3 seeds" in rows["theta_is_theta_am"].paper_regime
     # the classroom's θ_AM gain is below 25 % (committed: -3 %), the paper regime's is 50 %
     assert rows["theta_is_theta_am"].verdict == "classroom budget"
     assert rows["theta_is_theta_am"].values["paper_regime"] == pytest.approx(0.5)
@@ -167,3 +172,21 @@ def test_the_stored_pis(tmp_path) -> None:
     (tmp_path / "pi").mkdir()
     np.savez(tmp_path / "pi" / "flat.npz", probs=np.full(8, 1 / 8))
     assert pi_files(tmp_path)["flat"] == pytest.approx({"effective": 1.0, "least_pi_P": 1.0})
+
+
+def test_ratios_compare_the_seeds_both_rows_hold(tmp_path, ev) -> None:
+    """A row with more seeds than the other is read on the common seeds only."""
+    cp = "classroom_paper"
+    scrapl = _entry(cp, "scrapl", [60.0, 300.0], am=60.0)
+    scrapl["per_seed"]["am_hz_l1"] = [60.0, 300.0]  # seed 1 only in this row: left out
+    entries = [
+        scrapl,
+        _entry(cp, "scrapl_no_theta_is", [100.0], am=120.0),
+        _entry(cp, "mss", [300.0]),
+        _entry(cp, "p_loss", [20.0]),
+    ]
+    _write(tmp_path, "chirplet", cp, entries)
+    rows = _rows(tmp_path, ev)
+    assert rows["theta_is_theta_am"].values["paper_regime"] == pytest.approx(0.5)
+    assert rows["scrapl_beats_mss"].values["paper_regime"] == pytest.approx(0.2)
+    assert "1 seed:" in rows["scrapl_beats_mss"].paper_regime

@@ -34,7 +34,7 @@ import numpy as np
 from scrapl_edu.lab.applied import variance_ratio
 from scrapl_edu.lab.comparison import load_summary
 from scrapl_edu.lab.evidence import RESULTS_DIR, Evidence, load_evidence
-from scrapl_edu.lab.paired import paired_stats
+from scrapl_edu.lab.paired import paired_stats, per_seed_values
 
 __all__ = [
     "PAPER_REGIME_DIR",
@@ -150,6 +150,23 @@ def _n(e: dict[str, Any] | None) -> int:
     return 0 if e is None else int(e["n_seeds"])
 
 
+def _common_means(
+    summary: dict[str, Any] | None, preset: str, rows: Sequence[str], key: str
+) -> tuple[dict[str, float], int]:
+    """Each row's mean of ``key`` over the seeds that *every* row holds (a ratio of two rows
+    must not compare different seeds), and how many seeds that is (NaN, 0 if none)."""
+    entries = [_entry(summary, r, preset) for r in rows]
+    if summary is None or any(e is None for e in entries):
+        return {r: float("nan") for r in rows}, 0
+    vals = [per_seed_values(e, summary["seeds"]).get(key, {}) for e in entries]
+    common = sorted(set.intersection(*(set(v) for v in vals)))
+    if not common:
+        return {r: float("nan") for r in rows}, 0
+    return {
+        r: float(np.mean([v[s] for s in common])) for r, v in zip(rows, vals, strict=True)
+    }, len(common)
+
+
 def _seeds(n: int) -> str:
     return f"{n} seed" if n == 1 else f"{n} seeds"
 
@@ -252,7 +269,8 @@ def _theta_is_chirplet_row(ev: Evidence, root: Path) -> RegimeRow:
     cu = _entry(cl, "scrapl_no_theta_is", "classroom")
     ct = _entry(cl, "scrapl", "classroom")
     c_gain = 1 - _mean(ct, "am_hz_l1") / _mean(cu, "am_hz_l1")
-    p_gain = 1 - _mean(tis, "am_hz_l1") / _mean(uni, "am_hz_l1")
+    am, n_common = _common_means(s, "classroom_paper", ["scrapl_no_theta_is", "scrapl"], "am_hz_l1")
+    p_gain = 1 - am["scrapl"] / am["scrapl_no_theta_is"]
     if uni is None or tis is None:
         verdict = "not run"
     elif p_gain >= 0.25 and c_gain < 0.25:
@@ -266,7 +284,7 @@ def _theta_is_chirplet_row(ev: Evidence, root: Path) -> RegimeRow:
         key="theta_is_theta_am",
         question="θ-IS improves θ_AM over uniform sampling (chirplet, π from seed 0, 16 x 20)",
         classroom=f"θ_AM gain {100 * c_gain:.0f} % ({_seeds(_n(ct))})",
-        paper_regime=f"θ_AM gain {100 * p_gain:.0f} %, {d_txt}",
+        paper_regime=f"θ_AM gain {100 * p_gain:.0f} % ({_seeds(n_common)}), {d_txt}",
         paper="θ-IS improves θ_AM by 25-55 % (Section 5.2, Tables 3 and 7)",
         verdict=verdict,
         values={"classroom": c_gain, "paper_regime": p_gain},
@@ -280,9 +298,11 @@ def _mss_row(ev: Evidence, root: Path) -> RegimeRow:
     )
     s = _summary(root, "chirplet")
     sc, ms = _entry(s, "scrapl", "classroom_paper"), _entry(s, "mss", "classroom_paper")
-    pl = _entry(s, "p_loss", "classroom_paper")
-    p = _mean(sc, "theta_l1") / _mean(ms, "theta_l1")
-    if sc is None or ms is None:
+    rows3 = ["scrapl", "mss", "p_loss"]
+    th, n_common = _common_means(s, "classroom_paper", rows3, "theta_l1")
+    am, _ = _common_means(s, "classroom_paper", rows3, "am_hz_l1")
+    p = th["scrapl"] / th["mss"]
+    if sc is None or ms is None or n_common == 0:
         verdict = "not run"
     elif p < 1 and c < 1:
         verdict = "agrees"
@@ -294,9 +314,9 @@ def _mss_row(ev: Evidence, root: Path) -> RegimeRow:
         key="scrapl_beats_mss",
         question="SCRAPL / MSS test θ L1 under random shifts (P-loss beside)",
         classroom=f"{c:.2f}",
-        paper_regime=f"{p:.2f} (SCRAPL {_mean(sc, 'theta_l1'):.0f}, MSS "
-        f"{_mean(ms, 'theta_l1'):.0f}, P-loss {_mean(pl, 'theta_l1'):.0f} ‰; θ_AM "
-        f"{_mean(sc, 'am_hz_l1'):.0f} / {_mean(ms, 'am_hz_l1'):.0f} / {_mean(pl, 'am_hz_l1'):.0f})",
+        paper_regime=f"{p:.2f} ({_seeds(n_common)}: SCRAPL {th['scrapl']:.0f}, MSS "
+        f"{th['mss']:.0f}, P-loss {th['p_loss']:.0f} ‰; θ_AM "
+        f"{am['scrapl']:.0f} / {am['mss']:.0f} / {am['p_loss']:.0f})",
         paper="SCRAPL 65.7 ‰, MSS 195-370 ‰, P-loss 20.5 ‰ (Table 1)",
         verdict=verdict,
         values={"classroom": c, "paper_regime": p},
