@@ -293,8 +293,8 @@ for folder in ("ablation", "ablation_granular"):
 rows = regime_rows(ev=ev)
 display(Markdown(regime_markdown(rows)))
 verdicts = {r.key: r.verdict for r in rows}
-# the verdicts of the committed runs (seeds 0-1 of SCRAPL, seed 0 of the other paper-regime
-# rows, 2026-12-07): a rerun or
+# the verdicts of the committed runs (seeds 0-1 of SCRAPL with and without θ-IS and of the
+# granular squared-loss rows, seed 0 of the others; 2026-12-07): a rerun or
 # more seeds that change one make this cell fail, and the reading below must be rewritten
 REGIME_VERDICTS = {
     "scrapl_theta_am": "partly the budget",
@@ -315,8 +315,8 @@ assert am["paper_regime"] < 0.6 * am["classroom"]  # far below the classroom's c
 # rate and length its θ_AM falls from 242 to 88 and 165 ‰ on seeds 0 and 1 (the paper:
 # 55-124 ‰), and seed 0 reaches the paper's Table 1 accuracy (65 ‰). P-SAGA's small cut is
 # the budget too: in the paper's regime it cuts the applied step's variance many times
-# over. θ-IS helps the chirplet, mostly on
-# θ_FM; its θ_AM gain falls just short of the paper's range. On the granular synth, θ-IS
+# over. θ-IS helps the chirplet on seed 0 (mostly on θ_FM) and not on seed 1: over the
+# two it gives no θ_AM gain, against the paper's 25-55 %. On the granular synth, θ-IS
 # hurts with Eq. 3's squared path loss in both regimes and does not with the authors'
 # unsquared one, which spreads π over more paths: the paper's granular result follows its
 # code's loss, not its Eq. 3.
