@@ -311,6 +311,308 @@ def _probe_table(
             out["mean_lag"][at] = float((avg - e_off).norm() / e_off.norm())
 
 
+@dataclass
+class _PairedFits:
+    """The S × A fits of :func:`paired_runs`, seed-major (``models[i][a]``: seed i, arm a).
+
+    Within seed i every arm has its own model and optimizer, and shares the seed's problem
+    (target, θ*, θ0), its path sampler and its shifts. The JTFS, the loss scale and the
+    synth are the same for every seed (one preset), so batched renders use seed 0's.
+    """
+
+    names: list[str]
+    seeds: list[int]
+    lr: float
+    problems: list[toy.ToyProblem]
+    stars: list[np.ndarray]
+    starts: list[np.ndarray]
+    models: list[list[toy.ThetaModel]]
+    opts: list[list[SCRAPLOptimizer]]
+    samplers: list[PathSampler]
+
+    @classmethod
+    def build(
+        cls,
+        arm_cfg: dict[str, dict[str, bool]],
+        seeds: list[int],
+        *,
+        preset: str,
+        lr: float,
+        probs: Tensor | None,
+        fast: bool,
+    ) -> _PairedFits:
+        """One problem per seed (θ*, θ0 from :func:`_draw_problem_thetas`) and, for every
+        arm, a model at θ0 with its :class:`~scrapl_edu.optim.SCRAPLOptimizer`."""
+        fits = cls(
+            names=list(arm_cfg),
+            seeds=seeds,
+            lr=lr,
+            problems=[],
+            stars=[],
+            starts=[],
+            models=[],
+            opts=[],
+            samplers=[],
+        )
+        for s in seeds:
+            star, start = _draw_problem_thetas(s, n_params=2)  # the chirplet's (θ_AM, θ_FM)
+            problem = toy.make_problem(preset, theta_star=tuple(star), seed=s, fast=fast)
+            fits.problems.append(problem)
+            fits.stars.append(star)
+            fits.starts.append(start)
+            models = [toy.ThetaModel(start) for _ in fits.names]
+            fits.models.append(models)
+            fits.opts.append(
+                [
+                    SCRAPLOptimizer(
+                        m.parameters(),
+                        n_paths=problem.n_paths,
+                        lr=lr,
+                        p_adam=arm_cfg[name]["p_adam"],
+                        p_saga=arm_cfg[name]["p_saga"],
+                    )
+                    for m, name in zip(models, fits.names, strict=True)
+                ]
+            )
+            fits.samplers.append(PathSampler(problem.n_paths, probs, seed=s))
+        return fits
+
+    @property
+    def n_arms(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def n_paths(self) -> int:
+        return self.problems[0].n_paths
+
+    @property
+    def n_weights(self) -> int:
+        return sum(w.numel() for w in self.models[0][0].parameters())
+
+    @property
+    def jtfs(self) -> torch.nn.Module:
+        return self.problems[0].jtfs
+
+    @property
+    def scale(self) -> float:
+        return self.problems[0].loss_scale
+
+    def theta(self) -> Tensor:
+        """θ of every run in one batch, shape (S * A, U), seed-major."""
+        return torch.cat([m() for row in self.models for m in row])
+
+    def targets(self) -> Tensor:
+        """Each run's target, in the order of :meth:`theta`."""
+        return torch.cat([pr.target.expand(self.n_arms, -1, -1) for pr in self.problems])
+
+    def weights(self) -> list[Tensor]:
+        """Every run's weights w, in the order of :meth:`theta`."""
+        return [w for row in self.models for m in row for w in m.parameters()]
+
+    def theta_error(self, i: int, a: int) -> float:
+        """Mean |θ − θ*| of seed i's arm a."""
+        return np.abs(self.models[i][a].theta.numpy() - self.stars[i]).mean()
+
+    def full_loss(self, eval_shifts: int) -> np.ndarray:
+        """L^Φ of every run averaged over ``eval_shifts`` fixed shifts, shape (A, S)."""
+        S, A = self.n_seeds, self.n_arms
+        out = torch.zeros(S * A, dtype=torch.float64)
+        with torch.no_grad():
+            th = self.theta()
+            phi_x = self.jtfs(self.targets())
+            for j in range(eval_shifts):
+                x_hat = self.problems[0].synth(th, seed=[900_001 + j] * th.shape[0])
+                # per-run L^Φ (Eq. 3; JTFSLoss with ρ = identity, without the batch mean)
+                sq = (self.jtfs(x_hat) - phi_x).pow(2).reshape(th.shape[0], -1).sum(dim=1)
+                out += self.scale * sq.to(torch.float64) / eval_shifts
+        return out.numpy().reshape(S, A).T
+
+    def _render_all(self, shift_seeds: list[int]) -> tuple[Tensor, Tensor]:
+        """θ and x̂ = D(θ) of every run in one batch, each seed's runs at its step shift."""
+        th = self.theta()
+        x_hat = self.problems[0].synth(th, seed=[ss for ss in shift_seeds for _ in self.names])
+        return th, x_hat
+
+    def _per_run(self, grads: Sequence[Tensor]) -> Tensor:
+        """Gradients w.r.t. :meth:`weights` as float64 vectors, shape (S, A, |w|)."""
+        flat = torch.stack([g.reshape(-1).to(torch.float64) for g in grads])
+        return flat.reshape(self.n_seeds, self.n_arms, self.n_weights)
+
+    def full_gradient(self, shift_seeds: list[int]) -> Tensor:
+        """g_k = ∇L^Φ(w_{k-1}) of every run (Eq. 3, 13) on the step's render, (S, A, |w|)."""
+        th, x_hat = self._render_all(shift_seeds)
+        L = self.scale * th.shape[0] * JTFSLoss(self.jtfs)(x_hat, self.targets())
+        return self._per_run(torch.autograd.grad(L, self.weights()))
+
+    def gradient_table(self, shift_seeds: list[int]) -> Tensor:
+        """G_p(w_{k-1}) for every path p and run on the step's render, (S, A, P, |w|)."""
+        th, x_hat = self._render_all(shift_seeds)
+        tg, flat, P = self.targets(), self.weights(), self.n_paths
+        G = torch.zeros(self.n_seeds, self.n_arms, P, self.n_weights, dtype=torch.float64)
+        for p in range(P):
+            Lp = self.scale * th.shape[0] * path_distance(self.jtfs, x_hat, tg, p)
+            G[:, :, p] = self._per_run(torch.autograd.grad(Lp, flat, retain_graph=p < P - 1))
+        return G
+
+    def scrapl_step(self, i: int, p: int, shift_seed: int) -> list[tuple[Tensor, Tensor]]:
+        """One step of Algorithm 1 for seed i's arms on path p (one render, one backward).
+
+        Returns, per arm, the applied direction d_k = (w_{k-1} − w_k) / α and the drawn
+        path's gradient G_{p_k}(w_{k-1}), as float64 vectors.
+        """
+        row, opts = self.models[i], self.opts[i]
+        th = torch.cat([m() for m in row])
+        x_hat = self.problems[i].synth(th, seed=[shift_seed] * self.n_arms)
+        target = self.problems[i].target.expand(self.n_arms, -1, -1)
+        Lp = self.scale * self.n_arms * path_distance(self.jtfs, x_hat, target, p)
+        for o in opts:
+            o.zero_grad()
+        Lp.backward()
+        out = []
+        for m, o in zip(row, opts, strict=True):
+            gp = _flat([w.grad for w in m.parameters()])
+            before = _flat(list(m.parameters()))
+            o.step(path=p)
+            out.append(((before - _flat(list(m.parameters()))) / self.lr, gp))
+        return out
+
+
+def _probe_schedule(
+    steps: int, probe_every: int, table_every: int | None
+) -> tuple[list[int], list[int]]:
+    """The steps k of the full-gradient probes (k = 1 and every ``probe_every``) and of the
+    table probes (every ``table_every``; none for None)."""
+    probe_steps = [k for k in range(1, steps + 1) if k == 1 or k % probe_every == 0]
+    table_steps = (
+        [] if table_every is None else [k for k in range(1, steps + 1) if k % table_every == 0]
+    )
+    return probe_steps, table_steps
+
+
+@dataclass
+class _PairedRecord:
+    """:func:`paired_runs`' measurements as they fill in, indexed ``[arm, seed, ...]``.
+
+    ``probes`` holds the table probes under :func:`_probe_table`'s keys.
+    """
+
+    probe_steps: list[int]
+    table_steps: list[int]
+    paths: np.ndarray
+    theta_error: np.ndarray
+    cos_drawn: np.ndarray
+    step_norm: np.ndarray
+    grad_norm: np.ndarray
+    cos_full: np.ndarray
+    probes: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(
+        cls, fits: _PairedFits, steps: int, probe_steps: list[int], table_steps: list[int]
+    ) -> _PairedRecord:
+        """Arrays for ``steps`` steps of ``fits`` (nan where a probe has not run), with
+        θ's error at the start (step 0) filled in."""
+        A, S, K, n_t = fits.n_arms, fits.n_seeds, steps, len(table_steps)
+        probes = {
+            key: np.full((A, S, n_t), np.nan)
+            for key in (
+                "var_applied",
+                "var_no_table",
+                "mean_shift",
+                "cos_mean_full",
+                "cos_mean_no",
+                "table_lag",
+                "mean_lag",
+            )
+        }
+        probes["n_visited"] = np.zeros((A, S, n_t), dtype=int)
+        rec = cls(
+            probe_steps=probe_steps,
+            table_steps=table_steps,
+            paths=np.zeros((S, K), dtype=int),
+            theta_error=np.zeros((A, S, K + 1)),
+            cos_drawn=np.zeros((A, S, K)),
+            step_norm=np.zeros((A, S, K)),
+            grad_norm=np.zeros((A, S, K)),
+            cos_full=np.full((A, S, len(probe_steps)), np.nan),
+            probes=probes,
+        )
+        for i in range(S):
+            for a in range(A):
+                rec.theta_error[a, i, 0] = fits.theta_error(i, a)
+        return rec
+
+    def record_step(
+        self, a: int, i: int, k: int, d: Tensor, gp: Tensor, theta_error: float, g: Tensor | None
+    ) -> None:
+        """Step k of seed i's arm a: direction d, drawn gradient gp, full gradient g if probed."""
+        self.cos_drawn[a, i, k - 1] = cosine_similarity(d, gp)
+        self.step_norm[a, i, k - 1] = float(d.norm())
+        self.grad_norm[a, i, k - 1] = float(gp.norm())
+        self.theta_error[a, i, k] = theta_error
+        if g is not None:
+            self.cos_full[a, i, self.probe_steps.index(k)] = cosine_similarity(d, g)
+
+    def result(self, fits: _PairedFits, loss_start: np.ndarray, loss_end: np.ndarray) -> PairedRuns:
+        """The finished record as :class:`PairedRuns` (memory: seed 0's optimizers)."""
+        pr = self.probes
+        return PairedRuns(
+            arms=fits.names,
+            seeds=fits.seeds,
+            n_paths=fits.n_paths,
+            n_weights=fits.n_weights,
+            theta_star=np.asarray(fits.stars),
+            theta0=np.asarray(fits.starts),
+            paths=self.paths,
+            theta_error=self.theta_error,
+            cos_drawn=self.cos_drawn,
+            step_norm=self.step_norm,
+            grad_norm=self.grad_norm,
+            probe_steps=np.asarray(self.probe_steps),
+            cos_full=self.cos_full,
+            table_steps=np.asarray(self.table_steps, dtype=int),
+            var_applied=pr["var_applied"],
+            var_no_table=pr["var_no_table"],
+            mean_shift=pr["mean_shift"],
+            cos_mean_full=pr["cos_mean_full"],
+            cos_mean_full_no_table=pr["cos_mean_no"],
+            table_lag=pr["table_lag"],
+            table_mean_lag=pr["mean_lag"],
+            n_visited=pr["n_visited"],
+            loss_start=loss_start,
+            loss_end=loss_end,
+            memory={name: fits.opts[0][a].memory_report() for a, name in enumerate(fits.names)},
+        )
+
+
+def _lockstep_step(fits: _PairedFits, rec: _PairedRecord, k: int, pi: Tensor | None) -> None:
+    """Step k of every run: the probes due at w_{k-1}, then one SCRAPL step per run.
+
+    The probes: the full gradient at probe steps, the gradient table (and what P-SAGA's
+    table does with it, :func:`_probe_table`) at table steps. Per seed, its arms share the
+    drawn path and the render's shift; the probes use the same renders as the step.
+    """
+    shift_seeds = [s * 1_000_003 + k for s in fits.seeds]
+    g_full = fits.full_gradient(shift_seeds) if k in rec.probe_steps else None
+    if k in rec.table_steps:
+        G_all = fits.gradient_table(shift_seeds)
+        t = rec.table_steps.index(k)
+        for i in range(fits.n_seeds):
+            for a in range(fits.n_arms):
+                m, opt = fits.models[i][a], fits.opts[i][a]
+                _probe_table(m, opt, G_all[i, a], pi, rec.probes, (a, i, t))
+    for i in range(fits.n_seeds):
+        p = fits.samplers[i].sample()
+        rec.paths[i, k - 1] = p
+        for a, (d, gp) in enumerate(fits.scrapl_step(i, p, shift_seeds[i])):
+            g = None if g_full is None else g_full[i, a]
+            rec.record_step(a, i, k, d, gp, fits.theta_error(i, a), g)
+
+
 def paired_runs(
     arms: Sequence[str] | dict[str, dict[str, bool]] = ("Adam", "P-Adam"),
     seeds: Sequence[int] = (0, 1, 2),
@@ -326,6 +628,9 @@ def paired_runs(
     fast: bool,
 ) -> PairedRuns:
     """Fit the toy problem with several optimizer arms in lockstep, paired by seed.
+
+    The runs are built by :class:`_PairedFits`, stepped by :func:`_lockstep_step` and
+    measured into a :class:`_PairedRecord`.
 
     Args:
         arms: names from :data:`ARMS`, or a dict name -> ``{"p_adam": .., "p_saga": ..}``.
@@ -345,174 +650,15 @@ def paired_runs(
             ``scrapl_edu.config.fast_mode()``).
     """
     arm_cfg, seeds = _check_paired_args(arms, seeds, steps, probe_every, table_every)
-    names = list(arm_cfg)
-    A, S, K = len(names), len(seeds), int(steps)
-    problems, models, opts, samplers, stars, starts = [], [], [], [], [], []
-    for s in seeds:
-        star, start = _draw_problem_thetas(s, n_params=2)  # the chirplet's (θ_AM, θ_FM)
-        problem = toy.make_problem(preset, theta_star=tuple(star), seed=s, fast=fast)
-        problems.append(problem)
-        stars.append(star)
-        starts.append(start)
-        row_m, row_o = [], []
-        for name in names:
-            m = toy.ThetaModel(start)
-            row_m.append(m)
-            row_o.append(
-                SCRAPLOptimizer(
-                    m.parameters(),
-                    n_paths=problem.n_paths,
-                    lr=lr,
-                    p_adam=arm_cfg[name]["p_adam"],
-                    p_saga=arm_cfg[name]["p_saga"],
-                )
-            )
-        models.append(row_m)
-        opts.append(row_o)
-        samplers.append(PathSampler(problem.n_paths, probs, seed=s))
-    P, jtfs = problems[0].n_paths, problems[0].jtfs
-    n_w = sum(w.numel() for w in models[0][0].parameters())
-    full_loss = JTFSLoss(jtfs)
-    scale = problems[0].loss_scale
-    pi = None if probs is None else torch.as_tensor(samplers[0].probs, dtype=torch.float64)
-
-    def stacked_theta() -> Tensor:
-        return torch.cat([m() for row in models for m in row])  # (S * A, U), seed-major
-
-    def targets() -> Tensor:
-        return torch.cat([pr.target.expand(A, -1, -1) for pr in problems])
-
-    def eval_full_loss() -> np.ndarray:
-        """L^Φ averaged over ``eval_shifts`` fixed shifts, shape (A, S)."""
-        out = torch.zeros(S * A, dtype=torch.float64)
-        with torch.no_grad():
-            th = stacked_theta()
-            phi_x = jtfs(targets())
-            for j in range(eval_shifts):
-                x_hat = problems[0].synth(th, seed=[900_001 + j] * th.shape[0])
-                # per-run L^Φ (Eq. 3; JTFSLoss with ρ = identity, without the batch mean)
-                sq = (jtfs(x_hat) - phi_x).pow(2).reshape(th.shape[0], -1).sum(dim=1)
-                out += scale * sq.to(torch.float64) / eval_shifts
-        return out.numpy().reshape(S, A).T
-
-    probe_steps = [k for k in range(1, K + 1) if k == 1 or k % probe_every == 0]
-    table_steps = (
-        [] if table_every is None else [k for k in range(1, K + 1) if k % table_every == 0]
-    )
-    theta_err = np.zeros((A, S, K + 1))
-    cos_drawn, step_norm, grad_norm = (np.zeros((A, S, K)) for _ in range(3))
-    cos_full = np.full((A, S, len(probe_steps)), np.nan)
-    n_t = len(table_steps)
-    var_applied, var_no_table, mean_shift = (np.full((A, S, n_t), np.nan) for _ in range(3))
-    cos_mean_full, cos_mean_no, table_lag = (np.full((A, S, n_t), np.nan) for _ in range(3))
-    mean_lag = np.full((A, S, n_t), np.nan)
-    n_visited = np.zeros((A, S, n_t), dtype=int)
-    probes = {
-        "var_applied": var_applied,
-        "var_no_table": var_no_table,
-        "mean_shift": mean_shift,
-        "cos_mean_full": cos_mean_full,
-        "cos_mean_no": cos_mean_no,
-        "n_visited": n_visited,
-        "table_lag": table_lag,
-        "mean_lag": mean_lag,
-    }
-    paths = np.zeros((S, K), dtype=int)
-    for i in range(S):
-        for a in range(A):
-            theta_err[a, i, 0] = np.abs(models[i][a].theta.numpy() - stars[i]).mean()
-    loss_start = eval_full_loss()
-
-    bar = None
-    if progress:
-        bar = tqdm(total=K, desc=f"{A} arms x {S} seeds", leave=False)
-    for k in range(1, K + 1):
-        shift_seeds = [s * 1_000_003 + k for s in seeds]
-        params = [[list(m.parameters()) for m in row] for row in models]
-        # full gradient g_k at w_{k-1}, all runs in one batch (the same renders as the step)
-        g_full = None
-        if k in probe_steps or k in table_steps:
-            th = stacked_theta()
-            x_hat = problems[0].synth(th, seed=[ss for ss in shift_seeds for _ in range(A)])
-            L = scale * th.shape[0] * full_loss(x_hat, targets())
-            flat = [w for row in params for ws in row for w in ws]
-            grads = torch.autograd.grad(L, flat)
-            g_full = torch.stack([g.reshape(-1).to(torch.float64) for g in grads]).reshape(
-                S, A, n_w
-            )
-        # the gradient table, if probed: for each path, every run in one batch
-        G_all = None
-        if k in table_steps:
-            th = stacked_theta()
-            x_hat = problems[0].synth(th, seed=[ss for ss in shift_seeds for _ in range(A)])
-            tg = targets()
-            flat = [w for row in params for ws in row for w in ws]
-            G_all = torch.zeros(S, A, P, n_w, dtype=torch.float64)
-            for p in range(P):
-                Lp = scale * th.shape[0] * path_distance(jtfs, x_hat, tg, p)
-                grads = torch.autograd.grad(Lp, flat, retain_graph=p < P - 1)
-                G_all[:, :, p] = torch.stack(
-                    [g.reshape(-1).to(torch.float64) for g in grads]
-                ).reshape(S, A, n_w)
-        if G_all is not None:
-            t = table_steps.index(k)
-            for i in range(S):
-                for a in range(A):
-                    _probe_table(models[i][a], opts[i][a], G_all[i, a], pi, probes, (a, i, t))
-        # one SCRAPL step per run: per seed, its arms share the path and the shift
-        for i in range(S):
-            p = samplers[i].sample()
-            paths[i, k - 1] = p
-            row = models[i]
-            th = torch.cat([m() for m in row])
-            x_hat = problems[i].synth(th, seed=[shift_seeds[i]] * A)
-            Lp = scale * A * path_distance(jtfs, x_hat, problems[i].target.expand(A, -1, -1), p)
-            for o in opts[i]:
-                o.zero_grad()
-            Lp.backward()
-            for a, (m, o) in enumerate(zip(row, opts[i])):
-                gp = _flat([w.grad for w in m.parameters()])
-                before = _flat(list(m.parameters()))
-                o.step(path=p)
-                d = (before - _flat(list(m.parameters()))) / lr
-                cos_drawn[a, i, k - 1] = cosine_similarity(d, gp)
-                step_norm[a, i, k - 1] = float(d.norm())
-                grad_norm[a, i, k - 1] = float(gp.norm())
-                theta_err[a, i, k] = np.abs(m.theta.numpy() - stars[i]).mean()
-                if g_full is not None and k in probe_steps:
-                    cos_full[a, i, probe_steps.index(k)] = cosine_similarity(d, g_full[i, a])
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    loss_end = eval_full_loss()
-    return PairedRuns(
-        arms=names,
-        seeds=seeds,
-        n_paths=P,
-        n_weights=n_w,
-        theta_star=np.asarray(stars),
-        theta0=np.asarray(starts),
-        paths=paths,
-        theta_error=theta_err,
-        cos_drawn=cos_drawn,
-        step_norm=step_norm,
-        grad_norm=grad_norm,
-        probe_steps=np.asarray(probe_steps),
-        cos_full=cos_full,
-        table_steps=np.asarray(table_steps, dtype=int),
-        var_applied=var_applied,
-        var_no_table=var_no_table,
-        mean_shift=mean_shift,
-        cos_mean_full=cos_mean_full,
-        cos_mean_full_no_table=cos_mean_no,
-        table_lag=table_lag,
-        table_mean_lag=mean_lag,
-        n_visited=n_visited,
-        loss_start=loss_start,
-        loss_end=loss_end,
-        memory={name: opts[0][a].memory_report() for a, name in enumerate(names)},
-    )
+    fits = _PairedFits.build(arm_cfg, seeds, preset=preset, lr=lr, probs=probs, fast=fast)
+    pi = None if probs is None else torch.as_tensor(fits.samplers[0].probs, dtype=torch.float64)
+    K = int(steps)
+    rec = _PairedRecord.empty(fits, K, *_probe_schedule(K, probe_every, table_every))
+    loss_start = fits.full_loss(eval_shifts)
+    desc = f"{fits.n_arms} arms x {fits.n_seeds} seeds"
+    for k in tqdm(range(1, K + 1), desc=desc, leave=False, disable=not progress):
+        _lockstep_step(fits, rec, k, pi)
+    return rec.result(fits, loss_start, fits.full_loss(eval_shifts))
 
 
 def _saga_table(opt: SCRAPLOptimizer, model: toy.ThetaModel) -> dict[int, Tensor]:

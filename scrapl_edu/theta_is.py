@@ -246,6 +246,72 @@ def _curvature_eigenvalues(
     return eigs
 
 
+def _weights(encoder: nn.Module, params: Sequence[Tensor] | None) -> list[Tensor]:
+    """The weights w of Eq. (11)-(12): ``params``, or else the encoder's trainable parameters."""
+    params = [w for w in encoder.parameters() if w.requires_grad] if params is None else params
+    params = list(params)
+    if not params:
+        raise ValueError("params is empty: the encoder has no trainable weights")
+    return params
+
+
+def _render(
+    synth: Callable[[Tensor], Tensor], theta: Tensor, synth_seed: int | None, i: int
+) -> Tensor:
+    """x̂ = D(θ) for example i, a random synth's draws frozen by seeding torch's global RNG
+    with ``synth_seed + i`` inside ``torch.random.fork_rng`` (the caller's RNG state is left
+    untouched); ``synth_seed=None`` renders with the RNG as it is."""
+    if synth_seed is None:
+        return synth(theta)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(synth_seed) + i)
+        return synth(theta)
+
+
+def _eigenvalues_at(
+    encoder: nn.Module,
+    synth: Callable[[Tensor], Tensor],
+    path_loss: PathLoss,
+    x_batch: Tensor,
+    i: int,
+    p: int,
+    params: list[Tensor],
+    n_params: int,
+    *,
+    n_iter: int,
+    synth_seed: int | None,
+    power_seed: int,
+    tol: float,
+    keep_iterates: bool,
+) -> tuple[Tensor, Tensor | None]:
+    """λ_max of M (Eq. 12) for each of the ``n_params`` parameters u at one example
+    x = ``x_batch[i]`` and path p.
+
+    Builds the graph once: θ = E_x(w), x̂ = D(θ) (:func:`_render`) and L_p(x̂, x), whose
+    θ-gradient is s of Eq. (11); :func:`_curvature_eigenvalues` runs the power iterations.
+
+    Returns:
+        The signed eigenvalues, shape (U,), float64, and with ``keep_iterates`` every
+        power iteration's estimate, shape (U, n_iter) (an iteration that stopped early
+        repeats its last estimate), else None.
+    """
+    x = x_batch[i : i + 1]
+    with torch.enable_grad():
+        theta = encoder(x)
+        if theta.dim() != 2 or theta.shape[-1] != n_params:
+            raise ValueError(f"encoder must return θ of shape (B, U), got {tuple(theta.shape)}")
+        x_hat = _render(synth, theta, synth_seed, i)
+        traces: list[list[float]] | None = [] if keep_iterates else None
+        lam = _curvature_eigenvalues(
+            theta, path_loss(x_hat, x, p), params, n_iter, power_seed, tol, traces
+        )
+    if traces is None:
+        return torch.tensor(lam, dtype=torch.float64), None
+    padded = [trace + [trace[-1]] * (n_iter - len(trace)) for trace in traces]
+    iterates = torch.tensor(padded, dtype=torch.float64).reshape(len(traces), n_iter)
+    return torch.tensor(lam, dtype=torch.float64), iterates
+
+
 def theta_importance_sampling(
     encoder: nn.Module,
     synth: Callable[[Tensor], Tensor],
@@ -282,6 +348,11 @@ def theta_importance_sampling(
     state is untouched) before synthesising example i, and the graph is built once per
     (x, p), so every Hessian-vector product differentiates the same deterministic function.
 
+    The parts: :func:`_eigenvalues_at` builds one (x, p)'s graph (s of Eq. 11, with
+    :func:`_render` freezing the synth's draws) and :func:`_curvature_eigenvalues` takes
+    λ_max of each u's M (Eq. 12); this function averages |λ| into C (Eq. 12) and normalises
+    C into π (Eq. 10).
+
     Put the encoder in ``eval()`` mode first if it has dropout or batch normalisation.
 
     Differences from ``scrapl-loss`` (we follow Eq. 12): it computes one eigenvalue per
@@ -311,43 +382,32 @@ def theta_importance_sampling(
         with ``keep_iterates``, ``iterates``.
     """
     x_batch, path_list = _check_args(path_loss, x_batch, n_paths, paths)
-    params = [w for w in encoder.parameters() if w.requires_grad] if params is None else params
-    params = list(params)
-    if not params:
-        raise ValueError("params is empty: the encoder has no trainable weights")
+    params = _weights(encoder, params)
     n_ex = x_batch.shape[0]
     with torch.no_grad():
         U = encoder(x_batch[:1]).shape[-1]
     eigs = torch.zeros(n_ex, U, n_paths, dtype=torch.float64)
     iterates = torch.zeros(n_ex, U, n_paths, n_iter, dtype=torch.float64) if keep_iterates else None
-
-    bar = tqdm(total=n_ex * len(path_list), desc="θ-IS", disable=not progress)
-    for i in range(n_ex):
-        x = x_batch[i : i + 1]
-        for p in path_list:
-            with torch.enable_grad():
-                theta = encoder(x)
-                if theta.dim() != 2 or theta.shape[-1] != U:
-                    raise ValueError(
-                        f"encoder must return θ of shape (B, U), got {tuple(theta.shape)}"
-                    )
-                if synth_seed is None:
-                    x_hat = synth(theta)
-                else:
-                    with torch.random.fork_rng(devices=[]):
-                        torch.manual_seed(int(synth_seed) + i)
-                        x_hat = synth(theta)
-                traces: list[list[float]] | None = None if iterates is None else []
-                lam = _curvature_eigenvalues(
-                    theta, path_loss(x_hat, x, p), params, n_iter, power_seed, tol, traces
-                )
-                eigs[i, :, p] = torch.tensor(lam, dtype=torch.float64)
-                for u, trace in enumerate(traces or []):
-                    # an iteration that stopped early returns its last estimate from then on
-                    padded = trace + [trace[-1]] * (n_iter - len(trace))
-                    iterates[i, u, p] = torch.tensor(padded, dtype=torch.float64)
-            bar.update(1)
-    bar.close()
+    pairs = [(i, p) for i in range(n_ex) for p in path_list]
+    for i, p in tqdm(pairs, desc="θ-IS", disable=not progress):
+        lam, estimates = _eigenvalues_at(
+            encoder,
+            synth,
+            path_loss,
+            x_batch,
+            i,
+            p,
+            params,
+            U,
+            n_iter=n_iter,
+            synth_seed=synth_seed,
+            power_seed=power_seed,
+            tol=tol,
+            keep_iterates=keep_iterates,
+        )
+        eigs[i, :, p] = lam
+        if iterates is not None:
+            iterates[i, :, p] = estimates
     C = eigs.abs().mean(dim=0)  # Eq. (12): E_x |λ_max(M)|
     probs = probs_from_importance(C)  # Eq. (10)
     return ThetaISResult(probs=probs, C=C, eigs=eigs, iterates=iterates)

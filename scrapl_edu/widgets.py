@@ -404,8 +404,6 @@ class LabDashboard:
         device: str = "auto",
         comparer: Comparer | None = None,
     ) -> None:
-        import ipywidgets as W
-
         self.fast = fast_mode() if fast is None else bool(fast)
         self.runner: Runner = runner or partial(
             lab_runner, fast=self.fast, device=device, on_audio=self._audio
@@ -417,6 +415,26 @@ class LabDashboard:
             raise ValueError("presets is empty: give at least one lab preset name")
         if steps is None:
             steps = self._default_steps(presets[0])
+        self._make_run_controls(presets, int(steps), int(seed))
+        self._make_outputs(DEFAULT_RESULTS_DIR if results_dir is None else results_dir)
+        self._make_compare_controls()
+        #: every finished comparison (:class:`~scrapl_edu.lab.switch.SwitchComparison`)
+        self.comparisons: list[SwitchComparison] = []
+        self.runs = 0
+        #: every finished run: ``{"config": the dashboard's config, "results": Results}``
+        self.history: list[dict[str, Any]] = []
+        self.loss.observe(lambda _: self._sync_toggles(), names="value")
+        self.button.on_click(lambda _: self.run())
+        self.compare_button.on_click(lambda _: self.compare())
+        self.widget = self._layout()
+        if run_default:
+            self.run()
+
+    def _make_run_controls(self, presets: list[str], steps: int, seed: int) -> None:
+        """The technique checkboxes, the loss, preset, steps and seed, the Run button, its
+        progress bar and status line."""
+        import ipywidgets as W
+
         self.toggles: dict[str, Any] = {}
         for key, (label, css) in TECHNIQUES.items():
             box = W.Checkbox(value=True, description=label, indent=False)
@@ -424,19 +442,22 @@ class LabDashboard:
             self.toggles[key] = box
         self.loss = W.Dropdown(options=LOSS_CHOICES, value="scrapl", description="loss")
         self.preset = W.Dropdown(options=presets, value=presets[0], description="preset")
-        self.steps = W.BoundedIntText(value=int(steps), min=1, max=100_000, description="steps")
-        self.seed = W.BoundedIntText(value=int(seed), min=0, max=2**31 - 1, description="seed")
+        self.steps = W.BoundedIntText(value=steps, min=1, max=100_000, description="steps")
+        self.seed = W.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
         self.button = W.Button(description="Run", button_style="primary", icon="play")
         self.button.add_class("scrapl-run-button")
-        self.bar = W.IntProgress(value=0, min=0, max=int(steps), description="steps")
+        self.bar = W.IntProgress(value=0, min=0, max=steps, description="steps")
         self.status = W.HTML("ready")
         self.status.add_class("scrapl-status")
+
+    def _make_outputs(self, results_dir: str | Path) -> None:
+        """The run's result line, figure and sound, and the committed ablation table."""
+        import ipywidgets as W
+
         self.result = W.HTML("no run yet")
         self.result.add_class("scrapl-result")
         self.plot = W.Output()
         self.plot.add_class("scrapl-plot")
-        if results_dir is None:
-            results_dir = DEFAULT_RESULTS_DIR
         found = find_results_table(results_dir)
         self.table_label = W.HTML(
             "<b>Committed ablation</b>"
@@ -445,6 +466,11 @@ class LabDashboard:
         self.table = W.HTML(self._table_html(results_dir))
         self.sound = W.Output()
         self.sound.add_class("scrapl-sound")
+
+    def _make_compare_controls(self) -> None:
+        """The Compare action's switch to flip, number of seeds, button, bar, status, output."""
+        import ipywidgets as W
+
         self.flip = W.Dropdown(
             options=[(TECHNIQUES[k][0].split(" ")[0], k) for k in TECHNIQUES],
             value="p_saga",
@@ -457,14 +483,11 @@ class LabDashboard:
         self.compare_status = W.HTML("")
         self.compare_status.add_class("scrapl-compare-status")
         self.compare_out = W.Output()
-        #: every finished comparison (:class:`~scrapl_edu.lab.switch.SwitchComparison`)
-        self.comparisons: list[SwitchComparison] = []
-        self.runs = 0
-        #: every finished run: ``{"config": the dashboard's config, "results": Results}``
-        self.history: list[dict[str, Any]] = []
-        self.loss.observe(lambda _: self._sync_toggles(), names="value")
-        self.button.on_click(lambda _: self.run())
-        self.compare_button.on_click(lambda _: self.compare())
+
+    def _layout(self) -> Any:
+        """The panel: controls beside the table, then the result, sound, figure and Compare."""
+        import ipywidgets as W
+
         controls = W.VBox(
             [
                 W.HTML("<b>SCRAPL techniques</b> (Algorithm 1)"),
@@ -489,11 +512,7 @@ class LabDashboard:
                 self.compare_out,
             ]
         )
-        self.widget = W.VBox(
-            [W.HBox([controls, right]), self.result, self.sound, self.plot, compare]
-        )
-        if run_default:
-            self.run()
+        return W.VBox([W.HBox([controls, right]), self.result, self.sound, self.plot, compare])
 
     def _default_steps(self, preset: str) -> int:
         try:

@@ -16,7 +16,8 @@ The setting is chosen by a rule fixed before looking at the numbers
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ from scipy import stats
 
 from scrapl_edu.lab.config import make_config
 from scrapl_edu.lab.files import atomic_open, atomic_write_json, atomic_write_text, check_out_folder
-from scrapl_edu.lab.parts import build_parts
-from scrapl_edu.theta_is import theta_importance_sampling
+from scrapl_edu.lab.parts import RunParts, TrainState, build_parts
+from scrapl_edu.theta_is import ThetaISResult, theta_importance_sampling
 
 __all__ = ["RHO_MIN", "TV_MAX", "choose_setting", "measure_theta_is_quality"]
 
@@ -52,6 +53,92 @@ def choose_setting(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return min(ok, key=lambda r: (r["cost_s"], r["n_examples"], r["n_iter"])) if ok else None
 
 
+def _check_reference(
+    ref_examples: int, ref_iters: int, examples: Sequence[int], iters: Sequence[int]
+) -> tuple[list[int], list[int]]:
+    """The reference's size checked, and the grid's N_IS and iteration values (sorted)."""
+    for name, value in (("ref_examples", ref_examples), ("ref_iters", ref_iters)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if ref_iters < 2:
+        raise ValueError(f"ref_iters must be >= 2 to separate the cost terms, got {ref_iters}")
+    return _grid_check("examples", examples, ref_examples), _grid_check("iters", iters, ref_iters)
+
+
+def _theta_is_call(
+    parts: RunParts, state: TrainState, seed: int, progress: bool, n: int, k: int, keep: bool
+) -> ThetaISResult:
+    """θ-IS on the run's first ``n`` training examples with ``k`` power iterations, as
+    ``lab.train.run_theta_is`` calls it (``keep``: keep the iterates, show progress)."""
+    return theta_importance_sampling(
+        state.encoder,
+        parts.synth,
+        state.loss_fn.path_loss,
+        parts.data["x_train"][:n],
+        n_iter=k,
+        n_paths=parts.n_paths,
+        synth_seed=seed,
+        power_seed=seed,
+        progress=progress and keep,
+        keep_iterates=keep,
+    )
+
+
+def _reference_and_cost(
+    call: Callable[[int, int, bool], ThetaISResult], ref_examples: int, ref_iters: int
+) -> tuple[ThetaISResult, float, float, float]:
+    """The reference run (iterates kept), its seconds, and the cost model's a and b.
+
+    A θ-IS call with n examples and k iterations costs n (a + b k): a + b is the time of a
+    1 × 1 call, a + ``ref_iters`` b the reference's time per example (both clamped at 0).
+    """
+    t0 = time.perf_counter()
+    call(1, 1, False)
+    t_11 = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref = call(ref_examples, ref_iters, True)
+    t_ref = time.perf_counter() - t0
+    b = max(0.0, (t_ref / ref_examples - t_11) / (ref_iters - 1))
+    a = max(0.0, t_11 - b)
+    return ref, t_ref, a, b
+
+
+def _distance(pi: np.ndarray, probs_ref: np.ndarray) -> dict[str, float]:
+    """Spearman's ρ(π, π_ref) and the total variation ½ Σ |π − π_ref|."""
+    return {
+        "rho": float(stats.spearmanr(pi, probs_ref).statistic),
+        "tv": float(0.5 * np.abs(pi - probs_ref).sum()),
+    }
+
+
+def _grid_rows(
+    ref: ThetaISResult, ex_grid: list[int], it_grid: list[int], a: float, b: float
+) -> list[dict[str, Any]]:
+    """Every grid point's π (read from the reference's iterates) against π_ref, with its cost."""
+    probs_ref = ref.probs.numpy()
+    return [
+        {
+            "n_examples": n,
+            "n_iter": k,
+            **_distance(ref.probs_at(n, k).numpy(), probs_ref),
+            "cost_s": n * (a + b * k),
+        }
+        for n in ex_grid
+        for k in it_grid
+    ]
+
+
+def _preset_setting(ref: ThetaISResult, own: tuple[int, int]) -> dict[str, Any]:
+    """The preset's own (N_IS, iterations) and, when the reference covers it, its π and its
+    distance to π_ref."""
+    setting: dict[str, Any] = {"n_examples": own[0], "n_iter": own[1]}
+    n_ex, _, _, n_it = ref.iterates.shape
+    if own[0] <= n_ex and own[1] <= n_it:
+        own_pi = ref.probs_at(*own).numpy()
+        setting.update(**_distance(own_pi, ref.probs.numpy()), probs=[float(p) for p in own_pi])
+    return setting
+
+
 def measure_theta_is_quality(
     preset: str,
     *,
@@ -72,7 +159,8 @@ def measure_theta_is_quality(
     Cost: seconds of a θ-IS call with n examples and k iterations, modelled as
     n (a + b k) (a: building one example's graphs for every path, b: one power iteration
     over every path and parameter), with a + b from a timed 1 × 1 call and a + ``ref_iters``
-    b from the reference's time per example. Both are wall clock on the machine that ran it.
+    b from the reference's time per example (:func:`_reference_and_cost`). Both are wall
+    clock on the machine that ran it.
 
     Returns:
         ``(report, arrays)``: the report (``preset``, ``seed``, the reference size and
@@ -80,60 +168,17 @@ def measure_theta_is_quality(
         ``n_iter``, ``rho``, ``tv``, ``cost_s`` for every grid point, and ``chosen``: the
         rule's pick, :func:`choose_setting`) and the arrays (``probs_ref``, ``iterates``).
     """
-    for name, value in (("ref_examples", ref_examples), ("ref_iters", ref_iters)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if ref_iters < 2:
-        raise ValueError(f"ref_iters must be >= 2 to separate the cost terms, got {ref_iters}")
-    ex_grid = _grid_check("examples", examples, ref_examples)
-    it_grid = _grid_check("iters", iters, ref_iters)
+    ex_grid, it_grid = _check_reference(ref_examples, ref_iters, examples, iters)
     cfg = make_config(preset, fast=fast, loss="scrapl", seed=seed)
     cfg.validate()
     parts, state = build_parts(cfg)
-    encoder = state.encoder.eval()
-    x_train = parts.data["x_train"]
-    if ref_examples > x_train.shape[0]:
-        raise ValueError(f"ref_examples must be <= {x_train.shape[0]} (the training set)")
-
-    def call(n: int, k: int, keep: bool):
-        return theta_importance_sampling(  # as lab.train.run_theta_is calls it
-            encoder,
-            parts.synth,
-            state.loss_fn.path_loss,
-            x_train[:n],
-            n_iter=k,
-            n_paths=parts.n_paths,
-            synth_seed=cfg.seed,
-            power_seed=cfg.seed,
-            progress=progress and keep,
-            keep_iterates=keep,
-        )
-
-    t0 = time.perf_counter()
-    call(1, 1, False)
-    t_11 = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ref = call(ref_examples, ref_iters, True)
-    t_ref = time.perf_counter() - t0
-    b = max(0.0, (t_ref / ref_examples - t_11) / (ref_iters - 1))
-    a = max(0.0, t_11 - b)
-    probs_ref = ref.probs.numpy()
-    rows = []
-    for n in ex_grid:
-        for k in it_grid:
-            pi = ref.probs_at(n, k).numpy()
-            rho = float(stats.spearmanr(pi, probs_ref).statistic)
-            rows.append(
-                {
-                    "n_examples": n,
-                    "n_iter": k,
-                    "rho": rho,
-                    "tv": float(0.5 * np.abs(pi - probs_ref).sum()),
-                    "cost_s": n * (a + b * k),
-                }
-            )
-    own = (cfg.theta_is_examples, cfg.theta_is_iters)
-    own_pi = ref.probs_at(*own).numpy() if own[0] <= ref_examples and own[1] <= ref_iters else None
+    state.encoder.eval()
+    n_train = parts.data["x_train"].shape[0]
+    if ref_examples > n_train:
+        raise ValueError(f"ref_examples must be <= {n_train} (the training set)")
+    call = partial(_theta_is_call, parts, state, cfg.seed, progress)
+    ref, t_ref, a, b = _reference_and_cost(call, ref_examples, ref_iters)
+    rows = _grid_rows(ref, ex_grid, it_grid, a, b)
     report: dict[str, Any] = {
         "preset": preset,
         "seed": seed,
@@ -142,18 +187,12 @@ def measure_theta_is_quality(
         "a_s": a,
         "b_s": b,
         "threads": torch.get_num_threads(),
-        "preset_setting": {"n_examples": own[0], "n_iter": own[1]},
+        "preset_setting": _preset_setting(ref, (cfg.theta_is_examples, cfg.theta_is_iters)),
         "rule": {"rho_min": RHO_MIN, "tv_max": TV_MAX},
         "rows": rows,
         "chosen": choose_setting(rows),
     }
-    if own_pi is not None:
-        report["preset_setting"].update(
-            rho=float(stats.spearmanr(own_pi, probs_ref).statistic),
-            tv=float(0.5 * np.abs(own_pi - probs_ref).sum()),
-            probs=[float(p) for p in own_pi],
-        )
-    arrays = {"probs_ref": probs_ref, "iterates": ref.iterates.numpy()}
+    arrays = {"probs_ref": ref.probs.numpy(), "iterates": ref.iterates.numpy()}
     return report, arrays
 
 

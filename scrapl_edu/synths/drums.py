@@ -81,7 +81,7 @@ a shift that leaves no signal, a cut-off or oscillator sweep at or above Nyquist
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
@@ -153,6 +153,99 @@ Seed = int | Sequence[int] | Tensor | None
 Range = tuple[float, float]
 
 
+def _bass_drum_ranges(sr: float) -> dict[str, Range]:
+    """The bass drum's ranges (they do not depend on ``sr``)."""
+    return {
+        "osc1_hz": (40.0, 70.0),
+        "osc1_mod": (1.0, 4.0),
+        "osc2_hz": (80.0, 160.0),
+        "osc2_mod": (0.5, 3.0),
+        "pitch_decay_s": (0.02, 0.15),
+        "osc1_decay_s": (0.25, 0.85),
+        "osc2_decay_s": (0.03, 0.15),
+        "noise_decay_s": (0.005, 0.03),
+        "noise_hp_hz": (400.0, 1500.0),
+        "noise_q": (0.5, 1.5),
+        "osc1_gain_db": (-6.0, 0.0),
+        "osc2_gain_db": (-30.0, -12.0),
+        "noise_gain_db": (-40.0, -20.0),
+        "drive_db": (0.0, 12.0),
+    }
+
+
+def _snare_ranges(sr: float) -> dict[str, Range]:
+    """The snare's ranges; its noise cut-off is capped at ``0.35 sr``."""
+    noise_top = 0.35 * sr
+    return {
+        "osc1_hz": (150.0, 250.0),
+        "osc1_mod": (0.0, 1.0),
+        "osc2_hz": (280.0, 450.0),
+        "osc2_mod": (0.0, 1.0),
+        "pitch_decay_s": (0.01, 0.08),
+        "osc1_decay_s": (0.05, 0.3),
+        "osc2_decay_s": (0.04, 0.2),
+        "noise_decay_s": (0.1, 0.4),
+        "noise_hp_hz": (800.0, min(3000.0, noise_top)),
+        "noise_q": (0.5, 2.0),
+        "osc1_gain_db": (-12.0, -3.0),
+        "osc2_gain_db": (-18.0, -6.0),
+        "noise_gain_db": (-12.0, 0.0),
+        "drive_db": (0.0, 12.0),
+    }
+
+
+def _tom_ranges(sr: float) -> dict[str, Range]:
+    """The tom's ranges; its noise cut-off is capped at ``0.35 sr``."""
+    noise_top = 0.35 * sr
+    return {
+        "osc1_hz": (80.0, 250.0),
+        "osc1_mod": (0.2, 1.5),
+        "osc2_hz": (120.0, 400.0),
+        "osc2_mod": (0.2, 1.5),
+        "pitch_decay_s": (0.05, 0.3),
+        "osc1_decay_s": (0.15, 0.7),
+        "osc2_decay_s": (0.08, 0.4),
+        "noise_decay_s": (0.01, 0.05),
+        "noise_hp_hz": (1000.0, min(3000.0, noise_top)),
+        "noise_q": (0.5, 1.5),
+        "osc1_gain_db": (-6.0, 0.0),
+        "osc2_gain_db": (-18.0, -6.0),
+        "noise_gain_db": (-40.0, -20.0),
+        "drive_db": (0.0, 9.0),
+    }
+
+
+def _hihat_ranges(sr: float) -> dict[str, Range]:
+    """The hi-hat's ranges: fractions of ``top = min(sr / 2, 11025)`` Hz, near the top of
+    the band."""
+    top = min(sr / 2.0, 11025.0)
+    return {
+        "osc1_hz": (0.45 * top, 0.6 * top),
+        "osc1_mod": (0.0, 0.15),
+        "osc2_hz": (0.6 * top, 0.75 * top),
+        "osc2_mod": (0.0, 0.15),
+        "pitch_decay_s": (0.005, 0.03),
+        "osc1_decay_s": (0.01, 0.06),
+        "osc2_decay_s": (0.01, 0.06),
+        "noise_decay_s": (0.03, 0.25),
+        "noise_hp_hz": (0.55 * top, 0.8 * top),
+        "noise_q": (0.5, 1.5),
+        "osc1_gain_db": (-30.0, -15.0),
+        "osc2_gain_db": (-30.0, -15.0),
+        "noise_gain_db": (-6.0, 0.0),
+        "drive_db": (0.0, 6.0),
+    }
+
+
+#: each voice's ranges as a function of the sample rate
+_VOICE_RANGES: dict[str, Callable[[float], dict[str, Range]]] = {
+    "bass_drum": _bass_drum_ranges,
+    "snare": _snare_ranges,
+    "tom": _tom_ranges,
+    "hihat": _hihat_ranges,
+}
+
+
 def voice_ranges(voice: str, sr: float) -> dict[str, Range]:
     """Physical ``(low, high)`` range of each parameter for one voice at sample rate ``sr``.
 
@@ -167,79 +260,9 @@ def voice_ranges(voice: str, sr: float) -> dict[str, Range]:
             name: (min(r[name][0] for r in per_voice), max(r[name][1] for r in per_voice))
             for name in DRUM_PARAM_NAMES
         }
-    noise_top = 0.35 * sr
-    if voice == "bass_drum":
-        ranges = {
-            "osc1_hz": (40.0, 70.0),
-            "osc1_mod": (1.0, 4.0),
-            "osc2_hz": (80.0, 160.0),
-            "osc2_mod": (0.5, 3.0),
-            "pitch_decay_s": (0.02, 0.15),
-            "osc1_decay_s": (0.25, 0.85),
-            "osc2_decay_s": (0.03, 0.15),
-            "noise_decay_s": (0.005, 0.03),
-            "noise_hp_hz": (400.0, 1500.0),
-            "noise_q": (0.5, 1.5),
-            "osc1_gain_db": (-6.0, 0.0),
-            "osc2_gain_db": (-30.0, -12.0),
-            "noise_gain_db": (-40.0, -20.0),
-            "drive_db": (0.0, 12.0),
-        }
-    elif voice == "snare":
-        ranges = {
-            "osc1_hz": (150.0, 250.0),
-            "osc1_mod": (0.0, 1.0),
-            "osc2_hz": (280.0, 450.0),
-            "osc2_mod": (0.0, 1.0),
-            "pitch_decay_s": (0.01, 0.08),
-            "osc1_decay_s": (0.05, 0.3),
-            "osc2_decay_s": (0.04, 0.2),
-            "noise_decay_s": (0.1, 0.4),
-            "noise_hp_hz": (800.0, min(3000.0, noise_top)),
-            "noise_q": (0.5, 2.0),
-            "osc1_gain_db": (-12.0, -3.0),
-            "osc2_gain_db": (-18.0, -6.0),
-            "noise_gain_db": (-12.0, 0.0),
-            "drive_db": (0.0, 12.0),
-        }
-    elif voice == "tom":
-        ranges = {
-            "osc1_hz": (80.0, 250.0),
-            "osc1_mod": (0.2, 1.5),
-            "osc2_hz": (120.0, 400.0),
-            "osc2_mod": (0.2, 1.5),
-            "pitch_decay_s": (0.05, 0.3),
-            "osc1_decay_s": (0.15, 0.7),
-            "osc2_decay_s": (0.08, 0.4),
-            "noise_decay_s": (0.01, 0.05),
-            "noise_hp_hz": (1000.0, min(3000.0, noise_top)),
-            "noise_q": (0.5, 1.5),
-            "osc1_gain_db": (-6.0, 0.0),
-            "osc2_gain_db": (-18.0, -6.0),
-            "noise_gain_db": (-40.0, -20.0),
-            "drive_db": (0.0, 9.0),
-        }
-    elif voice == "hihat":
-        top = min(sr / 2.0, 11025.0)
-        ranges = {
-            "osc1_hz": (0.45 * top, 0.6 * top),
-            "osc1_mod": (0.0, 0.15),
-            "osc2_hz": (0.6 * top, 0.75 * top),
-            "osc2_mod": (0.0, 0.15),
-            "pitch_decay_s": (0.005, 0.03),
-            "osc1_decay_s": (0.01, 0.06),
-            "osc2_decay_s": (0.01, 0.06),
-            "noise_decay_s": (0.03, 0.25),
-            "noise_hp_hz": (0.55 * top, 0.8 * top),
-            "noise_q": (0.5, 1.5),
-            "osc1_gain_db": (-30.0, -15.0),
-            "osc2_gain_db": (-30.0, -15.0),
-            "noise_gain_db": (-6.0, 0.0),
-            "drive_db": (0.0, 6.0),
-        }
-    else:
+    if voice not in DRUM_VOICES:
         raise ValueError(f"voice must be one of {DRUM_VOICES + ('kit',)}, got voice={voice!r}")
-    return ranges
+    return _VOICE_RANGES[voice](sr)
 
 
 # --------------------------------------------------------------------------------------------
