@@ -75,11 +75,11 @@ assert 0.0 <= res.test_theta_l1_permille <= 1000.0
 assert sum(res.path_counts) == res.steps, "one path is drawn per SCRAPL step"
 # a constant guess θ̂ = 0.5 scores 250 ‰ on θ drawn uniformly from [0, 1]
 evidence = load_evidence()  # the committed classroom results (data/results/lab/v2)
-full_scrapl = next(e for e in evidence.summaries["ablation"]["entries"] if e["row"] == "scrapl")
-scrapl_l1, scrapl_ci = full_scrapl["theta_l1"]  # mean and 95% half-width over the seeds
+full_scrapl = next(e for e in evidence.summaries["ablation"].entries if e.row == "scrapl")
+scrapl_l1, scrapl_ci = full_scrapl.theta_l1  # mean and 95% half-width over the seeds
 print(
     f"a constant guess θ̂ = 0.5 scores 250 ‰; the committed classroom SCRAPL "
-    f"(all techniques, {full_scrapl['steps'][0]:.0f} steps, {full_scrapl['n_seeds']} seeds) "
+    f"(all techniques, {full_scrapl.steps.mean:.0f} steps, {full_scrapl.n_seeds} seeds) "
     f"scores {scrapl_l1:.0f} ± {scrapl_ci:.0f} ‰"
 )
 if fast_mode():
@@ -132,9 +132,9 @@ def paired_effect(a, b):
 
 # %% nbgrader={"grade": true, "grade_id": "ex_08_1_test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 assert grading.check_paired_effect(paired_effect)
-rows = {e["row"]: e for e in evidence.summaries["ablation"]["entries"]}
+rows = {e.row: e for e in evidence.summaries["ablation"].entries}
 saga_mean, saga_ci = paired_effect(
-    rows["scrapl_p_adam"]["per_seed_theta_l1"], rows["scrapl_no_theta_is"]["per_seed_theta_l1"]
+    rows["scrapl_p_adam"].per_seed_theta_l1, rows["scrapl_no_theta_is"].per_seed_theta_l1
 )
 print(f"committed ablation, + P-SAGA: Δ θ L1 = {saga_mean:+.1f} ± {saga_ci:.1f} ‰")
 assert saga_mean + saga_ci < 0
@@ -156,16 +156,16 @@ assert [len(cmp.results[arm]) for arm in ("off", "on")] == [len(cmp.seeds)] * 2
 assert all(not r.config["p_saga"] for r in cmp.results["off"])
 assert all(r.config["p_saga"] for r in cmp.results["on"])
 assert item["n"] == len(cmp.seeds) and 0 <= item["improved"] <= item["n"]
-committed_saga = next(r for r in paired_ablation(evidence) if r["label"] == "+ P-SAGA")["theta_l1"]
+committed_saga = next(r for r in paired_ablation(evidence) if r.label == "+ P-SAGA").theta_l1
 if fast_mode():
     print(
         f"fast mode: {len(cmp.seeds)} seeds of {cmp.results['on'][0].steps} steps are too few to "
         "show P-SAGA's effect on θ (this comparison may go either way); the committed classroom "
-        f"ablation shows: + P-SAGA Δ θ L1 = {committed_saga['mean']:+.1f} ± "
-        f"{committed_saga['ci']:.1f} ‰, better on {committed_saga['improved']}/"
-        f"{committed_saga['n']} seeds, p = {committed_saga['p_t']:.1g}"
+        f"ablation shows: + P-SAGA Δ θ L1 = {committed_saga.mean:+.1f} ± "
+        f"{committed_saga.ci:.1f} ‰, better on {committed_saga.improved}/"
+        f"{committed_saga.n} seeds, p = {committed_saga.p_t:.1g}"
     )
-assert committed_saga["improved"] >= 9 and committed_saga["p_t"] < 0.01
+assert committed_saga.improved >= 9 and committed_saga.p_t < 0.01
 
 # %% [markdown]
 # ## Where P-SAGA acts: the applied step
@@ -233,9 +233,9 @@ off, on = rows["scrapl_no_theta_is"], rows["scrapl"]
 capstone = {
     "switch": "theta_is",
     "outcome": "test θ L1 (‰), lower is better",
-    "seeds": list(range(len(off["per_seed_theta_l1"]))),
-    "off": off["per_seed_theta_l1"],
-    "on": on["per_seed_theta_l1"],
+    "seeds": list(range(len(off.per_seed_theta_l1))),
+    "off": off.per_seed_theta_l1,
+    "on": on.per_seed_theta_l1,
 }
 ### END SOLUTION
 

@@ -94,7 +94,7 @@ by_label = {}
 for synth, names in params.items():
     ablation = paired_ablation(ev, synth)
     display(Markdown(f"**{synth}**\n\n" + paired_markdown(ablation, names)))
-    by_label[synth] = {item["label"]: item["theta_l1"] for item in ablation}
+    by_label[synth] = {item.label: item.theta_l1 for item in ablation}
 
 # %% [markdown]
 # **Exercise 1 (the paired test, 2 points).** The p column is a paired t-test on the per-seed
@@ -118,7 +118,7 @@ def paired_p(diff):
 # %% nbgrader={"grade": true, "grade_id": "ex_09_1_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 for synth in params:
     for label, item in by_label[synth].items():
-        assert abs(paired_p(item["diff"]) - item["p_t"]) < 1e-9 * max(1.0, item["p_t"]), label
+        assert abs(paired_p(item.diff) - item.p_t) < 1e-9 * max(1.0, item.p_t), label
 
 # %% [markdown]
 # ## θ-IS against uniform sampling (Table 3)
@@ -249,8 +249,8 @@ assert set(verdict) == AGREES | DOES_NOT, sorted(set(verdict) ^ (AGREES | DOES_N
 changed = sorted(k for k in verdict if verdict[k] != (k in AGREES))
 assert not changed, f"the results now tell another story for: {changed}"
 chirplet, granular = by_label["chirplet"], by_label["granular"]
-assert chirplet["+ P-SAGA"]["improved"] == chirplet["+ P-SAGA"]["n"] == 10
-assert granular["+ θ-IS"]["improved"] == 0 and granular["+ P-Adam"]["improved"] >= 9
+assert chirplet["+ P-SAGA"].improved == chirplet["+ P-SAGA"].n == 10
+assert granular["+ θ-IS"].improved == 0 and granular["+ P-Adam"].improved >= 9
 
 # %% [markdown]
 # Reading the list: the lab reproduces the paper's shape where it is about cost (MSS fails
@@ -270,7 +270,7 @@ assert granular["+ θ-IS"]["improved"] == 0 and granular["+ P-Adam"]["improved"]
 
 # %%
 for folder in ("ablation", "ablation_granular"):
-    rates = {e["row"]: e["conv_rate"] for e in ev.summaries[folder]["entries"]}
+    rates = {e.row: e.conv_rate for e in ev.summaries[folder].entries}
     print(f"{folder}: share of runs below 100 ‰ within the budget: {rates}")
     assert all(r == 0 for r in rates.values())  # no convergence: Table 6's 2nd half is unread
 

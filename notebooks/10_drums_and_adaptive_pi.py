@@ -53,7 +53,7 @@ from scrapl_edu.config import fast_mode
 from scrapl_edu.drum_metrics import audio_distances
 from scrapl_edu.jtfs import JTFS
 from scrapl_edu.jtfs_plan import make_plan
-from scrapl_edu.lab import make_config, run
+from scrapl_edu.lab import Summary, make_config, run
 from scrapl_edu.lab.config import sampling_overrides
 from scrapl_edu.lab.drums import DECAY_PARAMS, carrier_paths, drum_report, drum_report_markdown
 from scrapl_edu.lab.train import mss_sizes
@@ -143,7 +143,7 @@ assert np.all(ratio["mss"] > ratio["jtfs"]), ratio
 # 0.80 s. Loudness and flatness errors are in dB, centroid errors in semitones.
 
 # %%
-summary = json.loads((RESULTS / "summary.json").read_text())
+summary = Summary.load(RESULTS)
 display(Markdown(drum_report_markdown(summary)))
 for feature in ("loudness",):
     fig = viz.plot_drum_errors(summary, feature)
@@ -155,12 +155,12 @@ for feature in ("loudness",):
 
 # %%
 report = drum_report(summary)
-entries = {(e["preset"], e["row"]): e for e in summary["entries"] if "drum" in e}
+entries = {(e.preset, e.row): e for e in summary.entries if e.drum is not None}
 
 
 def per_seed(preset_name, row, metric):
-    e = entries[(preset_name, row)]["per_seed"]
-    return dict(zip(e["seeds"], e[f"drum_{metric}"]))
+    e = entries[(preset_name, row)].per_seed
+    return dict(zip(e.seeds, e.metrics[f"drum_{metric}"]))
 
 
 checked = 0
@@ -280,8 +280,8 @@ for name, s, k, m_tis, m_ada, r in masses:
     )
 # the summary's π mass on the decay paths is this one (same paths, same π)
 for name, s, _k, m_tis, _, _ in masses:
-    e = entries[(name, "scrapl")]["per_seed"]
-    assert np.isclose(dict(zip(map(str, e["seeds"]), e["pi_decay_mass"]))[s], m_tis)
+    e = entries[(name, "scrapl")].per_seed
+    assert np.isclose(dict(zip(map(str, e.seeds), e.metrics["pi_decay_mass"]))[s], m_tis)
 # the decay paths are the slowest ones ...
 assert all(r < np.median(rates) for *_, r in masses)
 # ... and θ-IS gives them more than their uniform share on every seed: at this scale the

@@ -126,6 +126,7 @@ def _summary(edit: Callable[[dict], None] | None = None, text: str | None = None
     def setup(tmp: Path, made: dict) -> None:
         (tmp / "c").mkdir()
         res = Results.load(made["finished"])
+        one = [res.test_theta_l1_permille, float("nan")]
         summary = {
             "presets": ["classroom"],
             "rows": ["p_loss"],
@@ -135,10 +136,18 @@ def _summary(edit: Callable[[dict], None] | None = None, text: str | None = None
                 "preset": "classroom",
                 "row": "p_loss",
                 "label": "P-loss",
-                "loss": "p_loss",
                 "n_seeds": 1,
+                "loss": "p_loss",
+                "theta_l1": one,
+                **{f"{n}_l1": one for n in res.param_names},
+                "total_var": [res.val_total_variation, float("nan")],
+                "conv_rate": 0.0,
+                "conv_steps": [float("nan"), float("nan")],
+                "ms_per_step": [res.ms_per_step, float("nan")],
+                "wall_s": [res.wall_s, float("nan")],
+                "steps": [float(res.steps), float("nan")],
                 "param_names": res.param_names,
-                "theta_l1": [res.test_theta_l1_permille, None],
+                "per_seed_theta_l1": [res.test_theta_l1_permille],
             }],
         }
         if edit is not None:
@@ -306,10 +315,12 @@ CASES = [
     Case("paired-summary-truncated", ["paired", "{tmp}/c"], 2, r"summary\.json is not valid JSON", setup=_summary(text='{"presets": [')),
     Case("paired-summary-empty", ["paired", "{tmp}/c"], 2, r"summary\.json is empty", setup=_summary(text="")),
     Case("paired-summary-missing-key", ["paired", "{tmp}/c"], 2, r"summary\.json is not a comparison summary: no 'entries'", setup=_summary(lambda s: s.pop("entries"))),
-    Case("paired-summary-wrong-type", ["paired", "{tmp}/c"], 2, r"'seeds' should be a list", setup=_summary(lambda s: s.update(seeds="0 1"))),
+    Case("paired-summary-wrong-type", ["paired", "{tmp}/c"], 2, r"seeds should be a list of int", setup=_summary(lambda s: s.update(seeds="0 1"))),
+    Case("paired-summary-unknown-key", ["paired", "{tmp}/c"], 2, r"summary\.json is not a comparison summary: unknown keys \['note'\]", setup=_summary(lambda s: s.update(note="x"))),
     Case("paired-entry-missing-key", ["paired", "{tmp}/c"], 2, r"entries\[0\] has no 'theta_l1'", setup=_summary(lambda s: s["entries"][0].pop("theta_l1"))),
     Case("paired-entry-unknown-row", ["paired", "{tmp}/c"], 2, r"unknown row 'nope'", setup=_summary(lambda s: s["entries"][0].update(row="nope"))),
-    Case("paired-entry-bad-value", ["paired", "{tmp}/c"], 2, r"summary\.json is not a valid comparison summary", setup=_summary(lambda s: s["entries"][0].update(theta_l1="abc"))),
+    Case("paired-entry-bad-value", ["paired", "{tmp}/c"], 2, r"summary\.json is not a valid comparison summary: entries\[0\]\.theta_l1 should be", setup=_summary(lambda s: s["entries"][0].update(theta_l1="abc"))),
+    Case("paired-entry-unknown-key", ["paired", "{tmp}/c"], 2, r"entries\[0\] has unknown keys \['density_l1'\]", setup=_summary(lambda s: s["entries"][0].update(density_l1=[1.0, 0.0]))),
     # ---- theta-is, theta-is-quality
     Case("theta-is-examples-zero", ["theta-is", "--examples", "0", "--out", "{tmp}/t"], 2, r"--examples must be an integer >= 1"),
     Case("theta-is-examples-beyond-training-set", ["theta-is", "--examples", "100000", "--out", "{tmp}/t"], 2, r"theta_is_examples=100000 is more than the training set"),

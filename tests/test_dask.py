@@ -88,9 +88,8 @@ def test_dask_equals_local_pool_and_a_killed_worker_resumes(tmp_path, monkeypatc
         a = _numbers(lab.run_dir(local, "classroom", "p_loss", seed))
         b = _numbers(lab.run_dir(remote, "classroom", "p_loss", seed))
         assert a == b, seed
-    sa = json.loads((local / "summary.json").read_text())["entries"]
-    sb = json.loads((remote / "summary.json").read_text())["entries"]
-    assert [e["theta_l1"] for e in sa] == [e["theta_l1"] for e in sb]
+    sa, sb = lab.Summary.load(local).entries, lab.Summary.load(remote).entries
+    assert [e.theta_l1 for e in sa] == [e.theta_l1 for e in sb]
 
 
 def test_failed_run_reported_with_its_log_and_finished_runs_kept(tmp_path, monkeypatch, in_process):

@@ -14,6 +14,7 @@ from scipy import stats
 from scrapl_edu import viz
 from scrapl_edu.lab.evidence import (
     ABLATIONS,
+    CLAIMS,
     RESULTS_DIR,
     applied_variance,
     claims,
@@ -23,6 +24,11 @@ from scrapl_edu.lab.evidence import (
     paired_ablation,
     table3,
 )
+from scrapl_edu.lab.summary import Summary
+
+#: the claims table as the committed results give it, captured from ``claims`` before it
+#: became the data table :data:`CLAIMS` (rerun results change it: update it with them)
+CLAIMS_TABLE = Path(__file__).parent / "fixtures" / "claims_v2.json"
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +36,8 @@ def ev():
     return load_evidence()
 
 
-def _summary(name: str) -> dict:
-    return json.loads((RESULTS_DIR / name / "summary.json").read_text())
+def _summary(name: str) -> Summary:
+    return Summary.load(RESULTS_DIR / name)
 
 
 def _timings(root: Path) -> dict[str, dict]:
@@ -48,9 +54,9 @@ def test_cost_accuracy_reads_the_idle_timings(ev):
     assert pts["MSS"]["ms_per_step"] == timing["mss"]["ms_per_step"]
     assert not any(p["estimated"] for p in pts.values())
     assert pts["JTFS (SCRAPL's compute)"]["steps"] < pts["JTFS (equal steps)"]["steps"]
-    losses = {e["row"]: e for e in _summary("losses")["entries"]}
+    losses = {e.row: e for e in _summary("losses").entries}
     assert pts["SCRAPL"]["theta_l1"][0] == pytest.approx(
-        np.mean(losses["scrapl"]["per_seed_theta_l1"])
+        np.mean(losses["scrapl"].per_seed_theta_l1)
     )
 
 
@@ -65,10 +71,10 @@ def test_a_loss_without_an_idle_timing_is_estimated_from_the_loaded_runs(tmp_pat
     root = _copy_results(tmp_path)
     shutil.rmtree(root / "timing" / "mss_100_steps")
     pts = {p["label"]: p for p in cost_accuracy(load_evidence(root))}
-    losses = {e["row"]: e for e in _summary("losses")["entries"]}
-    scale = _timings(root)["scrapl"]["ms_per_step"] / losses["scrapl"]["ms_per_step"][0]
+    losses = {e.row: e for e in _summary("losses").entries}
+    scale = _timings(root)["scrapl"]["ms_per_step"] / losses["scrapl"].ms_per_step.mean
     assert pts["MSS"]["estimated"] and not pts["SCRAPL"]["estimated"]
-    assert pts["MSS"]["ms_per_step"] == pytest.approx(losses["mss"]["ms_per_step"][0] * scale)
+    assert pts["MSS"]["ms_per_step"] == pytest.approx(losses["mss"].ms_per_step.mean * scale)
     shutil.rmtree(root / "timing" / "jtfs_12_steps")
     with pytest.raises(FileNotFoundError, match="no idle-machine timing of 'jtfs'"):
         load_evidence(root)
@@ -77,34 +83,40 @@ def test_a_loss_without_an_idle_timing_is_estimated_from_the_loaded_runs(tmp_pat
 @pytest.mark.parametrize("synth", sorted(ABLATIONS))
 def test_paired_ablation_matches_scipy_on_the_committed_seeds(ev, synth):
     folder = ABLATIONS[synth][0]
-    entries = {e["row"]: e["per_seed_theta_l1"] for e in _summary(folder)["entries"]}
-    by = {p["label"]: p["theta_l1"] for p in paired_ablation(ev, synth)}
+    entries = {e.row: e.per_seed_theta_l1 for e in _summary(folder).entries}
+    by = {p.label: p.theta_l1 for p in paired_ablation(ev, synth)}
     for label, (a, b) in {
         "+ P-Adam": ("scrapl_sampling_only", "scrapl_p_adam"),
         "+ P-SAGA": ("scrapl_p_adam", "scrapl_no_theta_is"),
         "+ θ-IS": ("scrapl_no_theta_is", "scrapl"),
     }.items():
-        assert by[label]["p_t"] == pytest.approx(stats.ttest_rel(entries[b], entries[a]).pvalue)
-        assert by[label]["improved"] == int(np.sum(np.subtract(entries[b], entries[a]) < 0))
-        assert by[label]["n"] == len(entries[a]) == len(entries[b])
+        assert by[label].p_t == pytest.approx(stats.ttest_rel(entries[b], entries[a]).pvalue)
+        assert by[label].improved == int(np.sum(np.subtract(entries[b], entries[a]) < 0))
+        assert by[label].n == len(entries[a]) == len(entries[b])
     with pytest.raises(ValueError, match="synth must be one of chirplet, granular"):
         paired_ablation(ev, "drums")
 
 
-def test_applied_variance_pairs_the_p_saga_runs_seed_by_seed():
+def test_applied_variance_pairs_the_p_saga_runs_seed_by_seed(summary_entry):
     def diag(variances: list[float]) -> list[dict[str, float]]:
         return [{"step": 100 * i, "var": v, "cos": 0.1} for i, v in enumerate(variances)]
 
     def entry(row: str, seeds: list[int], diags: list) -> dict:
         found = {"seeds": seeds, "per_seed": diags}
-        return {"preset": "classroom", "row": row, "applied_diag": found}
+        return summary_entry("classroom", row, [100.0] * len(seeds), applied_diag=found)
 
-    summary = {
-        "entries": [
-            entry("scrapl_p_adam", [0, 1], [diag([9.0, 9.0, 4.0, 6.0]), diag([1.0] * 4)]),
-            entry("scrapl_no_theta_is", [0, 2], [diag([1.0, 1.0, 2.0, 2.0]), diag([1.0] * 4)]),
-        ]
-    }
+    rows = ["scrapl_p_adam", "scrapl_no_theta_is"]
+    summary = Summary.from_dict(
+        {
+            "presets": ["classroom"],
+            "rows": rows,
+            "seeds": [0, 1, 2],
+            "entries": [
+                entry(rows[0], [0, 1], [diag([9.0, 9.0, 4.0, 6.0]), diag([1.0] * 4)]),
+                entry(rows[1], [0, 2], [diag([1.0, 1.0, 2.0, 2.0]), diag([1.0] * 4)]),
+            ],
+        }
+    )
     (r,) = applied_variance(summary, "classroom", after_step=200)  # seed 0 is in both rows
     assert r["seed"] == 0 and r["steps"] == [200, 300]
     assert r["ratio"] == pytest.approx(5.0 / 2.0) and r["per_step"] == [2.0, 3.0]
@@ -134,19 +146,29 @@ def test_every_claim_is_decided_and_worded(ev):
         assert any(ch.isdigit() for ch in c.lab), f"{c.key}: the lab's side needs its number"
 
 
+def test_the_claims_table_reads_as_before_it_became_data(ev):
+    """The claims of the committed results, rendered (key, paper, lab, verdict): the same as
+    the 151-line ``claims`` gave before its statements became the table :data:`CLAIMS`."""
+    found = [[c.key, c.paper, c.lab, c.agrees] for c in claims(ev)]
+    assert found == json.loads(CLAIMS_TABLE.read_text(encoding="utf-8"))
+    assert [c.key for c in CLAIMS] == [row[0] for row in found]
+    for spec in CLAIMS:  # each row cites where the paper says it, and words its rule
+        assert spec.source and spec.rule and spec.paper.startswith(spec.statement)
+        assert any(w in spec.source for w in ("Table", "Fig.", "Section")), spec.key
+
+
 def test_a_changed_result_changes_the_verdict(tmp_path):
     """Copy the results, make P-SAGA hurt on every seed: its verdict flips; others stay."""
     root = _copy_results(tmp_path)
     before = {c.key: c.agrees for c in claims(load_evidence(root))}
-    f = root / "ablation" / "summary.json"
-    s = json.loads(f.read_text())
-    s.pop("paired", None)
-    base = next(e for e in s["entries"] if e["row"] == "scrapl_p_adam")["per_seed"]["theta_l1"]
-    for e in s["entries"]:
-        if e["row"] == "scrapl_no_theta_is":
+    s = Summary.load(root / "ablation")
+    s.paired = None
+    base = next(e for e in s.entries if e.row == "scrapl_p_adam").per_seed.metrics["theta_l1"]
+    for e in s.entries:
+        if e.row == "scrapl_no_theta_is":
             worse = [v + 20.0 + i for i, v in enumerate(base)]
-            e["per_seed_theta_l1"] = e["per_seed"]["theta_l1"] = worse
-    f.write_text(json.dumps(s))
+            e.per_seed_theta_l1 = e.per_seed.metrics["theta_l1"] = worse
+    s.save(root / "ablation")
     after = {c.key: c.agrees for c in claims(load_evidence(root))}
     assert before["p_saga_significant"] and not after["p_saga_significant"]
     changed = {k for k in before if before[k] != after[k]}
@@ -162,7 +184,7 @@ def test_results_dir_is_the_repositorys():
 
 def test_the_applied_step_and_theta_is_quality_are_read_from_the_summaries(ev):
     for synth, (folder, _) in ABLATIONS.items():
-        seeds = _summary(folder)["seeds"]
+        seeds = _summary(folder).seeds
         assert [r["seed"] for r in ev.applied[synth]] == sorted(seeds), synth
         assert all(r["steps"] == [200, 300, 400] and r["ratio"] > 0 for r in ev.applied[synth])
     reports = {r["preset"]: r for r in ev.theta_is_quality}

@@ -185,7 +185,7 @@ def test_aggregate_table_and_figure(tmp_path):
     summary = lab.aggregate(tmp_path, ["classroom"], ["p_loss", "scrapl_sampling_only"], [0, 1])
     table = (tmp_path / "table.md").read_text()
     assert "P-loss" in table and "SCRAPL" in table and "±" in table
-    assert len(summary["entries"]) == 2 and summary["entries"][0]["n_seeds"] == 2
+    assert len(summary.entries) == 2 and summary.entries[0].n_seeds == 2
     assert not (tmp_path / "figure.png").exists()  # figures are the command line's (viz)
     curves = validation_curves(tmp_path, ["classroom"], ["p_loss", "scrapl_sampling_only"], [0, 1])
     assert set(curves) == {"P-loss", "SCRAPL (sampling only)"}
@@ -236,8 +236,8 @@ def test_compare_end_to_end_and_reuse(tmp_path, capsys):
         run_a = first / "runs" / "classroom" / "p_loss" / seed / "results.json"
         run_b = second / "runs" / "classroom" / "p_loss" / seed / "results.json"
         assert run_a.read_bytes() == run_b.read_bytes()
-    a = json.loads((first / "summary.json").read_text())["entries"][0]["theta_l1"]
-    b = json.loads((second / "summary.json").read_text())["entries"][0]["theta_l1"]
+    a = lab.Summary.load(first).entries[0].theta_l1
+    b = lab.Summary.load(second).entries[0].theta_l1
     assert a == b
     with pytest.raises(SystemExit):
         main(["compare", "--rows", "nope", "--out", str(tmp_path / "x")])
@@ -429,14 +429,14 @@ def test_committed_results_still_load_and_aggregate(tmp_path):
         folder.mkdir(parents=True)
         (folder / "results.json").write_bytes(f.read_bytes())
         summary = lab.aggregate(tmp_path, [res.config["preset"]], [row], [res.config["seed"]])
-        (entry,) = summary["entries"]
-        assert entry["theta_l1"][0] == res.test_theta_l1_permille
-        assert entry["steps"][0] == res.steps
+        (entry,) = summary.entries
+        assert entry.theta_l1.mean == res.test_theta_l1_permille
+        assert entry.steps.mean == res.steps
     for name in ("losses", "ablation", "theta_is"):
         summary = lab.load_summary(COMMITTED / name)
-        assert summary["entries"] and all(e["row"] in lab.ROWS for e in summary["entries"])
-        assert set(summary["rows"]) <= set(lab.ROWS)
-        assert set(summary["presets"]) <= set(preset_names())  # the names still resolve
+        assert summary.entries and all(e.row in lab.ROWS for e in summary.entries)
+        assert set(summary.rows) <= set(lab.ROWS)
+        assert set(summary.presets) <= set(preset_names())  # the names still resolve
 
 
 def test_compare_reports_failed_runs_with_their_log(tmp_path):

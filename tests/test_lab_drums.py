@@ -21,6 +21,7 @@ from scrapl_edu.lab.drums import (
     path_grad_sq,
     path_share,
 )
+from scrapl_edu.lab.summary import Summary
 from scrapl_edu.lab.train import build_parts
 from scrapl_edu.presets import DRUMS_JTFS, PAPER_DRUMS_JTFS, get_preset
 from scrapl_edu.synths import DRUM_PARAM_NAMES
@@ -158,21 +159,29 @@ def test_carrier_paths_share_and_mass():
         carrier_paths(share, 0.0)
 
 
-def test_drum_report_pairs_seeds_across_presets_and_rows():
-    def entry(preset, row, seeds, values):
-        return {
-            "preset": preset,
-            "row": row,
-            "drum": {},
-            "per_seed": {"seeds": seeds, **{f"drum_{m}": values for m in DRUM_RESULT_METRICS}},
+def _summary(entries: list[dict]) -> Summary:
+    """A drum comparison's summary of made-up ``entries``."""
+    return Summary.from_dict(
+        {
+            "presets": list(dict.fromkeys(e["preset"] for e in entries)),
+            "rows": list(dict.fromkeys(e["row"] for e in entries)),
+            "seeds": [0, 1, 2],
+            "entries": entries,
         }
+    )
 
-    summary = {
-        "entries": [
+
+def test_drum_report_pairs_seeds_across_presets_and_rows(summary_entry):
+    def entry(preset, row, seeds, values):
+        per_seed = {"seeds": seeds, **{f"drum_{m}": values for m in DRUM_RESULT_METRICS}}
+        return summary_entry(preset, row, values, drum={}, per_seed=per_seed)
+
+    summary = _summary(
+        [
             entry("drums_micro", "mss", [0, 1, 2], [1.0, 2.0, 3.0]),
             entry("drums_meso", "mss", [2, 0, 1], [5.0, 3.0, 4.0]),  # other order: paired by seed
         ]
-    }
+    )
     rep = drum_report(summary)
     a = [r for r in rep if r["question"] == "a" and r["metric"] == "loudness_transient"]
     assert len(a) == 1 and a[0]["diff"] == [2.0, 2.0, 2.0] and a[0]["improved"] == 0
@@ -212,29 +221,29 @@ def test_resume_is_bit_identical_with_adaptive_pi(tmp_path):
 
 
 # ----------------------------------------------------------------------------- figure
-def _drum_summary() -> dict:
+def _drum_summary(summary_entry) -> Summary:
     def entry(preset, row, tr, de):
         drum = {m: [1.0, 0.1] for m in DRUM_RESULT_METRICS}
         drum["loudness_transient"], drum["loudness_decay"] = [tr, 0.5], [de, float("nan")]
-        return {"preset": preset, "row": row, "label": row, "drum": drum}
+        return summary_entry(preset, row, drum=drum)
 
-    return {
-        "entries": [
+    return _summary(
+        [
             entry("drums_micro", "mss", 2.0, 3.0),
             entry("drums_meso", "mss", 9.0, 4.0),
             entry("drums_micro", "scrapl", 3.0, 12.0),
-            {"preset": "drums_micro", "row": "p_loss"},  # no drum numbers: left out
+            summary_entry("drums_micro", "p_loss"),  # no drum numbers: left out
         ]
-    }
+    )
 
 
-def test_drum_error_figure_places_each_row_at_its_errors(tmp_path):
+def test_drum_error_figure_places_each_row_at_its_errors(tmp_path, summary_entry):
     import matplotlib
 
     matplotlib.use("Agg")
     from scrapl_edu import viz
 
-    fig = viz.plot_drum_errors(_drum_summary(), "loudness")
+    fig = viz.plot_drum_errors(_drum_summary(summary_entry), "loudness")
     ax = fig.axes[0]
     points = sorted(
         (float(x), float(y))
@@ -247,16 +256,16 @@ def test_drum_error_figure_places_each_row_at_its_errors(tmp_path):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "MSS [meso]" in labels and "SCRAPL (θ-IS) [micro]" in labels
     with pytest.raises(ValueError, match="feature must be one of"):
-        viz.plot_drum_errors(_drum_summary(), "pitch")
+        viz.plot_drum_errors(_drum_summary(summary_entry), "pitch")
     with pytest.raises(ValueError, match="no drum metrics"):
-        viz.plot_drum_errors({"entries": [{"preset": "classroom", "row": "mss"}]})
-    assert viz.save_drum_errors(tmp_path / "drums.png", _drum_summary())
+        viz.plot_drum_errors(_summary([summary_entry("classroom", "mss")]))
+    assert viz.save_drum_errors(tmp_path / "drums.png", _drum_summary(summary_entry))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "drums_centroid.png",
         "drums_flatness.png",
         "drums_loudness.png",
     ]
-    assert not viz.save_drum_errors(tmp_path / "x.png", {"entries": []})
+    assert not viz.save_drum_errors(tmp_path / "x.png", _summary([]))
 
 
 def test_constant_baseline_is_scored_like_a_run():

@@ -8,7 +8,6 @@ p ≈ 0.02, + P-Adam 1/5).
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from pathlib import Path
@@ -27,6 +26,7 @@ from scrapl_edu.lab.paired import (
     paired_stats,
 )
 from scrapl_edu.lab.results import Results, excess_variation, total_variation
+from scrapl_edu.lab.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "data" / "results" / "lab"
@@ -102,23 +102,15 @@ def test_committed_ablation_reads_as_the_design_notes_say(tmp_path):
     for name in ("summary.json", "table.md"):
         shutil.copy(COMMITTED / "ablation" / name, tmp_path / name)
     summary = refresh_summary(tmp_path)
-    by = {p["label"]: p["theta_l1"] for p in summary["paired"]}
+    by = {p.label: p.theta_l1 for p in summary.paired}
     assert set(by) == {"+ P-Adam", "+ P-SAGA", "+ θ-IS"}
-    assert by["+ P-SAGA"]["improved"] == 5 and by["+ P-SAGA"]["p_t"] == pytest.approx(
-        0.03, abs=0.005
-    )
-    assert by["+ θ-IS"]["improved"] == 5 and by["+ θ-IS"]["p_t"] == pytest.approx(0.02, abs=0.005)
-    assert by["+ P-Adam"]["improved"] == 1 and by["+ P-Adam"]["p_t"] > 0.3
+    assert by["+ P-SAGA"].improved == 5 and by["+ P-SAGA"].p_t == pytest.approx(0.03, abs=0.005)
+    assert by["+ θ-IS"].improved == 5 and by["+ θ-IS"].p_t == pytest.approx(0.02, abs=0.005)
+    assert by["+ P-Adam"].improved == 1 and by["+ P-Adam"].p_t > 0.3
     md = (tmp_path / "table.md").read_text()
     assert md.startswith("### SCRAPL ablation, classroom chirplet")
     assert "Paired differences" in md and "| + P-SAGA |" in md and "5/5" in md
-    assert json.loads((tmp_path / "summary.json").read_text())["paired"][0]["seeds"] == [
-        0,
-        1,
-        2,
-        3,
-        4,
-    ]
+    assert Summary.load(tmp_path).paired[0].seeds == [0, 1, 2, 3, 4]
 
 
 def _fake_run(out: Path, preset: str, row: str, seed: int, am: float, fm: float) -> None:
@@ -149,18 +141,19 @@ def test_aggregate_pairs_per_parameter_and_draws_the_figure(tmp_path):
         _fake_run(tmp_path, "classroom", rows[0], s, am=250.0 + s, fm=150.0 + 10 * s)
         _fake_run(tmp_path, "classroom", rows[1], s, am=250.0 + s, fm=120.0 + 10 * s - s % 2)
     summary = aggregate(tmp_path, ["classroom"], rows, seeds, title="fake")
-    (item,) = summary["paired"]
-    assert item["label"] == "+ θ-IS" and item["seeds"] == seeds
-    assert item["am_hz_l1"]["mean"] == pytest.approx(0.0)
-    assert item["fm_oct_per_s_l1"]["improved"] == 6
-    assert item["fm_oct_per_s_l1"]["mean"] == pytest.approx(-30.5)
-    assert item["theta_l1"]["p_wilcoxon"] is not None  # 6 seeds
+    (item,) = summary.paired
+    assert item.label == "+ θ-IS" and item.seeds == seeds
+    assert item.metrics["am_hz_l1"].mean == pytest.approx(0.0)
+    assert item.metrics["fm_oct_per_s_l1"].improved == 6
+    assert item.metrics["fm_oct_per_s_l1"].mean == pytest.approx(-30.5)
+    assert item.theta_l1.p_wilcoxon is not None  # 6 seeds
     md = (tmp_path / "table.md").read_text()
     assert "Val. excess var." in md and "| + θ-IS |" in md and "6/6" in md
-    assert summary["entries"][0]["per_seed"]["seeds"] == seeds
+    assert summary.entries[0].per_seed.seeds == seeds
+    assert Summary.load(tmp_path).to_json() == summary.to_json()  # written as returned
     # a named pair of any two rows; an unknown row is refused by name
     again = paired_stats(summary, [("scrapl", "scrapl_no_theta_is")])
-    assert again[0]["theta_l1"]["mean"] == pytest.approx(-item["theta_l1"]["mean"])
+    assert again[0].theta_l1.mean == pytest.approx(-item.theta_l1.mean)
     with pytest.raises(ValueError, match="unknown row 'nope'"):
         paired_stats(summary, [("nope", "scrapl")])
     # the command line redoes it from summary.json alone and draws paired.png
@@ -168,5 +161,5 @@ def test_aggregate_pairs_per_parameter_and_draws_the_figure(tmp_path):
     assert main(["paired", str(tmp_path)]) == 0
     png = (tmp_path / "paired.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    again = json.loads((tmp_path / "summary.json").read_text())
-    assert again["paired"][0]["fm_oct_per_s_l1"]["improved"] == 6
+    again = Summary.load(tmp_path)
+    assert again.paired[0].metrics["fm_oct_per_s_l1"].improved == 6

@@ -6,14 +6,15 @@ regime's summaries are written here so that every verdict can be reached and che
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from scrapl_edu.lab.config import ROWS
 from scrapl_edu.lab.evidence import load_evidence
 from scrapl_edu.lab.regime import effective_paths, pi_files, regime_rows
+from scrapl_edu.lab.summary import Summary
 
 SEEDS = [0, 1, 2]
 
@@ -29,10 +30,16 @@ def _entry(preset: str, row: str, theta: list[float], am: float = 100.0, applied
         "row": row,
         "label": row,
         "n_seeds": len(theta),
+        **ROWS[row],
         "theta_l1": [float(np.mean(theta)), 1.0],
         "am_hz_l1": [am, 1.0],
         "fm_oct_per_s_l1": [50.0, 1.0],
-        "density_l1": [100.0, 1.0],
+        "total_var": [0.5, 0.1],
+        "conv_rate": 0.0,
+        "conv_steps": [float("nan"), float("nan")],
+        "ms_per_step": [1.0, 0.1],
+        "wall_s": [1.0, 0.1],
+        "steps": [10.0, 0.0],
         "param_names": ["am_hz", "fm_oct_per_s"],
         "per_seed_theta_l1": theta,
         "per_seed": {
@@ -57,7 +64,7 @@ def _write(root: Path, name: str, preset: str, entries: list[dict]) -> None:
         "title": name,
         "entries": entries,
     }
-    (folder / "summary.json").write_text(json.dumps(summary))
+    Summary.from_dict(summary).save(folder)
 
 
 def _rows(root: Path, ev) -> dict:
@@ -154,7 +161,7 @@ def test_granular_verdict_follows_its_rule(tmp_path, ev, squared, norm, verdict)
         )
     row = _rows(tmp_path, ev)["theta_is_granular"]
     assert row.verdict == verdict
-    assert row.values["squared"]["mean"] == pytest.approx(np.mean(squared))
+    assert row.values["squared"].mean == pytest.approx(np.mean(squared))
 
 
 def test_effective_paths_is_the_perplexity_share() -> None:

@@ -12,6 +12,7 @@ The experiment of Sections 4.2-4.3 of the paper (unsupervised DDSP sound matchin
   convergence and total variation;
 * :mod:`~scrapl_edu.lab.theta_box`: where θ-IS puts its probability (App. C, Fig. 6);
 * :mod:`~scrapl_edu.lab.comparison`: rows x seeds in parallel processes -> mean ± 95% CI tables;
+* :mod:`~scrapl_edu.lab.summary`: a comparison's ``summary.json``, typed (:class:`Summary`);
 * :mod:`~scrapl_edu.lab.paired`: per-seed differences of rows that differ by one switch
   (paired t-test, Wilcoxon, seeds improved: Table 6 in small);
 * :mod:`~scrapl_edu.lab.applied`: the applied-step diagnostic (what P-Adam and P-SAGA change);
@@ -51,6 +52,7 @@ from scrapl_edu.lab.results import (
     excess_variation,
     total_variation,
 )
+from scrapl_edu.lab.summary import Summary
 from scrapl_edu.lab.theta_box import paths_in_theta_box, theta_box_share, theta_is_presets
 from scrapl_edu.lab.train import CHECKPOINT, GRAD_EMA, GradEMA, TrainState, build_jtfs, run
 
@@ -67,6 +69,7 @@ __all__ = [
     "Results",
     "Snapshot",
     "StepProgress",
+    "Summary",
     "TrainState",
     "aggregate",
     "build_jtfs",

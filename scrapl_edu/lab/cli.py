@@ -263,7 +263,7 @@ def _cmd_paired(ap: argparse.ArgumentParser, args: argparse.Namespace, fast: boo
             summary = refresh_summary(folder, pairs)
         except (ValueError, OSError) as err:
             _error(ap, "paired", err)
-        title = summary.get("title", "")
+        title = summary.title or ""
         _figure(
             "figure",
             folder,

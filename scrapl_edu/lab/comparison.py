@@ -39,7 +39,6 @@ from scrapl_edu.lab.files import (
     JOURNAL,
     RunLock,
     atomic_copy,
-    atomic_write_json,
     atomic_write_text,
     check_out_folder,
     fault_point,
@@ -48,6 +47,7 @@ from scrapl_edu.lab.files import (
 from scrapl_edu.lab.paired import paired_markdown, paired_stats
 from scrapl_edu.lab.results import RESULTS_JSON, Results, config_differences, excess_variation
 from scrapl_edu.lab.run_args import add_run_args, config_from_argv
+from scrapl_edu.lab.summary import CI, AppliedDiagnostic, PerSeed, Summary, SummaryEntry
 from scrapl_edu.lab.train import CHECKPOINT, DEFAULTS
 from scrapl_edu.presets import PRESETS
 
@@ -268,7 +268,7 @@ def compare(
     pairs: Sequence[tuple[str, str]] | None = None,
     scheduler: Any = None,
     device: str = "cpu",
-) -> dict[str, Any]:
+) -> Summary:
     """Run every (preset, row, seed) and aggregate mean +- 95% CI like Tables 1-3.
 
     Each run goes to ``out/runs/<preset>/<row>/seed<N>/``, in its own process with one
@@ -407,43 +407,49 @@ def _load_runs(out: Path, preset: str, row: str, seeds: Sequence[int]) -> list[R
     return found
 
 
-def _entry(preset: str, row: str, res: list[Results]) -> dict[str, Any]:
+def _entry(preset: str, row: str, res: list[Results]) -> SummaryEntry:
     names = res[0].param_names
-    e: dict[str, Any] = {"preset": preset, "row": row, "label": ROW_LABELS[row]}
-    e["n_seeds"] = len(res)
-    e.update(ROWS[row])
-    e["theta_l1"] = ci95([r.test_theta_l1_permille for r in res])
-    for n in names:
-        e[f"{n}_l1"] = ci95([r.test_theta_l1_permille_per_param[n] for r in res])
-    e["total_var"] = ci95([r.val_total_variation for r in res])
     excess = [excess_variation(np.asarray(r.val_theta_l1_permille) / 1000.0) for r in res]
-    e["excess_var"] = ci95(excess)
     conv = [r.steps_to_convergence for r in res]
-    e["conv_rate"] = sum(c is not None for c in conv) / len(conv)
-    e["conv_steps"] = ci95([c for c in conv if c is not None])
-    e["ms_per_step"] = ci95([r.ms_per_step for r in res])
-    e["wall_s"] = ci95([r.wall_s for r in res])
-    e["steps"] = ci95([r.steps for r in res])
-    e["param_names"] = names
-    e["per_seed_theta_l1"] = [r.test_theta_l1_permille for r in res]
+    seeds = [int(r.config["seed"]) for r in res]
     # every metric per seed, keyed by the seeds that finished: what paired statistics need
-    e["per_seed"] = {
-        "seeds": [int(r.config["seed"]) for r in res],
-        "theta_l1": [r.test_theta_l1_permille for r in res],
-        **{f"{n}_l1": [r.test_theta_l1_permille_per_param[n] for r in res] for n in names},
-        "total_var": [r.val_total_variation for r in res],
-        "excess_var": excess,
-    }
+    per_seed = PerSeed(
+        seeds=seeds,
+        metrics={
+            "theta_l1": [r.test_theta_l1_permille for r in res],
+            **{f"{n}_l1": [r.test_theta_l1_permille_per_param[n] for r in res] for n in names},
+            "total_var": [r.val_total_variation for r in res],
+            "excess_var": excess,
+        },
+    )
+    applied = None
     if any(r.applied_diag for r in res):  # SCRAPL's applied-step diagnostic, per seed
-        e["applied_diag"] = {
-            "seeds": e["per_seed"]["seeds"],
-            "per_seed": [r.applied_diag or [] for r in res],
-        }
+        applied = AppliedDiagnostic(seeds=seeds, per_seed=[r.applied_diag or [] for r in res])
     drums = drum_per_seed(res)  # drum presets: Tables 4, 8-9 and pi on the decay paths
-    if drums:
-        e["per_seed"].update(drums)
-        e["drum"] = {k.removeprefix("drum_"): list(ci95(v)) for k, v in drums.items()}
-    return e
+    per_seed.metrics.update(drums)
+    return SummaryEntry(
+        preset=preset,
+        row=row,
+        label=ROW_LABELS[row],
+        n_seeds=len(res),
+        **ROWS[row],
+        theta_l1=CI(*ci95([r.test_theta_l1_permille for r in res])),
+        param_l1={
+            n: CI(*ci95([r.test_theta_l1_permille_per_param[n] for r in res])) for n in names
+        },
+        total_var=CI(*ci95([r.val_total_variation for r in res])),
+        excess_var=CI(*ci95(excess)),
+        conv_rate=sum(c is not None for c in conv) / len(conv),
+        conv_steps=CI(*ci95([c for c in conv if c is not None])),
+        ms_per_step=CI(*ci95([r.ms_per_step for r in res])),
+        wall_s=CI(*ci95([r.wall_s for r in res])),
+        steps=CI(*ci95([r.steps for r in res])),
+        param_names=names,
+        per_seed_theta_l1=[r.test_theta_l1_permille for r in res],
+        per_seed=per_seed,
+        applied_diag=applied,
+        drum={k.removeprefix("drum_"): CI(*ci95(v)) for k, v in drums.items()} or None,
+    )
 
 
 def validation_curves(
@@ -471,36 +477,32 @@ def aggregate(
     seeds: Sequence[int],
     title: str = "",
     pairs: Sequence[tuple[str, str]] | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """Read the runs of :func:`compare`; write ``table.md``, ``summary.csv``, ``summary.json``.
 
     ``pairs``: ``(a, b)`` rows whose per-seed differences ``b - a`` are reported
     (:func:`scrapl_edu.lab.paired.paired_stats`; default: the rows that differ by one switch).
+    Returns the :class:`~scrapl_edu.lab.summary.Summary` written.
     """
     out = Path(out)
-    summary: dict[str, Any] = {
-        "presets": list(presets),
-        "rows": list(rows),
-        "seeds": list(seeds),
-        "title": title,
-        "entries": [],
-    }
+    entries = []
     for preset in presets:
         for row in rows:
             res = _load_runs(out, preset, row, seeds)
             if res:
-                summary["entries"].append(_entry(preset, row, res))
-    summary["paired"] = paired_stats(summary, pairs)
+                entries.append(_entry(preset, row, res))
+    summary = Summary(
+        presets=list(presets), rows=list(rows), seeds=list(seeds), title=title, entries=entries
+    )
+    summary.paired = paired_stats(summary, pairs)
     table = table_markdown(summary, title)
     _write_csv(out / "summary.csv", summary)
-    atomic_write_json(out / "summary.json", summary)
+    summary.save(out)
     atomic_write_text(out / "table.md", table)  # last: it marks the comparison done
     return summary
 
 
-def refresh_summary(
-    out: str | Path, pairs: Sequence[tuple[str, str]] | None = None
-) -> dict[str, Any]:
+def refresh_summary(out: str | Path, pairs: Sequence[tuple[str, str]] | None = None) -> Summary:
     """Recompute the paired statistics of a comparison from its ``summary.json`` alone.
 
     For comparisons whose ``runs/`` are not kept (the committed ``data/results/lab/*``):
@@ -512,86 +514,67 @@ def refresh_summary(
     summary = load_summary(out)
     f = out / "summary.json" if out.is_dir() else out
     folder = f.parent
-    if not isinstance(summary.get("title", ""), str):
-        raise ValueError(f"{f}: title should be a string, got {summary['title']!r:.80}")
-    if not summary.get("title"):
+    if not summary.title:
         md = folder / "table.md"
         first = md.read_text().splitlines()[0] if md.exists() else ""
-        summary["title"] = first[4:].strip() if first.startswith("### ") else ""
+        summary.title = first[4:].strip() if first.startswith("### ") else ""
     try:
-        summary["paired"] = paired_stats(summary, pairs)
-        table = table_markdown(summary, summary["title"])
+        summary.paired = paired_stats(summary, pairs)
+        table = table_markdown(summary, summary.title)
     except (KeyError, TypeError, IndexError, ValueError, AttributeError) as err:
         what = f"no {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {err}"
         raise ValueError(
             f"{f} is not a valid comparison summary ({what}); was it edited by hand? "
             "Rebuild it with the compare that wrote it"
         ) from None
-    atomic_write_json(folder / "summary.json", summary)
+    summary.save(folder / "summary.json")
     atomic_write_text(folder / "table.md", table)
     return summary
 
 
-def load_summary(out: str | Path) -> dict[str, Any]:
-    """The ``summary.json`` of a comparison (e.g. the committed ``data/results/lab/*``)."""
-    f = Path(out) / "summary.json" if Path(out).is_dir() else Path(out)
-    if not f.exists():
-        raise FileNotFoundError(f"{f} does not exist: give a folder written by compare")
-    summary = read_json(f)
-    if not isinstance(summary, dict):
-        raise ValueError(f"{f} is not a comparison summary (a JSON object)")
-    for key in ("presets", "rows", "seeds", "entries"):
-        if key not in summary:
-            raise ValueError(f"{f} is not a comparison summary: no {key!r}")
-        if not isinstance(summary[key], list):
-            raise ValueError(f"{f}: {key!r} should be a list, got {summary[key]!r:.80}")
-    for i, e in enumerate(summary["entries"]):
-        if not isinstance(e, dict):
-            raise ValueError(f"{f}: entries[{i}] should be an object, got {e!r:.80}")
-        for key in ("preset", "row", "param_names", "theta_l1"):
-            if key not in e:
-                raise ValueError(f"{f}: entries[{i}] has no {key!r}")
-        if e["row"] not in ROWS:
-            raise ValueError(f"{f}: entries[{i}] has an unknown row {e['row']!r}")
-    return summary
+def load_summary(out: str | Path) -> Summary:
+    """The ``summary.json`` of a comparison (e.g. the committed ``data/results/lab/*``):
+    :meth:`Summary.load <scrapl_edu.lab.summary.Summary.load>`, which refuses a file that
+    is not one (an unknown or missing key, a value of the wrong type), naming it."""
+    return Summary.load(out)
 
 
-def _write_csv(path: Path, summary: dict[str, Any]) -> None:
+def _write_csv(path: Path, summary: Summary) -> None:
     cols = ["preset", "row", "n_seeds", "theta_l1", "theta_l1_ci", "p0_l1", "p0_l1_ci"]
     cols += ["p1_l1", "p1_l1_ci", "total_var", "conv_rate", "conv_steps", "ms_per_step"]
     cols += ["wall_s", "steps", "excess_var"]
     with io.StringIO(newline="") as f:
         w = csv.writer(f)
         w.writerow(cols)
-        for e in summary["entries"]:
-            n0, n1 = e["param_names"][:2]
+        for e in summary.entries:
+            n0, n1 = e.param_names[:2]
             w.writerow(
                 [
-                    e["preset"],
-                    e["row"],
-                    e["n_seeds"],
-                    *e["theta_l1"],
-                    *e[f"{n0}_l1"],
-                    *e[f"{n1}_l1"],
-                    e["total_var"][0],
-                    e["conv_rate"],
-                    e["conv_steps"][0],
-                    e["ms_per_step"][0],
-                    e["wall_s"][0],
-                    e["steps"][0],
-                    e.get("excess_var", [float("nan")])[0],
+                    e.preset,
+                    e.row,
+                    e.n_seeds,
+                    *e.theta_l1,
+                    *e.param_l1[n0],
+                    *e.param_l1[n1],
+                    e.total_var.mean,
+                    e.conv_rate,
+                    e.conv_steps.mean,
+                    e.ms_per_step.mean,
+                    e.wall_s.mean,
+                    e.steps.mean,
+                    e.excess_var.mean if e.excess_var is not None else float("nan"),
                 ]
             )
         atomic_write_text(path, f.getvalue())
 
 
-def table_markdown(summary: dict[str, Any], title: str = "") -> str:
+def table_markdown(summary: Summary, title: str = "") -> str:
     """The comparison as a markdown table (Tables 1-3's columns), mean ± 95% CI."""
-    entries = summary["entries"]
+    entries = summary.entries
     if not entries:
         return "no finished runs\n"
-    names = entries[0]["param_names"]
-    multi = len(summary["presets"]) > 1
+    names = entries[0].param_names
+    multi = len(summary.presets) > 1
     head = ["Method", "P-Adam", "P-SAGA", "θ-IS"] + (["Preset"] if multi else [])
     head += ["θ L1 ‰ ↓"] + [f"{n} L1 ‰ ↓" for n in names]
     head += ["Val. total var. ↓", "Val. excess var. ↓", "Conv. rate", "Conv. steps ↓"]
@@ -601,22 +584,22 @@ def table_markdown(summary: dict[str, Any], title: str = "") -> str:
         lines += [f"### {title}", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
-        scrapl = e["loss"] == "scrapl"
-        sw = [("✓" if e.get(k) else "") if scrapl else "" for k in ("p_adam", "p_saga", "theta_is")]
-        method = ROW_LABELS[e["row"]].split(" +")[0].split(" (")[0] if scrapl else e["label"]
-        row = [method, *sw] + ([e["preset"]] if multi else [])
-        row += [_fmt(*e["theta_l1"])] + [_fmt(*e[f"{n}_l1"]) for n in names]
+        scrapl = e.loss == "scrapl"
+        sw = [("✓" if on else "") if scrapl else "" for on in (e.p_adam, e.p_saga, e.theta_is)]
+        method = ROW_LABELS[e.row].split(" +")[0].split(" (")[0] if scrapl else e.label
+        row = [method, *sw] + ([e.preset] if multi else [])
+        row += [_fmt(*e.theta_l1)] + [_fmt(*e.param_l1[n]) for n in names]
         row += [
-            _fmt(*e["total_var"]),
-            _fmt(*e["excess_var"]) if "excess_var" in e else "n/a",
-            f"{100 * e['conv_rate']:.0f}%",
-            _fmt(*e["conv_steps"], digits=4),
-            _fmt(*e["ms_per_step"]),
-            _fmt(*e["wall_s"]),
-            f"{e['steps'][0]:.0f}",
+            _fmt(*e.total_var),
+            _fmt(*e.excess_var) if e.excess_var is not None else "n/a",
+            f"{100 * e.conv_rate:.0f}%",
+            _fmt(*e.conv_steps, digits=4),
+            _fmt(*e.ms_per_step),
+            _fmt(*e.wall_s),
+            f"{e.steps.mean:.0f}",
         ]
         lines.append("| " + " | ".join(row) + " |")
-    n = sorted({e["n_seeds"] for e in entries})
+    n = sorted({e.n_seeds for e in entries})
     lines += [
         "",
         f"Mean ± 95% CI (Student t) over {'/'.join(map(str, n))} seeds. θ L1 in ‰ of the "
@@ -625,10 +608,10 @@ def table_markdown(summary: dict[str, Any], title: str = "") -> str:
         "excess variation = total variation − |last − first|, the back-and-forth of the "
         "curve (0 for a monotone curve, so a run that learns is not counted as noisy).",
     ]
-    paired = summary.get("paired") or []
+    paired = summary.paired or []
     if paired:
         lines += ["", "#### Paired differences (the paper's Table 6 in small)", ""]
         lines.append(paired_markdown(paired, names).rstrip("\n"))
-    if any("drum" in e for e in entries):
+    if any(e.drum is not None for e in entries):
         lines += ["", drum_report_markdown(summary).rstrip("\n")]
     return "\n".join(lines) + "\n"

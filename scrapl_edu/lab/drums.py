@@ -33,6 +33,7 @@ from scrapl_edu.lab.config import ROW_LABELS
 from scrapl_edu.lab.files import atomic_write_json, read_json
 from scrapl_edu.lab.paired import paired_difference
 from scrapl_edu.lab.results import RESULTS_JSON, Results
+from scrapl_edu.lab.summary import Summary, SummaryEntry
 from scrapl_edu.synths import DRUM_PARAM_NAMES
 
 __all__ = [
@@ -221,14 +222,14 @@ _DECAY = ("loudness_decay", "centroid_decay", "flatness_decay")
 _UNITS = {"loudness": "dB", "centroid": "st", "flatness": "dB"}
 
 
-def _seeded(entry: dict[str, Any], key: str) -> dict[int, float]:
-    ps = entry.get("per_seed", {})
-    if key not in ps:
+def _seeded(entry: SummaryEntry, key: str) -> dict[int, float]:
+    ps = entry.per_seed
+    if ps is None or key not in ps.metrics:
         return {}
-    return {int(s): float(v) for s, v in zip(ps["seeds"], ps[key])}
+    return {int(s): float(v) for s, v in zip(ps.seeds, ps.metrics[key])}
 
 
-def _pair(a: dict[str, Any], b: dict[str, Any], key_a: str, key_b: str) -> dict[str, Any] | None:
+def _pair(a: SummaryEntry, b: SummaryEntry, key_a: str, key_b: str) -> dict[str, Any] | None:
     va, vb = _seeded(a, key_a), _seeded(b, key_b)
     seeds = sorted(set(va) & set(vb))
     if not seeds:
@@ -238,7 +239,7 @@ def _pair(a: dict[str, Any], b: dict[str, Any], key_a: str, key_b: str) -> dict[
     return out
 
 
-def drum_report(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def drum_report(summary: Summary) -> list[dict[str, Any]]:
     """The paired comparisons of issue 12 from a drum comparison's summary.
 
     For every question, ``b - a`` per seed (same seed = same data, initialisation, batches):
@@ -248,7 +249,7 @@ def drum_report(summary: dict[str, Any]) -> list[dict[str, Any]]:
     decay errors. Each item:
     ``{"question", "a", "b", "metric", **paired_difference}``.
     """
-    entries = {(e["preset"], e["row"]): e for e in summary["entries"] if "drum" in e}
+    entries = {(e.preset, e.row): e for e in summary.entries if e.drum is not None}
     presets = list(dict.fromkeys(p for p, _ in entries))
     rows = list(dict.fromkeys(r for _, r in entries))
     out: list[dict[str, Any]] = []
@@ -296,9 +297,9 @@ def _fmt(mean: float, ci: float) -> str:
     return f"{mean:.3g}" if not np.isfinite(ci) else f"{mean:.3g} ± {ci:.2g}"
 
 
-def drum_report_markdown(summary: dict[str, Any]) -> str:
+def drum_report_markdown(summary: Summary) -> str:
     """The drum metrics table (Tables 4, 8-9 in small) and the paired comparisons, markdown."""
-    entries = [e for e in summary["entries"] if "drum" in e]
+    entries = [e for e in summary.entries if e.drum is not None]
     if not entries:
         return ""
     cols = [*_TRANSIENT, *_DECAY, "mss", "jtfs"]
@@ -313,8 +314,8 @@ def drum_report_markdown(summary: dict[str, Any]) -> str:
     lines = ["#### Drum metrics (Tables 4, 8-9 in small)", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
-        d = e["drum"]
-        row = [_label(e["row"]), e["preset"]]
+        d = e.drum or {}
+        row = [_label(e.row), e.preset]
         row += [_fmt(*d[c]) if c in d else "n/a" for c in cols]
         if "pi_decay_mass" in d:
             row.append(f"{_fmt(*d['pi_decay_mass'])} ({_fmt(*d['uniform_decay_mass'])})")

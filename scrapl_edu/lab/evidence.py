@@ -13,7 +13,9 @@ the θ-IS quality measurement, and turns them into
 * :func:`applied_variance`: P-SAGA's cut of the applied step's variance, seed by seed;
 * :func:`claims`: the paper's statements this lab can test, each with the lab's number and
   whether it agrees, so that a notebook can assert the story and fail when a rerun changes
-  it.
+  it. The statements are a data table, :data:`CLAIMS`: one :class:`PaperClaim` each (the
+  statement, the paper's source and number, how the lab's number is read, the verdict's
+  rule), which :func:`judge` evaluates.
 
 The paper's numbers quoted here are its own (Sections 1 and 5, Tables 1-3, 6); the lab's
 are read from the files each time.
@@ -22,7 +24,9 @@ are read from the files each time.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +36,23 @@ from scrapl_edu.lab.applied import variance_ratio
 from scrapl_edu.lab.comparison import load_summary
 from scrapl_edu.lab.config import ROW_LABELS
 from scrapl_edu.lab.paired import paired_stats
+from scrapl_edu.lab.summary import PairedDifference, PairedRows, Summary, SummaryEntry
 
 __all__ = [
     "ABLATIONS",
     "APPLIED_AFTER_STEP",
+    "CLAIMS",
     "PAPER_TABLE3",
     "RESULTS_DIR",
     "Claim",
     "Evidence",
+    "PaperClaim",
+    "Reading",
     "applied_variance",
     "claims",
     "cost_accuracy",
     "errors_per_parameter",
+    "judge",
     "load_evidence",
     "paired_ablation",
     "table3",
@@ -79,7 +88,8 @@ class Evidence:
 
     Attributes:
         root: the folder read (:data:`RESULTS_DIR` by default).
-        summaries: comparison name -> its ``summary.json`` (:data:`SUMMARIES`).
+        summaries: comparison name -> its ``summary.json`` (:data:`SUMMARIES`), as a
+            :class:`~scrapl_edu.lab.summary.Summary`.
         idle_ms: loss -> ms per training step on an idle machine (``timing/``).
         applied: synth (``"chirplet"``, ``"granular"``) -> one
             :func:`scrapl_edu.lab.applied.variance_ratio` per seed (with its ``seed``): the
@@ -90,14 +100,14 @@ class Evidence:
     """
 
     root: Path
-    summaries: dict[str, dict[str, Any]]
+    summaries: dict[str, Summary]
     idle_ms: dict[str, float]
     applied: dict[str, list[dict[str, Any]]]
     theta_is_quality: list[dict[str, Any]]
 
 
 def applied_variance(
-    summary: dict[str, Any], preset: str, after_step: int = APPLIED_AFTER_STEP
+    summary: Summary, preset: str, after_step: int = APPLIED_AFTER_STEP
 ) -> list[dict[str, Any]]:
     """P-SAGA's cut of the applied step's variance in an ablation's summary, seed by seed.
 
@@ -109,10 +119,10 @@ def applied_variance(
     """
 
     def by_seed(row: str) -> dict[int, list[dict[str, float]]]:
-        found = _entry(summary, row, preset).get("applied_diag")
-        if not found:  # a summary made before the diagnostic existed
+        found = _entry(summary, row, preset).applied_diag
+        if found is None:  # a summary made before the diagnostic existed
             return {}
-        return {int(s): d for s, d in zip(found["seeds"], found["per_seed"], strict=True) if d}
+        return found.by_seed()
 
     off, on = by_seed("scrapl_p_adam"), by_seed("scrapl_no_theta_is")
     return [
@@ -144,11 +154,11 @@ def load_evidence(root: str | Path | None = None) -> Evidence:
     )
 
 
-def _entry(summary: dict[str, Any], row: str, preset: str = "classroom") -> dict[str, Any]:
-    for e in summary["entries"]:
-        if e["row"] == row and e["preset"] == preset:
-            return e
-    raise KeyError(f"no row {row!r} on preset {preset!r} in the summary")
+def _entry(summary: Summary, row: str, preset: str = "classroom") -> SummaryEntry:
+    e = summary.entry(row, preset)
+    if e is None:
+        raise KeyError(f"no row {row!r} on preset {preset!r} in the summary")
+    return e
 
 
 def cost_accuracy(ev: Evidence) -> list[dict[str, Any]]:
@@ -161,7 +171,7 @@ def cost_accuracy(ev: Evidence) -> list[dict[str, Any]]:
     cost what SCRAPL's 400 cost on the idle machine) and at equal steps (``losses``).
     """
     losses, equal = ev.summaries["losses"], ev.summaries["losses_equal_compute"]
-    scale = ev.idle_ms["scrapl"] / _entry(losses, "scrapl")["ms_per_step"][0]
+    scale = ev.idle_ms["scrapl"] / _entry(losses, "scrapl").ms_per_step.mean
     points = []
     for label, summary, row in (
         ("MSS", losses, "mss"),
@@ -171,26 +181,25 @@ def cost_accuracy(ev: Evidence) -> list[dict[str, Any]]:
         ("P-loss (supervised)", losses, "p_loss"),
     ):
         e = _entry(summary, row)
-        loss = e["loss"]
-        idle = loss in ev.idle_ms
+        idle = e.loss in ev.idle_ms
         points.append(
             {
                 "label": label,
-                "theta_l1": tuple(e["theta_l1"]),
-                "ms_per_step": ev.idle_ms[loss] if idle else e["ms_per_step"][0] * scale,
+                "theta_l1": tuple(e.theta_l1),
+                "ms_per_step": ev.idle_ms[e.loss] if idle else e.ms_per_step.mean * scale,
                 "estimated": not idle,
-                "steps": int(e["steps"][0]),
+                "steps": int(e.steps.mean),
             }
         )
     return points
 
 
-def paired_ablation(ev: Evidence, synth: str = "chirplet") -> list[dict[str, Any]]:
-    """The ablation (Table 2 in small) of ``synth`` read seed by seed: one entry per switch."""
+def paired_ablation(ev: Evidence, synth: str = "chirplet") -> list[PairedRows]:
+    """The ablation (Table 2 in small) of ``synth`` read seed by seed: one item per switch."""
     if synth not in ABLATIONS:
         raise ValueError(f"synth must be one of {', '.join(ABLATIONS)}, got {synth!r}")
     summary = ev.summaries[ABLATIONS[synth][0]]
-    return summary.get("paired") or paired_stats(summary)
+    return summary.paired or paired_stats(summary)
 
 
 def table3(ev: Evidence) -> list[dict[str, Any]]:
@@ -211,8 +220,8 @@ def table3(ev: Evidence) -> list[dict[str, Any]]:
                     "preset": preset,
                     "paper_config": config,
                     "sampling": sampling,
-                    "am": tuple(e["am_hz_l1"]),
-                    "fm": tuple(e["fm_oct_per_s_l1"]),
+                    "am": tuple(e.param_l1["am_hz"]),
+                    "fm": tuple(e.param_l1["fm_oct_per_s"]),
                     "paper_am": am,
                     "paper_fm": fm,
                 }
@@ -232,7 +241,8 @@ def errors_per_parameter(ev: Evidence) -> list[dict[str, Any]]:
     ):
         e = _entry(ev.summaries[name], row)
         label = ROW_LABELS[row] + (" (SCRAPL's compute)" if name == "losses_equal_compute" else "")
-        out.append({"label": label, "am": tuple(e["am_hz_l1"]), "fm": tuple(e["fm_oct_per_s_l1"])})
+        am, fm = tuple(e.param_l1["am_hz"]), tuple(e.param_l1["fm_oct_per_s"])
+        out.append({"label": label, "am": am, "fm": fm})
     return out
 
 
@@ -245,19 +255,61 @@ class Claim:
         paper: what the paper says, with its number and where.
         lab: what the lab measured, with its number.
         agrees: whether the lab's number supports the paper's statement.
+        rule: the verdict's rule, in words (:attr:`PaperClaim.rule`).
     """
 
     key: str
     paper: str
     lab: str
     agrees: bool
+    rule: str = ""
 
 
-def _paired(ev: Evidence, summary: str, label: str, preset: str = "classroom") -> dict:
+@dataclass(frozen=True)
+class Reading:
+    """The lab's side of a claim: the numbers the verdict needs and their wording."""
+
+    values: Mapping[str, float]
+    text: str
+
+
+@dataclass(frozen=True)
+class PaperClaim:
+    """One row of :data:`CLAIMS`: a statement of the paper and how the lab decides it.
+
+    Attributes:
+        key: a short stable name (:attr:`Claim.key`).
+        statement: what the paper says.
+        source: where it says it (a table, figure or section of the paper).
+        number: the paper's number there ("" where the statement carries it).
+        read: how the lab's number is read from the committed results.
+        rule: the verdict in words; ``agrees``: the same rule on the reading's values.
+    """
+
+    key: str
+    statement: str
+    source: str
+    number: str
+    read: Callable[[Evidence], Reading]
+    rule: str
+    agrees: Callable[[Mapping[str, float]], bool]
+
+    @property
+    def paper(self) -> str:
+        """The paper's side as the table shows it: ``statement (source: number)``."""
+        where = f"{self.source}: {self.number}" if self.number else self.source
+        return f"{self.statement} ({where})"
+
+
+def _row(ev: Evidence, name: str, row: str, preset: str = "classroom") -> SummaryEntry:
+    return _entry(ev.summaries[name], row, preset)
+
+
+def _paired(ev: Evidence, summary: str, label: str, preset: str = "classroom") -> PairedDifference:
     s = ev.summaries[summary]
-    for item in s.get("paired") or paired_stats(s):
-        if item["label"] == label and item["preset"] == preset:
-            return item["theta_l1"]
+    for item in s.paired or paired_stats(s):
+        if item.label == label and item.preset == preset:
+            return item.theta_l1
     raise KeyError(f"no paired {label!r} on {preset!r} in {summary}")
 
 
@@ -269,154 +321,324 @@ def _geo_mean(values: list[float]) -> float:
     return float(np.exp(np.mean(np.log(values)))) if values else float("nan")
 
 
-def claims(ev: Evidence) -> list[Claim]:
-    """The paper's statements this lab can test, each decided by the lab's numbers."""
-    losses, equal = ev.summaries["losses"], ev.summaries["losses_equal_compute"]
-    mss, sc = _entry(losses, "mss"), _entry(losses, "scrapl")
-    jt_compute, jt_steps = _entry(equal, "jtfs"), _entry(losses, "jtfs")
-    pl = _entry(losses, "p_loss")
-    out = []
-
-    def add(key: str, paper: str, lab: str, agrees: bool) -> None:
-        out.append(Claim(key, paper, lab, bool(agrees)))
-
-    (m_mss, h_mss), (m_sc, h_sc) = mss["theta_l1"], sc["theta_l1"]
-    add(
-        "mss_fails_under_shifts",
-        "MSS cannot match the synth under random shifts; SCRAPL can (Table 1: MSS 195-370 ‰, "
-        "SCRAPL 65.7 ‰)",
+# ------------------------------------------------------------- how each number is read
+def _read_mss_vs_scrapl(ev: Evidence) -> Reading:
+    mss, sc = _row(ev, "losses", "mss"), _row(ev, "losses", "scrapl")
+    (m_mss, h_mss), (m_sc, h_sc) = mss.theta_l1, sc.theta_l1
+    text = (
         f"MSS {m_mss:.0f} ± {h_mss:.0f} ‰ vs SCRAPL {m_sc:.0f} ± {h_sc:.0f} ‰ "
-        f"({len(sc['per_seed_theta_l1'])} seeds)",
-        m_mss - h_mss > m_sc + h_sc,
+        f"({len(sc.per_seed_theta_l1)} seeds)"
     )
-    ratio = ev.idle_ms["jtfs"] / ev.idle_ms["scrapl"]
-    add(
-        "scrapl_step_is_cheap",
-        "a full-JTFS step costs many SCRAPL steps (Fig. 1: JTFS 25x MSS's cost, SCRAPL within 2x)",
-        f"idle machine: JTFS {ev.idle_ms['jtfs']:.0f} ms vs SCRAPL {ev.idle_ms['scrapl']:.0f} ms "
-        f"per step ({ratio:.1f}x)",
-        ratio >= 5.0,
-    )
-    acc = m_sc / jt_steps["theta_l1"][0]
-    add(
-        "scrapl_within_2x_of_jtfs",
-        "SCRAPL is within a factor two of the full JTFS in accuracy (Section 1, Fig. 1)",
-        f"equal steps ({sc['steps'][0]:.0f}): SCRAPL {m_sc:.0f} ‰ vs JTFS "
-        f"{jt_steps['theta_l1'][0]:.0f} ‰ ({acc:.1f}x)",
-        acc <= 2.0,
-    )
-    add(
-        "scrapl_ahead_at_equal_compute",
-        "per unit of compute SCRAPL learns faster than the full JTFS (Fig. 2, left)",
-        f"the full JTFS given SCRAPL's compute ({jt_compute['steps'][0]:.0f} steps): "
-        f"SCRAPL {m_sc:.0f} ‰ vs JTFS {jt_compute['theta_l1'][0]:.0f} ‰",
-        m_sc < jt_compute["theta_l1"][0],
-    )
-    add(
-        "supervised_is_best",
-        "the supervised P-loss is the most accurate (Table 1: 20.5 ‰)",
-        f"P-loss {pl['theta_l1'][0]:.0f} ‰ (θ_AM {pl['am_hz_l1'][0]:.0f}, θ_FM "
-        f"{pl['fm_oct_per_s_l1'][0]:.0f}); JTFS {jt_steps['theta_l1'][0]:.0f} ‰",
-        pl["theta_l1"][0] < min(m_mss, m_sc, jt_steps["theta_l1"][0], jt_compute["theta_l1"][0]),
-    )
-    am_jt = jt_steps["am_hz_l1"][0]
-    add(
-        "jtfs_learns_theta_am",
-        "the JTFS loss carries θ_AM (Table 3: 55-124 ‰ with SCRAPL; the full JTFS is better)",
-        f"full JTFS at equal steps: θ_AM {am_jt:.0f} ‰",
-        am_jt < 100.0,
-    )
-    am_sc = sc["am_hz_l1"][0]
-    add(
-        "scrapl_learns_theta_am",
-        "SCRAPL with θ-IS learns θ_AM (Table 3, AM 2.8-8.4 Hz / FM 2-4 oct/s: 54.9 ‰)",
-        f"SCRAPL θ_AM {am_sc:.0f} ‰; a constant guess scores {CONSTANT_GUESS_PERMILLE:.0f} ‰",
-        am_sc < 200.0,
-    )
-    add(
-        "scrapl_converges",
-        "SCRAPL converges below 100 ‰ within its budget (Table 2: 6014 steps)",
-        f"{100 * sc['conv_rate']:.0f}% of the classroom runs below 100 ‰ in "
-        f"{sc['steps'][0]:.0f} steps",
-        sc["conv_rate"] > 0.5,
-    )
+    return Reading({"mss": m_mss, "mss_ci": h_mss, "scrapl": m_sc, "scrapl_ci": h_sc}, text)
 
-    def paired(synth: str, label: str) -> tuple[dict, str]:
-        folder, preset = ABLATIONS[synth]
-        d = _paired(ev, folder, label, preset)
-        text = (
-            f"{synth}: {d['mean']:+.1f} ± {d['ci']:.1f} ‰, p {_p(d['p_t'])}, "
-            f"{d['improved']}/{d['n']} seeds improved"
-        )
-        return d, text
 
-    for synth in ABLATIONS:
-        tag = "" if synth == "chirplet" else "_granular"
-        pa, text = paired(synth, "+ P-Adam")
-        add(
-            "p_adam_not_significant" + tag,
-            "P-Adam's effect on accuracy is not significant (Table 6, granular: −12.3 ± 17 ‰, "
-            "p = 0.15)",
-            "paired, " + text,
-            pa["p_t"] > 0.05,
-        )
-        ps, text = paired(synth, "+ P-SAGA")
-        add(
-            "p_saga_significant" + tag,
-            "P-SAGA lowers the error significantly (Table 6, granular: −13.6 ± 5.6 ‰, p < 0.01)",
-            "paired, " + text,
-            ps["mean"] < 0 and ps["p_t"] < 0.05,
-        )
-    ti, text = paired("chirplet", "+ θ-IS")
-    add(
-        "theta_is_helps_classroom",
-        "θ-IS lowers the error on the AM 2.8-8.4 / FM 2-4 chirplet (Table 3)",
-        "paired, " + text,
-        ti["mean"] < 0 and ti["p_t"] < 0.05,
+def _read_step_cost(ev: Evidence) -> Reading:
+    jtfs, scrapl = ev.idle_ms["jtfs"], ev.idle_ms["scrapl"]
+    ratio = jtfs / scrapl
+    text = f"idle machine: JTFS {jtfs:.0f} ms vs SCRAPL {scrapl:.0f} ms per step ({ratio:.1f}x)"
+    return Reading({"ratio": ratio}, text)
+
+
+def _read_accuracy_ratio(ev: Evidence) -> Reading:
+    sc, jt = _row(ev, "losses", "scrapl"), _row(ev, "losses", "jtfs")
+    ratio = sc.theta_l1.mean / jt.theta_l1.mean
+    text = (
+        f"equal steps ({sc.steps.mean:.0f}): SCRAPL {sc.theta_l1.mean:.0f} ‰ vs JTFS "
+        f"{jt.theta_l1.mean:.0f} ‰ ({ratio:.1f}x)"
     )
-    tg, text = paired("granular", "+ θ-IS")
-    add(
-        "theta_is_not_significant_granular",
-        "on the granular synth θ-IS's effect on accuracy is small and not significant "
-        "(Table 6: −8.13 ± 15 ‰, p = 0.26)",
-        "paired, " + text,
-        tg["p_t"] > 0.05,
+    return Reading({"ratio": ratio}, text)
+
+
+def _read_equal_compute(ev: Evidence) -> Reading:
+    sc, jt = _row(ev, "losses", "scrapl"), _row(ev, "losses_equal_compute", "jtfs")
+    text = (
+        f"the full JTFS given SCRAPL's compute ({jt.steps.mean:.0f} steps): "
+        f"SCRAPL {sc.theta_l1.mean:.0f} ‰ vs JTFS {jt.theta_l1.mean:.0f} ‰"
     )
-    t2 = _paired(ev, "theta_is", "+ θ-IS", "classroom_am1-2_fm0.5-1")
-    add(
-        "theta_is_helps_am1-2_fm0.5-1",
-        "θ-IS lowers the error on the AM 1-2 / FM 0.5-1 chirplet (Table 3: 124/155 → 78/78 ‰)",
-        f"paired: {t2['mean']:+.1f} ± {t2['ci']:.1f} ‰, p {_p(t2['p_t'])}, "
-        f"{t2['improved']}/{t2['n']} seeds improved",
-        t2["mean"] < 0 and t2["p_t"] < 0.05,
+    return Reading({"scrapl": sc.theta_l1.mean, "jtfs": jt.theta_l1.mean}, text)
+
+
+def _read_supervised(ev: Evidence) -> Reading:
+    pl, jt = _row(ev, "losses", "p_loss"), _row(ev, "losses", "jtfs")
+    others = [
+        _row(ev, "losses", "mss").theta_l1.mean,
+        _row(ev, "losses", "scrapl").theta_l1.mean,
+        jt.theta_l1.mean,
+        _row(ev, "losses_equal_compute", "jtfs").theta_l1.mean,
+    ]
+    text = (
+        f"P-loss {pl.theta_l1.mean:.0f} ‰ (θ_AM {pl.param_l1['am_hz'].mean:.0f}, θ_FM "
+        f"{pl.param_l1['fm_oct_per_s'].mean:.0f}); JTFS {jt.theta_l1.mean:.0f} ‰"
     )
+    return Reading({"p_loss": pl.theta_l1.mean, "best_other": min(others)}, text)
+
+
+def _read_jtfs_theta_am(ev: Evidence) -> Reading:
+    am = _row(ev, "losses", "jtfs").param_l1["am_hz"].mean
+    return Reading({"am": am}, f"full JTFS at equal steps: θ_AM {am:.0f} ‰")
+
+
+def _read_scrapl_theta_am(ev: Evidence) -> Reading:
+    am = _row(ev, "losses", "scrapl").param_l1["am_hz"].mean
+    text = f"SCRAPL θ_AM {am:.0f} ‰; a constant guess scores {CONSTANT_GUESS_PERMILLE:.0f} ‰"
+    return Reading({"am": am}, text)
+
+
+def _read_convergence(ev: Evidence) -> Reading:
+    sc = _row(ev, "losses", "scrapl")
+    text = (
+        f"{100 * sc.conv_rate:.0f}% of the classroom runs below 100 ‰ in {sc.steps.mean:.0f} steps"
+    )
+    return Reading({"conv_rate": sc.conv_rate}, text)
+
+
+def _read_paired(ev: Evidence, folder: str, preset: str, label: str, tag: str = "") -> Reading:
+    """The paired difference ``label`` of ``folder`` on ``preset``; ``tag`` names the synth."""
+    d = _paired(ev, folder, label, preset)
+    text = (
+        f"paired{tag}: {d.mean:+.1f} ± {d.ci:.1f} ‰, p {_p(d.p_t)}, "
+        f"{d.improved}/{d.n} seeds improved"
+    )
+    return Reading({"mean": d.mean, "p_t": d.p_t, "improved": d.improved, "n": d.n}, text)
+
+
+def _read_ablation(synth: str, label: str) -> Callable[[Evidence], Reading]:
+    """How a switch of the ablation (Table 2 in small) of ``synth`` is read: paired."""
+    folder, preset = ABLATIONS[synth]
+    return partial(_read_paired, folder=folder, preset=preset, label=label, tag=f", {synth}")
+
+
+def _read_theta_am_gain(ev: Evidence) -> Reading:
     t3 = {(r["preset"], r["sampling"]): r for r in table3(ev)}
     gains = [1 - t3[(p, "theta_is")]["am"][0] / t3[(p, "uniform")]["am"][0] for p in TABLE3_PRESETS]
-    add(
-        "theta_is_improves_theta_am",
-        "θ-IS improves θ_AM by 25-55% (Section 5.2, Table 7)",
-        "θ_AM improvement " + ", ".join(f"{100 * g:.0f}%" for g in gains) + " on the two presets",
-        min(gains) >= 0.25,
-    )
-    for synth in ABLATIONS:
+    text = "θ_AM improvement " + ", ".join(f"{100 * g:.0f}%" for g in gains)
+    return Reading({"least": min(gains)}, text + " on the two presets")
+
+
+def _read_step_variance(synth: str) -> Callable[[Evidence], Reading]:
+    """How P-SAGA's cut of the applied step's variance on ``synth`` is read (per seed)."""
+
+    def read(ev: Evidence) -> Reading:
         ratios = [r["ratio"] for r in ev.applied[synth]]
         lower = sum(r > 1.0 for r in ratios)
-        add(
-            "p_saga_lowers_step_variance" + ("" if synth == "chirplet" else "_granular"),
-            "P-SAGA reduces the variance of the optimisation (Section 3.3, Table 2)",
+        text = (
             f"{synth}: the applied step's variance over the path draw after warm-up (steps "
             f"{APPLIED_AFTER_STEP}+), P-SAGA off / on, {_geo_mean(ratios):.2f}x (geometric "
-            f"mean), lower on {lower}/{len(ratios)} seeds",
-            bool(ratios) and lower == len(ratios),
+            f"mean), lower on {lower}/{len(ratios)} seeds"
         )
-    gr = ev.summaries["ablation_granular"]
-    tv_off = _entry(gr, "scrapl_p_adam", "classroom_granular")["total_var"][0]
-    tv_on = _entry(gr, "scrapl_no_theta_is", "classroom_granular")["total_var"][0]
-    add(
-        "total_variation_falls_with_p_saga",
-        "the validation curve's total variation falls with P-SAGA (Table 2, granular: 6.98 → 3.46)",
-        f"granular: {tv_off:.3f} → {tv_on:.3f} (runs that do not converge: the total variation "
-        "measures learning too)",
-        tv_on < tv_off,
+        return Reading({"lower": lower, "n": len(ratios)}, text)
+
+    return read
+
+
+def _read_total_variation(ev: Evidence) -> Reading:
+    off = _row(ev, "ablation_granular", "scrapl_p_adam", "classroom_granular").total_var.mean
+    on = _row(ev, "ablation_granular", "scrapl_no_theta_is", "classroom_granular").total_var.mean
+    text = (
+        f"granular: {off:.3f} → {on:.3f} (runs that do not converge: the total variation "
+        "measures learning too)"
     )
-    return out
+    return Reading({"off": off, "on": on}, text)
+
+
+# ----------------------------------------------------------------------- the verdicts
+def _not_significant(v: Mapping[str, float]) -> bool:
+    return v["p_t"] > 0.05
+
+
+def _lowers_significantly(v: Mapping[str, float]) -> bool:
+    return v["mean"] < 0 and v["p_t"] < 0.05
+
+
+_NOT_SIGNIFICANT = "paired t-test p > 0.05"
+_LOWERS = "mean paired difference < 0 with paired t-test p < 0.05"
+_P_ADAM = (
+    "P-Adam's effect on accuracy is not significant",
+    "Table 6, granular",
+    "−12.3 ± 17 ‰, p = 0.15",
+)
+_P_SAGA = ("P-SAGA lowers the error significantly", "Table 6, granular", "−13.6 ± 5.6 ‰, p < 0.01")
+_STEP_VARIANCE = (
+    "P-SAGA reduces the variance of the optimisation",
+    "Section 3.3, Table 2",
+    "",
+)
+_EVERY_SEED = "the variance is lower with P-SAGA on every seed"
+
+#: the paper's statements this lab can test, in the order notebook 09 shows them: each with
+#: the paper's source and number (Tables 1-3, 6 and 7, Fig. 1-2, Sections 1, 3.3 and 5.2),
+#: how the lab's number is read from the committed results, and the verdict's rule
+CLAIMS: tuple[PaperClaim, ...] = (
+    PaperClaim(
+        "mss_fails_under_shifts",
+        "MSS cannot match the synth under random shifts; SCRAPL can",
+        "Table 1",
+        "MSS 195-370 ‰, SCRAPL 65.7 ‰",
+        _read_mss_vs_scrapl,
+        "MSS's 95% interval of test θ L1 lies above SCRAPL's",
+        lambda v: v["mss"] - v["mss_ci"] > v["scrapl"] + v["scrapl_ci"],
+    ),
+    PaperClaim(
+        "scrapl_step_is_cheap",
+        "a full-JTFS step costs many SCRAPL steps",
+        "Fig. 1",
+        "JTFS 25x MSS's cost, SCRAPL within 2x",
+        _read_step_cost,
+        "a full-JTFS step costs at least 5 SCRAPL steps on the idle machine",
+        lambda v: v["ratio"] >= 5.0,
+    ),
+    PaperClaim(
+        "scrapl_within_2x_of_jtfs",
+        "SCRAPL is within a factor two of the full JTFS in accuracy",
+        "Section 1, Fig. 1",
+        "",
+        _read_accuracy_ratio,
+        "SCRAPL's test θ L1 at most twice the full JTFS's at equal steps",
+        lambda v: v["ratio"] <= 2.0,
+    ),
+    PaperClaim(
+        "scrapl_ahead_at_equal_compute",
+        "per unit of compute SCRAPL learns faster than the full JTFS",
+        "Fig. 2, left",
+        "",
+        _read_equal_compute,
+        "SCRAPL's test θ L1 below the full JTFS's given SCRAPL's compute",
+        lambda v: v["scrapl"] < v["jtfs"],
+    ),
+    PaperClaim(
+        "supervised_is_best",
+        "the supervised P-loss is the most accurate",
+        "Table 1",
+        "20.5 ‰",
+        _read_supervised,
+        "P-loss's test θ L1 below every other method's",
+        lambda v: v["p_loss"] < v["best_other"],
+    ),
+    PaperClaim(
+        "jtfs_learns_theta_am",
+        "the JTFS loss carries θ_AM",
+        "Table 3",
+        "55-124 ‰ with SCRAPL; the full JTFS is better",
+        _read_jtfs_theta_am,
+        "the full JTFS's θ_AM below 100 ‰",
+        lambda v: v["am"] < 100.0,
+    ),
+    PaperClaim(
+        "scrapl_learns_theta_am",
+        "SCRAPL with θ-IS learns θ_AM",
+        "Table 3, AM 2.8-8.4 Hz / FM 2-4 oct/s",
+        "54.9 ‰",
+        _read_scrapl_theta_am,
+        "SCRAPL's θ_AM below 200 ‰ (a constant guess scores 250 ‰)",
+        lambda v: v["am"] < 200.0,
+    ),
+    PaperClaim(
+        "scrapl_converges",
+        "SCRAPL converges below 100 ‰ within its budget",
+        "Table 2",
+        "6014 steps",
+        _read_convergence,
+        "more than half of the runs reach a validation θ L1 below 100 ‰",
+        lambda v: v["conv_rate"] > 0.5,
+    ),
+    PaperClaim(
+        "p_adam_not_significant",
+        *_P_ADAM,
+        _read_ablation("chirplet", "+ P-Adam"),
+        _NOT_SIGNIFICANT,
+        _not_significant,
+    ),
+    PaperClaim(
+        "p_saga_significant",
+        *_P_SAGA,
+        _read_ablation("chirplet", "+ P-SAGA"),
+        _LOWERS,
+        _lowers_significantly,
+    ),
+    PaperClaim(
+        "p_adam_not_significant_granular",
+        *_P_ADAM,
+        _read_ablation("granular", "+ P-Adam"),
+        _NOT_SIGNIFICANT,
+        _not_significant,
+    ),
+    PaperClaim(
+        "p_saga_significant_granular",
+        *_P_SAGA,
+        _read_ablation("granular", "+ P-SAGA"),
+        _LOWERS,
+        _lowers_significantly,
+    ),
+    PaperClaim(
+        "theta_is_helps_classroom",
+        "θ-IS lowers the error on the AM 2.8-8.4 / FM 2-4 chirplet",
+        "Table 3",
+        "",
+        _read_ablation("chirplet", "+ θ-IS"),
+        _LOWERS,
+        _lowers_significantly,
+    ),
+    PaperClaim(
+        "theta_is_not_significant_granular",
+        "on the granular synth θ-IS's effect on accuracy is small and not significant",
+        "Table 6",
+        "−8.13 ± 15 ‰, p = 0.26",
+        _read_ablation("granular", "+ θ-IS"),
+        _NOT_SIGNIFICANT,
+        _not_significant,
+    ),
+    PaperClaim(
+        "theta_is_helps_am1-2_fm0.5-1",
+        "θ-IS lowers the error on the AM 1-2 / FM 0.5-1 chirplet",
+        "Table 3",
+        "124/155 → 78/78 ‰",
+        partial(_read_paired, folder="theta_is", preset="classroom_am1-2_fm0.5-1", label="+ θ-IS"),
+        _LOWERS,
+        _lowers_significantly,
+    ),
+    PaperClaim(
+        "theta_is_improves_theta_am",
+        "θ-IS improves θ_AM by 25-55%",
+        "Section 5.2, Table 7",
+        "",
+        _read_theta_am_gain,
+        "θ-IS's θ_AM gain over uniform sampling at least 25% on both presets",
+        lambda v: v["least"] >= 0.25,
+    ),
+    PaperClaim(
+        "p_saga_lowers_step_variance",
+        *_STEP_VARIANCE,
+        _read_step_variance("chirplet"),
+        _EVERY_SEED,
+        lambda v: v["n"] > 0 and v["lower"] == v["n"],
+    ),
+    PaperClaim(
+        "p_saga_lowers_step_variance_granular",
+        *_STEP_VARIANCE,
+        _read_step_variance("granular"),
+        _EVERY_SEED,
+        lambda v: v["n"] > 0 and v["lower"] == v["n"],
+    ),
+    PaperClaim(
+        "total_variation_falls_with_p_saga",
+        "the validation curve's total variation falls with P-SAGA",
+        "Table 2, granular",
+        "6.98 → 3.46",
+        _read_total_variation,
+        "the total variation with P-SAGA below that without (granular ablation)",
+        lambda v: v["on"] < v["off"],
+    ),
+)
+
+
+def judge(claim: PaperClaim, ev: Evidence) -> Claim:
+    """One claim of :data:`CLAIMS` decided by the lab's number: read it, apply the rule."""
+    reading = claim.read(ev)
+    agrees = bool(claim.agrees(reading.values))
+    return Claim(claim.key, claim.paper, reading.text, agrees, rule=claim.rule)
+
+
+def claims(ev: Evidence, table: Sequence[PaperClaim] = CLAIMS) -> list[Claim]:
+    """The paper's statements this lab can test (:data:`CLAIMS`), each decided by the lab's
+    numbers (:func:`judge`)."""
+    return [judge(c, ev) for c in table]

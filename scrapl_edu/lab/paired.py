@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from scrapl_edu.lab.config import ROWS
+from scrapl_edu.lab.summary import PairedDifference, PairedRows, Summary, SummaryEntry
 
 __all__ = [
     "SWITCHES",
@@ -111,76 +112,83 @@ def one_switch_pairs(rows: Sequence[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def per_seed_values(entry: dict[str, Any], seeds: Sequence[int]) -> dict[str, dict[int, float]]:
+def per_seed_values(entry: SummaryEntry, seeds: Sequence[int]) -> dict[str, dict[int, float]]:
     """Metric -> {seed: value} of one summary entry.
 
-    Summaries written from now on hold ``entry["per_seed"]`` (seeds and every metric);
-    older ones (the results committed before it) hold only ``per_seed_theta_l1``, in the
-    order of ``seeds``, which is usable when every seed finished.
+    Summaries written from now on hold ``entry.per_seed`` (seeds and every metric); older
+    ones (the results committed before it) hold only ``per_seed_theta_l1``, in the order of
+    ``seeds``, which is usable when every seed finished.
     """
-    ps = entry.get("per_seed")
-    if ps:
-        got = [int(s) for s in ps["seeds"]]
-        return {k: dict(zip(got, v)) for k, v in ps.items() if k != "seeds"}
-    vals = entry.get("per_seed_theta_l1") or []
+    ps = entry.per_seed
+    if ps is not None:
+        got = [int(s) for s in ps.seeds]
+        return {k: dict(zip(got, v)) for k, v in ps.metrics.items()}
+    vals = entry.per_seed_theta_l1 or []
     if len(vals) != len(seeds):
         return {}
     return {"theta_l1": dict(zip([int(s) for s in seeds], vals))}
 
 
+def _named_pairs(
+    rows: Sequence[str], pairs: Sequence[tuple[str, str]] | None
+) -> list[tuple[str, str, str]]:
+    """``(a, b, switch)`` for ``pairs`` (``switch`` empty unless they differ by one), or
+    :func:`one_switch_pairs` of ``rows`` when ``pairs`` is None."""
+    if pairs is None:
+        return one_switch_pairs(rows)
+    named = []
+    for a, b in pairs:
+        for r in (a, b):
+            if r not in ROWS:
+                raise ValueError(f"unknown row {r!r} in pairs; choose from {', '.join(ROWS)}")
+        one = [(x, y, s) for x, y, s in one_switch_pairs([a, b]) if (x, y) == (a, b)]
+        named.append((a, b, one[0][2] if one else ""))
+    return named
+
+
 def paired_stats(
-    summary: dict[str, Any], pairs: Sequence[tuple[str, str]] | None = None
-) -> list[dict[str, Any]]:
+    summary: Summary, pairs: Sequence[tuple[str, str]] | None = None
+) -> list[PairedRows]:
     """Paired differences of test θ L1 (and per parameter) for pairs of rows of a comparison.
 
     Args:
         summary: what :func:`scrapl_edu.lab.comparison.aggregate` returns (or its
-            ``summary.json``).
+            ``summary.json``, :meth:`~scrapl_edu.lab.summary.Summary.load`).
         pairs: ``(a, b)`` row names (``b - a`` is reported); default
             :func:`one_switch_pairs` of the summary's rows.
 
     Returns:
-        One dict per (preset, pair) whose rows both finished on at least one common seed:
-        ``preset``, ``a``, ``b``, ``label`` (e.g. ``"+ P-SAGA"``), ``seeds`` (the common
-        ones) and, per metric (``theta_l1`` and ``<param>_l1`` when stored), the output of
-        :func:`paired_difference`.
+        One :class:`~scrapl_edu.lab.summary.PairedRows` per (preset, pair) whose rows both
+        finished on at least one common seed: ``preset``, ``a``, ``b``, ``label`` (e.g.
+        ``"+ P-SAGA"``), ``seeds`` (the common ones) and, per metric (``theta_l1`` and
+        ``<param>_l1`` when stored), the :func:`paired_difference` of it.
     """
-    if pairs is None:
-        named = one_switch_pairs(summary["rows"])
-    else:
-        named = []
-        for a, b in pairs:
-            for r in (a, b):
-                if r not in ROWS:
-                    raise ValueError(f"unknown row {r!r} in pairs; choose from {', '.join(ROWS)}")
-            one = [(x, y, s) for x, y, s in one_switch_pairs([a, b]) if (x, y) == (a, b)]
-            named.append((a, b, one[0][2] if one else ""))
-    by_key = {(e["preset"], e["row"]): e for e in summary["entries"]}
+    named = _named_pairs(summary.rows, pairs)
+    by_key = {(e.preset, e.row): e for e in summary.entries}
     out = []
-    for preset in summary["presets"]:
+    for preset in summary.presets:
         for a, b, switch in named:
             ea, eb = by_key.get((preset, a)), by_key.get((preset, b))
             if ea is None or eb is None:
                 continue
-            va = per_seed_values(ea, summary["seeds"])
-            vb = per_seed_values(eb, summary["seeds"])
+            va = per_seed_values(ea, summary.seeds)
+            vb = per_seed_values(eb, summary.seeds)
             metrics = [m for m in va if m in vb]
             if "theta_l1" not in metrics:
                 continue
             common = sorted(set(va["theta_l1"]) & set(vb["theta_l1"]))
             if not common:
                 continue
-            label = f"+ {SWITCHES[switch]}" if switch else f"{eb['label']} vs {ea['label']}"
-            item: dict[str, Any] = {
-                "preset": preset,
-                "a": a,
-                "b": b,
-                "label": label,
-                "seeds": common,
+            label = f"+ {SWITCHES[switch]}" if switch else f"{eb.label} vs {ea.label}"
+            diffs = {
+                m: PairedDifference.from_dict(
+                    paired_difference([va[m][s] for s in common], [vb[m][s] for s in common])
+                )
+                for m in metrics
             }
-            for m in metrics:
-                item[m] = paired_difference([va[m][s] for s in common], [vb[m][s] for s in common])
-            out.append(item)
+            out.append(
+                PairedRows(preset=preset, a=a, b=b, label=label, seeds=common, metrics=diffs)
+            )
     return out
 
 
@@ -190,27 +198,29 @@ def _p(p: float | None) -> str:
     return f"{p:.2g}" if p >= 0.001 else "< 0.001"
 
 
-def _d(stat: dict[str, Any]) -> str:
-    m, h = stat["mean"], stat["ci"]
+def _d(stat: PairedDifference) -> str:
+    m, h = stat.mean, stat.ci
     return f"{m:+.1f}" if not np.isfinite(h) else f"{m:+.1f} ± {h:.1f}"
 
 
-def paired_markdown(paired: list[dict[str, Any]], param_names: Sequence[str]) -> str:
+def paired_markdown(paired: Sequence[PairedRows], param_names: Sequence[str]) -> str:
     """The paired differences as a markdown table (Table 6 in small), with a caption."""
     if not paired:
         return ""
-    multi = len({p["preset"] for p in paired}) > 1
+    multi = len({p.preset for p in paired}) > 1
     head = ["Change"] + (["Preset"] if multi else []) + ["Δ θ L1 ‰ (95% CI)"]
     head += [f"Δ {n} ‰" for n in param_names]
     head += ["paired t p", "Wilcoxon p", "seeds improved"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for item in paired:
-        th = item["theta_l1"]
-        row = [item["label"]] + ([item["preset"]] if multi else []) + [_d(th)]
-        row += [_d(item[f"{n}_l1"]) if f"{n}_l1" in item else "n/a" for n in param_names]
-        row += [_p(th["p_t"]), _p(th["p_wilcoxon"]), f"{th['improved']}/{th['n']}"]
+        th = item.theta_l1
+        row = [item.label] + ([item.preset] if multi else []) + [_d(th)]
+        row += [
+            _d(item.metrics[f"{n}_l1"]) if f"{n}_l1" in item.metrics else "n/a" for n in param_names
+        ]
+        row += [_p(th.p_t), _p(th.p_wilcoxon), f"{th.improved}/{th.n}"]
         lines.append("| " + " | ".join(row) + " |")
-    n = sorted({item["theta_l1"]["n"] for item in paired})
+    n = sorted({item.theta_l1.n for item in paired})
     lines += [
         "",
         f"Paired over {'/'.join(map(str, n))} seeds (same data, initialisation, batches and "

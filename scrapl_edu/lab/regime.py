@@ -35,6 +35,7 @@ from scrapl_edu.lab.applied import variance_ratio
 from scrapl_edu.lab.comparison import load_summary
 from scrapl_edu.lab.evidence import RESULTS_DIR, Evidence, load_evidence
 from scrapl_edu.lab.paired import paired_stats, per_seed_values
+from scrapl_edu.lab.summary import CI, PairedDifference, Summary, SummaryEntry
 
 __all__ = [
     "PAPER_REGIME_DIR",
@@ -96,40 +97,35 @@ def pi_files(root: str | Path | None = None) -> dict[str, dict[str, float]]:
     return out
 
 
-def _summary(root: Path, name: str) -> dict[str, Any] | None:
+def _summary(root: Path, name: str) -> Summary | None:
     f = root / name / "summary.json"
     return load_summary(f) if f.exists() else None
 
 
-def _entry(summary: dict[str, Any] | None, row: str, preset: str) -> dict[str, Any] | None:
+def _entry(summary: Summary | None, row: str, preset: str) -> SummaryEntry | None:
+    return None if summary is None else summary.entry(row, preset)
+
+
+def _paired(
+    summary: Summary | None, a: str, b: str, metric: str = "theta_l1"
+) -> PairedDifference | None:
     if summary is None:
         return None
-    for e in summary["entries"]:
-        if e["row"] == row and e["preset"] == preset:
-            return e
+    for item in paired_stats(summary, [(a, b)]):
+        if metric in item.metrics:
+            return item.metrics[metric]
     return None
 
 
-def _paired(summary: dict[str, Any] | None, a: str, b: str, metric: str = "theta_l1") -> dict:
-    if summary is None:
-        return {}
-    for item in paired_stats(summary, [(a, b)]):
-        if metric in item:
-            return item[metric]
-    return {}
-
-
-def psaga_cut(summary: dict[str, Any] | None, preset: str, after_step: int) -> list[float]:
+def psaga_cut(summary: Summary | None, preset: str, after_step: int) -> list[float]:
     """P-SAGA's cut of the applied step's variance per seed: ``scrapl_p_adam`` (off) over
     ``scrapl_no_theta_is`` (on), :func:`scrapl_edu.lab.applied.variance_ratio` after
     ``after_step``."""
 
     def by_seed(row: str) -> dict[int, list]:
         e = _entry(summary, row, preset)
-        found = None if e is None else e.get("applied_diag")
-        if not found:
-            return {}
-        return {int(s): d for s, d in zip(found["seeds"], found["per_seed"], strict=True) if d}
+        found = None if e is None else e.applied_diag
+        return {} if found is None else found.by_seed()
 
     off, on = by_seed("scrapl_p_adam"), by_seed("scrapl_no_theta_is")
     return [
@@ -142,23 +138,33 @@ def _geo(values: Sequence[float]) -> float:
     return float(np.exp(np.mean(np.log(values)))) if len(values) else float("nan")
 
 
-def _mean(e: dict[str, Any] | None, key: str) -> float:
-    return float("nan") if e is None else float(e[key][0])
+def _mean(ci: CI | None) -> float:
+    return float("nan") if ci is None else float(ci.mean)
 
 
-def _n(e: dict[str, Any] | None) -> int:
-    return 0 if e is None else int(e["n_seeds"])
+def _am(e: SummaryEntry | None) -> CI | None:
+    """θ_AM's test error of an entry (mean, CI), None without the entry."""
+    return None if e is None else e.param_l1["am_hz"]
+
+
+def _theta(e: SummaryEntry | None) -> CI | None:
+    """Test θ L1 of an entry (mean, CI), None without the entry."""
+    return None if e is None else e.theta_l1
+
+
+def _n(e: SummaryEntry | None) -> int:
+    return 0 if e is None else int(e.n_seeds)
 
 
 def _common_means(
-    summary: dict[str, Any] | None, preset: str, rows: Sequence[str], key: str
+    summary: Summary | None, preset: str, rows: Sequence[str], key: str
 ) -> tuple[dict[str, float], int]:
     """Each row's mean of ``key`` over the seeds that *every* row holds (a ratio of two rows
     must not compare different seeds), and how many seeds that is (NaN, 0 if none)."""
     entries = [_entry(summary, r, preset) for r in rows]
     if summary is None or any(e is None for e in entries):
         return {r: float("nan") for r in rows}, 0
-    vals = [per_seed_values(e, summary["seeds"]).get(key, {}) for e in entries]
+    vals = [per_seed_values(e, summary.seeds).get(key, {}) for e in entries if e is not None]
     common = sorted(set.intersection(*(set(v) for v in vals)))
     if not common:
         return {r: float("nan") for r in rows}, 0
@@ -174,7 +180,7 @@ def _seeds(n: int) -> str:
 def _theta_am_row(ev: Evidence, root: Path) -> RegimeRow:
     cl = _entry(ev.summaries["losses"], "scrapl", "classroom")
     pr = _entry(_summary(root, "chirplet"), "scrapl", "classroom_paper")
-    c_am, p_am = _mean(cl, "am_hz_l1"), _mean(pr, "am_hz_l1")
+    c_am, p_am = _mean(_am(cl)), _mean(_am(pr))
     if pr is None:
         verdict = "not run"
     elif p_am <= PAPER_THETA_AM["uniform"][1]:
@@ -220,8 +226,8 @@ def _psaga_row(ev: Evidence, root: Path) -> RegimeRow:
     )
 
 
-def _hurts(d: dict) -> bool:
-    return bool(d) and d["mean"] > 0 and d["improved"] == 0
+def _hurts(d: PairedDifference | None) -> bool:
+    return d is not None and d.mean > 0 and d.improved == 0
 
 
 def _granular_row(ev: Evidence, root: Path) -> RegimeRow:
@@ -229,7 +235,7 @@ def _granular_row(ev: Evidence, root: Path) -> RegimeRow:
     c = _paired(cl, "scrapl_no_theta_is", "scrapl")
     sq = _paired(_summary(root, "granular_squared"), "scrapl_no_theta_is", "scrapl")
     nm = _paired(_summary(root, "granular_norm"), "scrapl_no_theta_is", "scrapl")
-    if not sq or not nm:
+    if sq is None or nm is None:
         verdict = "not run"
     elif _hurts(sq) and not _hurts(nm):
         verdict = "loss definition"
@@ -240,10 +246,10 @@ def _granular_row(ev: Evidence, root: Path) -> RegimeRow:
     else:
         verdict = "undecided"
 
-    def fmt(d: dict) -> str:
-        if not d:
+    def fmt(d: PairedDifference | None) -> str:
+        if d is None:
             return "not run"
-        return f"{d['mean']:+.0f} ‰ ({d['improved']}/{_seeds(d['n'])} improved)"
+        return f"{d.mean:+.0f} ‰ ({d.improved}/{_seeds(d.n)} improved)"
 
     pis = pi_files(root)
     eff = {k: v["effective"] for k, v in pis.items() if k.startswith("classroom_granular")}
@@ -268,7 +274,7 @@ def _theta_is_chirplet_row(ev: Evidence, root: Path) -> RegimeRow:
     cl = ev.summaries["ablation"]
     cu = _entry(cl, "scrapl_no_theta_is", "classroom")
     ct = _entry(cl, "scrapl", "classroom")
-    c_gain = 1 - _mean(ct, "am_hz_l1") / _mean(cu, "am_hz_l1")
+    c_gain = 1 - _mean(_am(ct)) / _mean(_am(cu))
     am, n_common = _common_means(s, "classroom_paper", ["scrapl_no_theta_is", "scrapl"], "am_hz_l1")
     p_gain = 1 - am["scrapl"] / am["scrapl_no_theta_is"]
     if uni is None or tis is None:
@@ -279,7 +285,7 @@ def _theta_is_chirplet_row(ev: Evidence, root: Path) -> RegimeRow:
         verdict = "agrees"
     else:
         verdict = "method at classroom scale"
-    d_txt = f"Δ θ L1 {d['mean']:+.0f} ‰ ({d['improved']}/{d['n']} improved)" if d else "not run"
+    d_txt = f"Δ θ L1 {d.mean:+.0f} ‰ ({d.improved}/{d.n} improved)" if d is not None else "not run"
     return RegimeRow(
         key="theta_is_theta_am",
         question="θ-IS improves θ_AM over uniform sampling (chirplet, π from seed 0, 16 x 20)",
@@ -293,9 +299,8 @@ def _theta_is_chirplet_row(ev: Evidence, root: Path) -> RegimeRow:
 
 def _mss_row(ev: Evidence, root: Path) -> RegimeRow:
     cl = ev.summaries["losses"]
-    c = _mean(_entry(cl, "scrapl", "classroom"), "theta_l1") / _mean(
-        _entry(cl, "mss", "classroom"), "theta_l1"
-    )
+    sc_cl, mss_cl = _entry(cl, "scrapl", "classroom"), _entry(cl, "mss", "classroom")
+    c = _mean(_theta(sc_cl)) / _mean(_theta(mss_cl))
     s = _summary(root, "chirplet")
     sc, ms = _entry(s, "scrapl", "classroom_paper"), _entry(s, "mss", "classroom_paper")
     rows3 = ["scrapl", "mss", "p_loss"]

@@ -6,6 +6,7 @@ summary).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from scipy.stats import t as student_t
 
 from scrapl_edu.lab import Snapshot, build_jtfs, make_config
 from scrapl_edu.lab.drums import DRUM_ROW_LABELS
+from scrapl_edu.lab.summary import PairedDifference, PairedRows, Summary, SummaryEntry
 from scrapl_edu.viz.common import rolling_variance
 from scrapl_edu.viz.transform import plot_path_grid
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:  # annotations only
 
 def plot_lab_comparison(
     curves: dict[str, tuple[np.ndarray, np.ndarray]],
-    entries: list[dict],
+    entries: Sequence[SummaryEntry],
     title: str = "",
 ) -> Figure:
     """Lab comparison figure (Fig. 1-2 in small): validation curves and cost vs accuracy.
@@ -34,9 +36,10 @@ def plot_lab_comparison(
     Args:
         curves: label -> (steps (E,), values (seeds, E)) of the validation θ L1 in ‰;
             drawn as the mean with a 95% CI band (Fig. 2 right, Fig. 4).
-        entries: the ``summary["entries"]`` of :func:`scrapl_edu.lab.comparison.aggregate`: each
-            with ``label``, ``theta_l1`` and ``ms_per_step`` as (mean, 95% CI half-width);
-            drawn as test θ L1 against ms per step (Fig. 1).
+        entries: the ``entries`` of the :class:`~scrapl_edu.lab.summary.Summary` of
+            :func:`scrapl_edu.lab.comparison.aggregate`: each with ``label``, ``theta_l1``
+            and ``ms_per_step`` as (mean, 95% CI half-width); drawn as test θ L1 against ms
+            per step (Fig. 1).
     """
     import matplotlib.pyplot as plt
 
@@ -54,9 +57,10 @@ def plot_lab_comparison(
     ax1.set_ylabel("validation θ L1 (‰)")
     ax1.set_title("validation curves (mean ± 95% CI)")
     ax1.legend(fontsize=7)
+    multi = len({x.preset for x in entries}) > 1
     for e in entries:
-        (m, h), (c, ch) = e["theta_l1"], e["ms_per_step"]
-        lab = e["label"] + (f" [{e['preset']}]" if len({x["preset"] for x in entries}) > 1 else "")
+        (m, h), (c, ch) = e.theta_l1, e.ms_per_step
+        lab = e.label + (f" [{e.preset}]" if multi else "")
         ax2.errorbar(
             c,
             m,
@@ -80,7 +84,7 @@ def plot_lab_comparison(
 def save_lab_comparison(
     path: str | Path,
     curves: dict[str, tuple[np.ndarray, np.ndarray]],
-    summary: dict[str, Any],
+    summary: Summary,
     title: str = "",
 ) -> None:
     """Write :func:`plot_lab_comparison` of a comparison (``scrapl-edu compare``'s figure.png).
@@ -90,42 +94,55 @@ def save_lab_comparison(
     """
     import matplotlib.pyplot as plt
 
-    fig = plot_lab_comparison(curves, summary["entries"], title=title)
+    fig = plot_lab_comparison(curves, summary.entries, title=title)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def plot_paired(paired: list[dict], title: str = "") -> Figure:
+def _as_paired(item: dict[str, Any]) -> PairedRows:
+    """A dict item of :meth:`scrapl_edu.lab.switch.SwitchComparison.paired` as
+    :class:`~scrapl_edu.lab.summary.PairedRows` (it names no rows ``a`` / ``b``)."""
+    fixed = ("preset", "a", "b", "label", "seeds")
+    return PairedRows(
+        preset=item["preset"],
+        a=item.get("a", ""),
+        b=item.get("b", ""),
+        label=item["label"],
+        seeds=list(item["seeds"]),
+        metrics={k: PairedDifference.from_dict(v) for k, v in item.items() if k not in fixed},
+    )
+
+
+def plot_paired(paired: Sequence[PairedRows | dict[str, Any]], title: str = "") -> Figure:
     """Paired differences of a comparison (the paper's Table 6 in small): one row per change.
 
-    ``paired`` is ``summary["paired"]`` (:func:`scrapl_edu.lab.paired.paired_stats`). Each
-    seed's difference ``b - a`` of test θ L1 is a dot; the bar is the mean with its 95% CI;
-    the label gives the paired t-test's p and the seeds improved. Left of 0: the change
+    ``paired`` is a summary's ``paired`` (:func:`scrapl_edu.lab.paired.paired_stats`), or
+    items of the same shape as dicts (:meth:`scrapl_edu.lab.switch.SwitchComparison.paired`).
+    Each seed's difference ``b - a`` of test θ L1 is a dot; the bar is the mean with its 95%
+    CI; the label gives the paired t-test's p and the seeds improved. Left of 0: the change
     lowers the error.
     """
     import matplotlib.pyplot as plt
 
     if not paired:
         raise ValueError("paired is empty: the comparison has no pair of rows to compare")
-    multi = len({p["preset"] for p in paired}) > 1
-    fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(paired) + 1.6))
-    for i, item in enumerate(paired):
-        st = item["theta_l1"]
-        y = len(paired) - 1 - i
-        ax.plot(st["diff"], np.full(len(st["diff"]), y), "o", color="tab:gray", alpha=0.7)
-        half = st["ci"] if np.isfinite(st["ci"]) else 0.0
-        color = (
-            "tab:green" if st["mean"] + half < 0 else "tab:red" if st["mean"] - half > 0 else "k"
-        )
-        ax.errorbar(st["mean"], y, xerr=half, fmt="D", color=color, capsize=4)
+    items = [p if isinstance(p, PairedRows) else _as_paired(p) for p in paired]
+    multi = len({p.preset for p in items}) > 1
+    fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(items) + 1.6))
+    for i, item in enumerate(items):
+        st = item.theta_l1
+        y = len(items) - 1 - i
+        ax.plot(st.diff, np.full(len(st.diff), y), "o", color="tab:gray", alpha=0.7)
+        half = st.ci if np.isfinite(st.ci) else 0.0
+        color = "tab:green" if st.mean + half < 0 else "tab:red" if st.mean - half > 0 else "k"
+        ax.errorbar(st.mean, y, xerr=half, fmt="D", color=color, capsize=4)
     labels = []
-    for item in paired:
-        st = item["theta_l1"]
-        p = st["p_t"]
-        lab = item["label"] + (f" [{item['preset']}]" if multi else "")
-        p_txt = f"p={p:.2g}" if np.isfinite(p) else "p n/a"
-        labels.append(f"{lab}\n{p_txt}, {st['improved']}/{st['n']} seeds better")
-    ax.set_yticks(range(len(paired)), labels[::-1], fontsize=8)
+    for item in items:
+        st = item.theta_l1
+        lab = item.label + (f" [{item.preset}]" if multi else "")
+        p_txt = f"p={st.p_t:.2g}" if np.isfinite(st.p_t) else "p n/a"
+        labels.append(f"{lab}\n{p_txt}, {st.improved}/{st.n} seeds better")
+    ax.set_yticks(range(len(items)), labels[::-1], fontsize=8)
     ax.axvline(0.0, color="gray", lw=1)
     ax.set_xlabel("Δ test θ L1 (‰), per seed (dots), mean ± 95% CI (diamond)")
     ax.set_title(title or "paired differences (negative = the change helps)")
@@ -183,11 +200,11 @@ def plot_errors_per_parameter(
     return fig
 
 
-def save_paired_figure(path: str | Path, summary: dict[str, Any], title: str = "") -> bool:
-    """Write :func:`plot_paired` of ``summary["paired"]`` to ``path``; False if it has none."""
+def save_paired_figure(path: str | Path, summary: Summary, title: str = "") -> bool:
+    """Write :func:`plot_paired` of ``summary.paired`` to ``path``; False if it has none."""
     import matplotlib.pyplot as plt
 
-    paired = summary.get("paired") or []
+    paired = summary.paired or []
     if not paired:
         return False
     fig = plot_paired(paired, title)
@@ -451,10 +468,10 @@ def plotly_lab_progress(info: Snapshot):
     return fig
 
 
-def plot_drum_errors(summary: dict[str, Any], feature: str = "loudness") -> Figure:
+def plot_drum_errors(summary: Summary, feature: str = "loudness") -> Figure:
     """Transient vs decay error of one drum feature (Tables 8-9): a point per row and preset.
 
-    ``summary`` is a drum comparison's (``compare --table drums``; entries hold ``"drum"``:
+    ``summary`` is a drum comparison's (``compare --table drums``; entries hold ``drum``:
     mean and 95% CI per metric). x = the transient error, y = the decay error, with their CIs;
     circles for the aligned presets (micro), triangles for the shifted ones (meso), one colour
     per row, and a line from a row's micro point to its meso point: how misalignment moves it.
@@ -464,29 +481,30 @@ def plot_drum_errors(summary: dict[str, Any], feature: str = "loudness") -> Figu
     units = {"loudness": "dB", "centroid": "semitones", "flatness": "dB"}
     if feature not in units:
         raise ValueError(f"feature must be one of {', '.join(units)}, got {feature!r}")
-    entries = [e for e in summary.get("entries", []) if "drum" in e]
+    entries = [e for e in summary.entries if e.drum is not None]
     if not entries:
         raise ValueError("summary holds no drum metrics: run `compare --table drums` first")
     tx, dx = f"{feature}_transient", f"{feature}_decay"
-    rows = list(dict.fromkeys(e["row"] for e in entries))
+    rows = list(dict.fromkeys(e.row for e in entries))
     colors = {r: f"C{i}" for i, r in enumerate(rows)}
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
     points: dict[str, list[tuple[float, float]]] = {r: [] for r in rows}
     for e in entries:
-        (x, xe), (y, ye) = e["drum"][tx], e["drum"][dx]
-        meso = "meso" in e["preset"]
+        drum = e.drum or {}
+        (x, xe), (y, ye) = drum[tx], drum[dx]
+        meso = "meso" in e.preset
         ax.errorbar(
             x,
             y,
             xerr=xe if np.isfinite(xe) else None,
             yerr=ye if np.isfinite(ye) else None,
             fmt="^" if meso else "o",
-            color=colors[e["row"]],
+            color=colors[e.row],
             capsize=3,
             ms=8,
-            label=f"{DRUM_ROW_LABELS.get(e['row'], e['row'])} [{'meso' if meso else 'micro'}]",
+            label=f"{DRUM_ROW_LABELS.get(e.row, e.row)} [{'meso' if meso else 'micro'}]",
         )
-        points[e["row"]].append((x, y))
+        points[e.row].append((x, y))
     for r, pts in points.items():
         if len(pts) == 2:
             ax.plot(*zip(*pts), color=colors[r], lw=1, alpha=0.5)
@@ -498,14 +516,14 @@ def plot_drum_errors(summary: dict[str, Any], feature: str = "loudness") -> Figu
     return fig
 
 
-def save_drum_errors(path: str | Path, summary: dict[str, Any]) -> bool:
+def save_drum_errors(path: str | Path, summary: Summary) -> bool:
     """Write :func:`plot_drum_errors` (loudness, centroid, flatness side by side) to ``path``.
 
     Returns False (nothing written) when the summary holds no drum metrics.
     """
     import matplotlib.pyplot as plt
 
-    if not any("drum" in e for e in summary.get("entries", [])):
+    if not any(e.drum is not None for e in summary.entries):
         return False
     for feature in ("loudness", "centroid", "flatness"):
         fig = plot_drum_errors(summary, feature)
