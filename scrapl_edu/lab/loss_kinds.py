@@ -22,6 +22,11 @@ A run's configuration keeps the kind's *name* (``LabConfig.loss``: a string in
 object up here (:func:`loss_kind`). Adding a loss is one new subclass and its entry in
 :data:`LOSS_KINDS`; :data:`LOSSES` (the names) follows.
 
+The *rows* of the comparison tables (``scrapl_edu.lab.config.ROWS``: ``"scrapl"``,
+``"scrapl_no_theta_is"``, ...) are a kind plus SCRAPL's switches; the summaries, the evidence
+and the drum report look rows up by those names, which stay strings: they name a table's
+row, not a kind's behaviour.
+
 The drum presets (Section 4.4) train with the same kinds: a drum run is a preset of another
 synth, not another loss. Where a kind differs on drums it reads ``parts.drums`` (a property of
 the synth) itself: MSS's FFT sizes are meant at 44.1 kHz there (:func:`mss_kwargs`).
