@@ -40,6 +40,7 @@ from scrapl_edu import viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import Results, Snapshot, StepProgress, make_config, run
 from scrapl_edu.lab.listen import reconstructions
+from scrapl_edu.lab.loss_kinds import loss_kind
 from scrapl_edu.lab.switch import RunStatus, SwitchComparison, compare_switch
 from scrapl_edu.presets import preset_names
 from scrapl_edu.sound import players
@@ -309,7 +310,7 @@ def find_results_table(results_dir: str | Path, name: str = "ablation") -> Resul
 
 
 def _tag(config: dict[str, Any]) -> str:
-    if config.get("loss", "scrapl") != "scrapl":
+    if not loss_kind(config.get("loss", "scrapl")).switches_apply:
         return dict((v, k) for k, v in LOSS_CHOICES).get(config["loss"], config["loss"])
     on = [TECHNIQUES[k][0].split(" ")[0] for k in TECHNIQUES if config.get(k)]
     return "SCRAPL + " + " + ".join(on) if on else "SCRAPL (sampling only)"
@@ -539,9 +540,9 @@ class LabDashboard:
         )
 
     def _sync_toggles(self) -> None:
-        scrapl = self.loss.value == "scrapl"
+        switches = loss_kind(self.loss.value).switches_apply
         for box in self.toggles.values():
-            box.disabled = not scrapl
+            box.disabled = not switches
 
     @property
     def config(self) -> dict[str, Any]:
@@ -552,9 +553,9 @@ class LabDashboard:
             "steps": int(self.steps.value),
             "seed": int(self.seed.value),
         }
-        scrapl = self.loss.value == "scrapl"
+        switches = loss_kind(self.loss.value).switches_apply
         for key, box in self.toggles.items():
-            cfg[key] = bool(box.value) and scrapl
+            cfg[key] = bool(box.value) and switches
         return cfg
 
     def _on_progress(self, info: Progress) -> None:

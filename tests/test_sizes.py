@@ -29,8 +29,6 @@ PENDING_OTHER_BRANCHES: frozenset[str] = frozenset(
         "lab/run_args.py::add_run_args",
         "lab/comparison.py::compare",
         "lab/switch.py::compare_switch",
-        "lab/train.py::_train",
-        "lab/evidence.py::claims",
     }
 )
 

@@ -6,6 +6,8 @@ The experiment of Sections 4.2-4.3 of the paper (unsupervised DDSP sound matchin
 * :mod:`~scrapl_edu.lab.config`: what defines a run (:class:`LabConfig`, :func:`make_config`
   from a preset of :mod:`scrapl_edu.presets`) and the rows of Tables 1-3;
 * :mod:`~scrapl_edu.lab.data`: the data set (theta, audio, 60/20/20 split);
+* :mod:`~scrapl_edu.lab.loss_kinds`: one object per loss (P-loss, MSS, JTFS, SCRAPL): what it
+  builds, its side of a step, what it is (:data:`LOSS_KINDS`; ``LabConfig.loss_kind``);
 * :mod:`~scrapl_edu.lab.train`: the parts of a run, its state (the checkpoint), one step of
   Algorithm 1, validation, and :func:`run`;
 * :mod:`~scrapl_edu.lab.results`: :class:`Results`, the live :class:`Snapshot`, Table 2's
@@ -42,6 +44,7 @@ from scrapl_edu.lab.comparison import (
 )
 from scrapl_edu.lab.config import LOSSES, ROW_LABELS, ROWS, TABLES, LabConfig, make_config
 from scrapl_edu.lab.data import make_dataset, split_sizes
+from scrapl_edu.lab.loss_kinds import LOSS_KINDS, LossKind, loss_kind
 from scrapl_edu.lab.paired import one_switch_pairs, paired_difference, paired_stats
 from scrapl_edu.lab.results import (
     RESULTS_JSON,
@@ -60,12 +63,14 @@ __all__ = [
     "CHECKPOINT",
     "GRAD_EMA",
     "LOSSES",
+    "LOSS_KINDS",
     "RESULTS_JSON",
     "ROWS",
     "ROW_LABELS",
     "TABLES",
     "GradEMA",
     "LabConfig",
+    "LossKind",
     "Results",
     "Snapshot",
     "StepProgress",
@@ -78,6 +83,7 @@ __all__ = [
     "convergence_step",
     "excess_variation",
     "load_summary",
+    "loss_kind",
     "make_config",
     "make_dataset",
     "one_switch_pairs",

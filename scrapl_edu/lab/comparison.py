@@ -44,6 +44,7 @@ from scrapl_edu.lab.files import (
     fault_point,
     read_json,
 )
+from scrapl_edu.lab.loss_kinds import loss_kind
 from scrapl_edu.lab.paired import paired_markdown, paired_stats
 from scrapl_edu.lab.results import RESULTS_JSON, Results, config_differences, excess_variation
 from scrapl_edu.lab.run_args import add_run_args, config_from_argv
@@ -93,7 +94,7 @@ def run_args(preset: str, row: str, seed: int) -> list[str]:
     """The ``scrapl-edu run`` arguments of one row (without ``--out`` and extras)."""
     spec = ROWS[row]
     args = ["--preset", preset, "--loss", spec["loss"]]
-    if spec["loss"] == "scrapl":
+    if loss_kind(spec["loss"]).switches_apply:
         for key, flag in (("p_adam", "--no-p-adam"), ("p_saga", "--no-p-saga")):
             if not spec[key]:
                 args.append(flag)
@@ -584,7 +585,7 @@ def table_markdown(summary: Summary, title: str = "") -> str:
         lines += [f"### {title}", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
-        scrapl = e.loss == "scrapl"
+        scrapl = loss_kind(e.loss).switches_apply  # the switch columns apply
         sw = [("✓" if on else "") if scrapl else "" for on in (e.p_adam, e.p_saga, e.theta_is)]
         method = ROW_LABELS[e.row].split(" +")[0].split(" (")[0] if scrapl else e.label
         row = [method, *sw] + ([e.preset] if multi else [])

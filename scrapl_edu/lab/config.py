@@ -19,6 +19,7 @@ from scrapl_edu.drum_metrics import DrumFeatureConfig
 from scrapl_edu.filters import filterbank_params
 from scrapl_edu.jtfs_plan import make_plan
 from scrapl_edu.lab.data import split_sizes
+from scrapl_edu.lab.loss_kinds import LOSSES, LossKind, loss_kind, loss_names_where
 from scrapl_edu.losses import PATH_LOSSES, MSSKind
 from scrapl_edu.presets import (
     PRESETS,
@@ -42,10 +43,8 @@ __all__ = [
     "sampling_overrides",
 ]
 
-#: the losses the lab trains with (Section 4.2)
-LOSSES = ("p_loss", "mss", "jtfs", "scrapl")
-#: the losses built on the JTFS
-JTFS_LOSSES = ("jtfs", "scrapl")
+# LOSSES, the losses the lab trains with (Section 4.2), are the names of the loss kinds of
+# scrapl_edu.lab.loss_kinds (imported above): a run names its kind, LabConfig.loss_kind is it
 
 #: named rows of the comparison tables (Tables 1-3): loss + SCRAPL switches
 ROWS: dict[str, dict[str, Any]] = {
@@ -207,12 +206,17 @@ class LabConfig:
         cfg = self.synth_config()
         return {"shape": cfg.n_samples, "sr": cfg.sr, **self.jtfs}
 
+    @property
+    def loss_kind(self) -> LossKind:
+        """The :class:`~scrapl_edu.lab.loss_kinds.LossKind` named by ``loss`` (a ValueError
+        listing the losses when there is none)."""
+        return loss_kind(self.loss)
+
     def validate(self) -> None:
         """Fail fast with a message in the user's terms (raises ValueError)."""
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        kind = self.loss_kind  # an unknown loss is refused here, by name
         self._check_ranges()
         self._check_split()
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -233,7 +237,7 @@ class LabConfig:
         synth_cfg = self.synth_config()  # the synth checks its own ranges and lengths
         if self.rho not in (None, "log1p"):
             raise ValueError(f"rho must be None or 'log1p', got rho={self.rho!r}")
-        if self.loss in JTFS_LOSSES:
+        if kind.uses_jtfs:
             self._check_resolvable(synth_cfg)
         if getattr(synth_cfg, "kind", "") == "drums":
             self._check_drum_metrics(synth_cfg)
@@ -252,16 +256,17 @@ class LabConfig:
                 f"path_loss must be one of {', '.join(PATH_LOSSES)} (squared: Eq. 3's P·‖Δ_p‖²; "
                 f"norm: the authors' ‖Δ_p‖₂), got path_loss={self.path_loss!r}"
             )
-        if self.jtfs_first_order and self.loss != "jtfs":
+        if self.jtfs_first_order and not self.loss_kind.first_order:
             raise ValueError(
                 "jtfs_first_order adds the first-order coefficients to the full JTFS loss; it "
-                f"needs loss='jtfs', got loss={self.loss!r}"
+                f"needs {loss_names_where(lambda k: k.first_order)}, got loss={self.loss!r}"
             )
         if self.pi_file is None:
             return
-        if self.loss != "scrapl" or not self.theta_is:
+        if not self.loss_kind.theta_is_applies or not self.theta_is:
             raise ValueError(
-                "pi_file replaces theta-IS's π: it needs loss='scrapl' with theta-IS on, got "
+                "pi_file replaces theta-IS's π: it needs "
+                f"{loss_names_where(lambda k: k.theta_is_applies)} with theta-IS on, got "
                 f"loss={self.loss!r}, theta_is={self.theta_is}"
             )
         load_probs(self.pi_file, self.n_paths())  # raises a ValueError naming the file
@@ -365,10 +370,11 @@ class LabConfig:
                     "turn adaptive pi on (sampling='adaptive') or leave the floor unset"
                 )
             return
-        if self.loss != "scrapl" or not self.p_adam:
+        if not self.loss_kind.adaptive_pi_applies or not self.p_adam:
             raise ValueError(
-                "adaptive_pi needs loss='scrapl' with p_adam=True (pi follows P-Adam's per-path "
-                f"gradient norms), got loss={self.loss!r}, p_adam={self.p_adam}"
+                f"adaptive_pi needs {loss_names_where(lambda k: k.adaptive_pi_applies)} with "
+                "p_adam=True (pi follows P-Adam's per-path gradient norms), got "
+                f"loss={self.loss!r}, p_adam={self.p_adam}"
             )
         if self.adaptive_floor is None:
             return

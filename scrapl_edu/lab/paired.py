@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from scrapl_edu.lab.config import ROWS
+from scrapl_edu.lab.loss_kinds import LOSS_KINDS
 from scrapl_edu.lab.summary import PairedDifference, PairedRows, Summary, SummaryEntry
 
 __all__ = [
@@ -104,12 +105,18 @@ def one_switch_pairs(rows: Sequence[str]) -> list[tuple[str, str, str]]:
     for a in rows:
         for b in rows:
             sa, sb = ROWS.get(a, {}), ROWS.get(b, {})
-            if sa.get("loss") != "scrapl" or sb.get("loss") != "scrapl":
+            if not (_has_switches(sa) and _has_switches(sb)):
                 continue
             diff = [k for k in SWITCHES if bool(sa.get(k)) != bool(sb.get(k))]
             if len(diff) == 1 and sb.get(diff[0]):
                 out.append((a, b, diff[0]))
     return out
+
+
+def _has_switches(spec: dict[str, Any]) -> bool:
+    """Whether a row's loss kind has SCRAPL's switches (a row of another kind has none)."""
+    kind = LOSS_KINDS.get(spec.get("loss", ""))
+    return kind is not None and kind.switches_apply
 
 
 def per_seed_values(entry: SummaryEntry, seeds: Sequence[int]) -> dict[str, dict[int, float]]:

@@ -3,6 +3,8 @@
 :func:`build_parts` makes :class:`RunParts` (data, synth, loss, JTFS, on the run's device) and
 a fresh :class:`TrainState` (encoder, optimizer, generators, curves), whose
 :meth:`TrainState.state_dict` is the checkpoint; :func:`predict` reads θ̂ off the encoder.
+The loss module and the optimizer are the run's loss kind's
+(:mod:`scrapl_edu.lab.loss_kinds`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,10 @@ from torch import Tensor, nn
 
 from scrapl_edu.adaptive_pi import AdaptivePi
 from scrapl_edu.jtfs import JTFS
-from scrapl_edu.lab.config import JTFS_LOSSES, LabConfig
+from scrapl_edu.lab.config import LabConfig
 from scrapl_edu.lab.data import make_dataset
-from scrapl_edu.losses import JTFSLoss, SCRAPLLoss, mss_loss
+from scrapl_edu.lab.loss_kinds import LossKind, mss_kwargs, mss_sizes
 from scrapl_edu.models import Encoder, build_frontend
-from scrapl_edu.optim import SCRAPLOptimizer
-from scrapl_edu.sampling import PathSampler
 from scrapl_edu.synths import SynthPreset
 
 __all__ = [
@@ -60,32 +60,6 @@ def build_encoder(config: LabConfig, n_params: int, x_fit: Tensor) -> Encoder:
     return Encoder(n_params, frontend=frontend, channels=config.channels, log1p=False)
 
 
-def mss_sizes(kind: str, n_samples: int, sr: float, ref_sr: float = 8192.0) -> dict[str, Any]:
-    """MSS FFT sizes of the paper's ``ref_sr`` set-up, kept in seconds at the lab's ``sr``.
-
-    ``ref_sr`` is the rate at which the paper's FFT sizes (2048 ... 64) are meant: 8192 Hz for
-    the chirplet and granular tasks, 44.1 kHz for the drums (the largest window, 46 ms, then
-    spans the +-46 ms meso shift, as in Section 4.4).
-
-    The classroom presets keep every duration in seconds (4 s signals, +-0.25 s shifts), so
-    the MSS windows must be too: at 8192 Hz the largest window (2048 samples) lasts 0.25 s,
-    no longer than the random shift. Left in samples at 1024 Hz it would last 2 s, span the
-    whole chirplet wherever it is, and make MSS shift invariant: a different experiment.
-    Sizes are also capped at half the signal (auraloss pads by n_fft / 2).
-    """
-    scale = sr / ref_sr
-    top = n_samples // 2
-
-    def fit(n: int) -> int:
-        return max(16, min(top, int(round(n * scale))))
-
-    if kind == "random":
-        return {"max_fft_size": fit(2048), "min_fft_size": fit(64)}
-    base = [512, 1024, 2048] if kind == "revisited" else [2048, 1024, 512, 256, 128, 64]
-    sizes = sorted({fit(n) for n in base}, reverse=True)
-    return {"fft_sizes": sizes, "hop_sizes": [max(1, n // 4) for n in sizes], "win_lengths": sizes}
-
-
 @dataclass
 class RunParts:
     """What a run builds once and never changes: data, synth, JTFS and the loss's shape."""
@@ -98,8 +72,9 @@ class RunParts:
     probe: Any = None  # the applied-step diagnostic's probe batch, made at its first use
 
     @property
-    def scrapl(self) -> bool:
-        return self.config.loss == "scrapl"
+    def kind(self) -> LossKind:
+        """The run's loss kind (:mod:`scrapl_edu.lab.loss_kinds`): its parts, step, description."""
+        return self.config.loss_kind
 
     @property
     def n_paths(self) -> int:
@@ -111,6 +86,8 @@ class RunParts:
 
     @property
     def drums(self) -> bool:
+        """A drum preset (Section 4.4): a property of the synth, not of the loss kind (a drum
+        run trains with the same kinds; the drum metrics and path tables are the synth's)."""
         return getattr(self.synth_config, "kind", "") == "drums"
 
 
@@ -284,36 +261,6 @@ def set_numpy_rng_state(state: dict[str, Any]) -> None:
     )
 
 
-def _make_loss(parts: RunParts) -> nn.Module | None:
-    cfg = parts.config
-    if cfg.loss == "mss":
-        return mss_loss(cfg.mss_kind, **mss_kwargs(parts))
-    if cfg.loss == "jtfs":
-        return JTFSLoss(
-            parts.jtfs, rho=cfg.rho, path_loss=cfg.path_loss, first_order=cfg.jtfs_first_order
-        )
-    if cfg.loss == "scrapl":
-        sampler = PathSampler(parts.n_paths, seed=cfg.seed + 3, min_prob_frac=cfg.min_prob_frac)
-        return SCRAPLLoss(parts.jtfs, sampler, rho=cfg.rho, path_loss=cfg.path_loss)
-    return None
-
-
-def mss_kwargs(parts: RunParts, kind: str | None = None) -> dict[str, Any]:
-    synth_cfg = parts.synth_config
-    ref_sr = 44100.0 if parts.drums else 8192.0
-    return mss_sizes(kind or parts.config.mss_kind, synth_cfg.n_samples, synth_cfg.sr, ref_sr)
-
-
-def _make_optimizer(parts: RunParts, encoder: nn.Module) -> torch.optim.Optimizer:
-    cfg = parts.config
-    kw = {"lr": cfg.lr, "betas": cfg.betas, "eps": cfg.eps, "weight_decay": cfg.weight_decay}
-    if parts.scrapl:
-        return SCRAPLOptimizer(
-            encoder.parameters(), n_paths=parts.n_paths, p_adam=cfg.p_adam, p_saga=cfg.p_saga, **kw
-        )
-    return torch.optim.AdamW(encoder.parameters(), **kw)
-
-
 def build_parts(
     config: LabConfig, device: torch.device | str = "cpu"
 ) -> tuple[RunParts, TrainState]:
@@ -343,10 +290,11 @@ def build_parts(
         data = {k: v.to(device) if k.startswith(moved) else v for k, v in data.items()}
         synth.to(device)
         encoder.to(device)
-    jtfs = build_jtfs(config) if config.loss in JTFS_LOSSES else None
+    kind = config.loss_kind
+    jtfs = build_jtfs(config) if kind.uses_jtfs else None
     parts = RunParts(config, data, synth_cfg, synth, jtfs)
-    loss_fn = _make_loss(parts)
-    optimizer = _make_optimizer(parts, encoder)
+    loss_fn = kind.make_loss(parts)
+    optimizer = kind.make_optimizer(parts, encoder)
     state = TrainState(
         encoder=encoder,
         optimizer=optimizer,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scrapl_edu.lab.config import LOSSES, SAMPLING_MODES, LabConfig, make_config, sampling_overrides
+from scrapl_edu.lab.loss_kinds import LOSS_KINDS
 from scrapl_edu.losses import PATH_LOSSES
 from scrapl_edu.presets import PRESETS
 
@@ -136,7 +137,9 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
     """The :class:`LabConfig` of parsed run arguments (``fast``: the shrunk preset)."""
     over: dict[str, Any] = {"loss": args.loss, "seed": args.seed}
-    if args.loss == "scrapl":
+    kind = LOSS_KINDS.get(args.loss)  # an unknown loss: refused by LabConfig.validate, by name
+    switches = kind is not None and kind.switches_apply
+    if switches:
         over.update(
             p_adam=not args.no_p_adam, p_saga=not args.no_p_saga, theta_is=not args.no_theta_is
         )
@@ -146,7 +149,7 @@ def config_from_args(args: argparse.Namespace, fast: bool) -> LabConfig:
             over.update(sampling_overrides(args.sampling))
     elif args.sampling is not None:
         raise ValueError(f"--sampling is a SCRAPL setting; --loss {args.loss} samples no path")
-    if args.loss != "scrapl":
+    if not switches:
         over.update(p_adam=False, p_saga=False, theta_is=False)
     for name in (
         "steps",

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scrapl_edu.lab.loss_kinds import loss_kind, loss_names_where
 from scrapl_edu.lab.paired import SWITCHES, paired_difference
 from scrapl_edu.lab.results import RESULTS_JSON, Results
 
@@ -46,8 +47,9 @@ def run_arguments(config: dict[str, Any]) -> list[str]:
     ``config`` holds ``preset``, ``loss``, ``steps`` and the switches ``p_adam``,
     ``p_saga``, ``theta_is`` (as :attr:`scrapl_edu.widgets.LabDashboard.config`).
     """
-    args = ["--preset", str(config["preset"]), "--loss", str(config.get("loss", "scrapl"))]
-    if config.get("loss", "scrapl") == "scrapl":
+    loss = str(config.get("loss", "scrapl"))  # "scrapl": the dashboard's (and LabConfig's) default
+    args = ["--preset", str(config["preset"]), "--loss", loss]
+    if loss_kind(loss).switches_apply:
         for key, flag in (
             ("p_adam", "--no-p-adam"),
             ("p_saga", "--no-p-saga"),
@@ -176,8 +178,11 @@ def compare_switch(
     """
     if switch not in SWITCHES:
         raise ValueError(f"switch must be one of {', '.join(SWITCHES)}; got {switch!r}")
-    if config.get("loss", "scrapl") != "scrapl":
-        raise ValueError(f"a switch of SCRAPL needs loss='scrapl', got loss={config.get('loss')!r}")
+    if not loss_kind(str(config.get("loss", "scrapl"))).switches_apply:
+        raise ValueError(
+            f"a switch of SCRAPL needs {loss_names_where(lambda k: k.switches_apply)}, got "
+            f"loss={config.get('loss')!r}"
+        )
     seeds = [int(s) for s in seeds]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be at least 2 distinct seeds, got {seeds}")

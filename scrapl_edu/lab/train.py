@@ -10,6 +10,9 @@ The experiment of Sections 4.2-4.3 (unsupervised DDSP sound matching, Appendix E
 * ``scrapl``: one random path per step (Algorithm 1) with the P-Adam (Eq. 6-8), P-SAGA
   (Eq. 9) and theta-importance-sampling (Eq. 10-12) switches.
 
+Each is a loss kind (:mod:`scrapl_edu.lab.loss_kinds`): the step asks the run's kind for its
+loss and its optimizer step instead of testing the loss's name.
+
 :func:`build_parts` makes what does not change (data, synth, loss, JTFS); :class:`TrainState`
 holds what does (encoder, optimizer, generators, curves): its :meth:`TrainState.state_dict` is
 the checkpoint. :func:`train_step` is one iteration of Algorithm 1, :func:`run` the outer loop.
@@ -39,7 +42,7 @@ from tqdm.auto import tqdm
 
 from scrapl_edu.jtfs import JTFS
 from scrapl_edu.lab.applied import PROBE_SEED_OFFSET, applied_step_stats, make_probe
-from scrapl_edu.lab.config import JTFS_LOSSES, LabConfig
+from scrapl_edu.lab.config import LabConfig
 from scrapl_edu.lab.data import make_dataset
 from scrapl_edu.lab.device import device_label, resolve_device
 from scrapl_edu.lab.drums import drum_test_metrics, path_grad_sq
@@ -154,35 +157,22 @@ def next_batch(state: TrainState, batch_size: int, n_train: int) -> Tensor:
 def train_step(parts: RunParts, state: TrainState) -> None:
     """One iteration of Algorithm 1 (lines 4-10 for SCRAPL): batch, loss, backward, step.
 
-    SCRAPL's loss draws a path p ~ π (Eq. 10-12's π, or uniform) and computes L_p (Eq. 3);
-    the optimizer is told which path the gradient came from (P-Adam Eq. 6-8, P-SAGA Eq. 9).
-    The other losses take a plain AdamW step.
+    The run's loss kind (:mod:`scrapl_edu.lab.loss_kinds`) gives the loss and takes the
+    optimizer's step: SCRAPL's loss draws a path p ~ π (Eq. 10-12's π, or uniform) and
+    computes L_p (Eq. 3), and its optimizer is told which path the gradient came from (P-Adam
+    Eq. 6-8, P-SAGA Eq. 9); the other losses take a plain AdamW step.
     """
-    cfg = parts.config
+    cfg, kind = parts.config, parts.kind
     t0 = time.perf_counter()
     x_train, th_train = parts.data["x_train"], parts.data["theta_train"]
     idx = next_batch(state, cfg.batch_size, len(x_train))
     x, theta = x_train[idx], th_train[idx]
     theta_hat = state.encoder(x)
-    path = -1
-    if cfg.loss == "p_loss":
-        loss = (theta_hat - theta).abs().mean()
-        scaled = loss
-    else:
-        x_hat = parts.synth(theta_hat, generator=state.shift_gen)
-        loss = state.loss_fn(x_hat, x)
-        scaled = loss * cfg.loss_scale if cfg.loss in JTFS_LOSSES else loss
-        if parts.scrapl:
-            path = int(state.loss_fn.last_path)
+    loss, scaled, path = kind.step_loss(parts, state, x, theta, theta_hat)
     state.optimizer.zero_grad(set_to_none=True)
     scaled.backward()
     grad_var = state.grad_ema.update(state.encoder)
-    if parts.scrapl:
-        state.optimizer.step(path=path)
-        if state.adaptive is not None:
-            state.adaptive.update()
-    else:
-        state.optimizer.step()
+    kind.optimizer_step(state, path)
     state.step += 1
     h = state.history
     h["loss"].append(float(loss.detach()))
@@ -194,7 +184,7 @@ def train_step(parts: RunParts, state: TrainState) -> None:
 def applied_due(config: LabConfig, step: int) -> bool:
     """Whether the applied-step diagnostic runs at the validation of ``step``."""
     return (
-        config.loss == "scrapl"
+        config.loss_kind.applied_diag_applies
         and config.applied_diag
         and (step % config.applied_every == 0 or step == config.steps)
     )
@@ -234,16 +224,12 @@ def validate(parts: RunParts, state: TrainState) -> Snapshot:
         steps=parts.config.steps,
         val_steps=list(state.val_steps),
         val_theta_l1=list(state.val),
-        path_counts=_path_counts(parts, state),
+        path_counts=parts.kind.path_counts(state),
         probs=None if probs is None else list(probs),
         losses=list(h["loss"]),
         grad_var=list(h["grad_var"]),
         applied=[dict(a) for a in state.applied],
     )
-
-
-def _path_counts(parts: RunParts, state: TrainState) -> list[int] | None:
-    return [int(c) for c in state.loss_fn.sampler.counts] if parts.scrapl else None
 
 
 def peak_rss_mb() -> float:
@@ -353,14 +339,14 @@ def finish(parts: RunParts, state: TrainState, wall_s: float, stopped_early: boo
         peak_rss_mb=peak_rss_mb(),
         history=state.history,
         theta_is_probs=state.theta_is_probs,
-        path_counts=_path_counts(parts, state),
+        path_counts=parts.kind.path_counts(state),
         n_paths=parts.n_paths,
         stopped_early=stopped_early,
         applied_diag=[dict(a) for a in state.applied] if state.applied else None,
         applied_s=float(sum(a["seconds"] for a in state.applied)),
         device=device_label(dev),
         peak_device_mb=_peak_device_mb(dev),
-        final_probs=[float(p) for p in state.loss_fn.sampler.probs] if parts.scrapl else None,
+        final_probs=parts.kind.final_probs(state),
         **(_drum_results(parts, state, theta_hat) if parts.drums else {}),
     )
 
@@ -384,6 +370,38 @@ def _use_device(device: torch.device) -> None:
     torch.cuda.reset_peak_memory_stats(device)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+
+
+def set_sampling(parts: RunParts, state: TrainState, out_path: Path | None, progress: bool) -> None:
+    """Before the first step of a fresh run: θ-IS's π (Eq. 10-12), where the kind samples
+    paths and ``theta_is`` is on; read from ``pi_file``, or computed and saved to
+    ``theta_is.npz``. On a drum preset, also the per-path gradient table at the initial
+    encoder (which paths carry which parameter, where θ-IS measured π)."""
+    config = parts.config
+    if not (parts.kind.theta_is_applies and config.theta_is):
+        return
+    if config.pi_file is not None:
+        use_pi_file(parts, state)
+        return
+    res = run_theta_is(parts, state, progress)
+    if out_path is not None:
+        with atomic_open(out_path / "theta_is.npz", "wb") as f:
+            np.savez(f, probs=res.probs.numpy(), C=res.C.numpy())
+    if parts.drums:
+        n = 1 if config.fast else min(DRUM_GRAD_EXAMPLES, config.theta_is_examples)
+        state.path_grad_init = drum_path_grads(parts, state, "train", n)
+
+
+def _resume_state(state: TrainState, checkpoint: dict[str, Any], ckpt_file: Path | None) -> None:
+    """Load ``checkpoint`` into ``state``; one that does not fit is refused by name."""
+    try:
+        state.load_state_dict(checkpoint)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+        raise ValueError(
+            f"checkpoint {ckpt_file} does not fit this run ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); pass --overwrite to start "
+            "afresh"
+        ) from None
 
 
 # ------------------------------------------------------------------ folders, Ctrl-C
@@ -594,12 +612,6 @@ def deferred_interrupt() -> Iterator[threading.Event]:
             signal.signal(s, h)
 
 
-def _switch_tag(config: LabConfig) -> str:
-    switches = (("P-Adam", config.p_adam), ("P-SAGA", config.p_saga), ("θ-IS", config.theta_is))
-    on = [n for n, v in switches if v]
-    return "[" + "+".join(on) + "]" if on else "[sampling]"
-
-
 def _check_hooks(callback: Any, on_step: Any) -> None:
     if callback is not None and not callable(callback):
         raise TypeError(
@@ -753,32 +765,17 @@ def _train(
     parts, state = build_parts(config, dev)
     resumed = plan.action == "resume"
     if resumed:
-        try:
-            state.load_state_dict(plan.checkpoint)
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
-            raise ValueError(
-                f"checkpoint {ckpt_file} does not fit this run ({type(err).__name__}: "
-                f"{str(err).splitlines()[0] if str(err) else ''}); pass --overwrite to start "
-                "afresh"
-            ) from None
-    elif parts.scrapl and config.theta_is and config.pi_file is not None:
-        use_pi_file(parts, state)
-    elif parts.scrapl and config.theta_is:
-        res = run_theta_is(parts, state, progress)
-        if out_path is not None:
-            with atomic_open(out_path / "theta_is.npz", "wb") as f:
-                np.savez(f, probs=res.probs.numpy(), C=res.C.numpy())
-        if parts.drums:  # which paths carry which parameter, where theta-IS measured pi
-            n = 1 if config.fast else min(DRUM_GRAD_EXAMPLES, config.theta_is_examples)
-            state.path_grad_init = drum_path_grads(parts, state, "train", n)
+        _resume_state(state, plan.checkpoint, ckpt_file)
+    else:
+        set_sampling(parts, state, out_path, progress)
 
     if not state.val_steps:
         check_validation()  # the curve starts at step 0
     if not resumed and state.step < config.steps:
         save_checkpoint()  # step 0: theta-IS and the first validation are never redone
     ckpt_every = ckpt_every or config.val_every
-    tag = _switch_tag(config) if parts.scrapl else ""
-    bar = tqdm(total=config.steps, initial=state.step, desc=config.loss + tag, disable=not progress)
+    desc = config.loss + parts.kind.run_tag(config)
+    bar = tqdm(total=config.steps, initial=state.step, desc=desc, disable=not progress)
     stopped_early, in_step = False, False  # in_step: generators advanced, step not counted
     with bar:
         try:
