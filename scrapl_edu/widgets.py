@@ -39,6 +39,7 @@ from markdown_it import MarkdownIt
 from scrapl_edu import viz
 from scrapl_edu.config import fast_mode
 from scrapl_edu.lab import Results, Snapshot, StepProgress, make_config, run
+from scrapl_edu.lab.config import LOSS_LABELS, LOSSES
 from scrapl_edu.lab.listen import reconstructions
 from scrapl_edu.lab.loss_kinds import loss_kind
 from scrapl_edu.lab.switch import RunStatus, SwitchComparison, compare_switch
@@ -61,12 +62,8 @@ TECHNIQUES = {
     "p_saga": ("P-SAGA (Eq. 9)", "scrapl-toggle-p-saga"),
     "theta_is": ("θ-IS (Eq. 10-12)", "scrapl-toggle-theta-is"),
 }
-LOSS_CHOICES = [
-    ("SCRAPL (one path per step)", "scrapl"),
-    ("full JTFS (all paths)", "jtfs"),
-    ("MSS (multi-scale spectral)", "mss"),
-    ("P-loss (supervised)", "p_loss"),
-]
+#: the loss menu: (label, loss) of every loss the lab trains with, SCRAPL first
+LOSS_CHOICES = [(LOSS_LABELS[loss], loss) for loss in reversed(LOSSES)]
 
 #: what a runner reports: a snapshot at each validation, a step count after every step
 Progress = Snapshot | StepProgress

@@ -162,8 +162,14 @@ def _run_folder(tmp: Path) -> Path:
     return lab.run_dir(tmp / "c", "classroom", "p_loss", 0)
 
 
-def _planted(edit: Callable[[dict], None] | None = None, truncate: bool = False):
-    """The finished run planted in compare's folder for seed 0 (optionally changed)."""
+def _planted(
+    edit: Callable[[dict], None] | None = None, truncate: bool = False, results_only: bool = False
+):
+    """The finished run planted in compare's folder for seed 0 (optionally changed).
+
+    ``edit`` changes its configuration: in ``config.json`` and ``results.json`` (a run of
+    another configuration), or in ``results.json`` only (``results_only``: the two disagree).
+    """
 
     def setup(tmp: Path, made: dict) -> None:
         folder = _run_folder(tmp)
@@ -171,16 +177,20 @@ def _planted(edit: Callable[[dict], None] | None = None, truncate: bool = False)
         f = folder / "results.json"
         if edit is not None:
             d = json.loads(f.read_text())
-            edit(d)
+            edit(d["config"])
             f.write_text(json.dumps(d))
+            if not results_only:
+                c = json.loads((folder / "config.json").read_text())
+                edit(c)
+                (folder / "config.json").write_text(json.dumps(c))
         if truncate:
             f.write_text(f.read_text()[:200])
 
     return setup
 
 
-def _set_lr(d: dict) -> None:
-    d["config"]["lr"] = 0.05
+def _set_lr(config: dict) -> None:
+    config["lr"] = 0.05
 
 
 def _reuse_other(tmp: Path, made: dict) -> None:
@@ -307,6 +317,7 @@ CASES = [
     Case("compare-reuse-missing-folder", [*CMP, "--reuse", "{tmp}/nope", "--out", "{tmp}/c"], 2, r"--reuse folder .*/nope does not exist"),
     Case("compare-folder-in-use", [*CMP, "--out", "{tmp}/c"], 2, r"comparison folder .*/c is in use by another run \(pid \d+"),
     Case("compare-run-of-another-config", [*CMP, "--out", "{tmp}/c"], 0, r"rerunning: .* another configuration \(lr: 0\.05 recorded, 0\.001 wanted\)", setup=_planted(_set_lr), check=_rerun),
+    Case("compare-config-and-results-disagree", [*CMP, "--out", "{tmp}/c"], 0, r"rerunning: .*config\.json and results\.json disagree on lr", setup=_planted(_set_lr, results_only=True), check=_rerun),
     Case("compare-truncated-results", [*CMP, "--out", "{tmp}/c"], 0, r"rerunning: .*results\.json is not valid JSON", setup=_planted(truncate=True), check=_rerun),
     Case("compare-reuse-of-another-config", [*CMP, "--reuse", "{tmp}/src", "--out", "{tmp}/c"], 0, r"not reused: .*another configuration \(lr: 0\.05 recorded", setup=_reuse_other, check=_copied_nothing),
     # ---- paired (summary.json)

@@ -20,18 +20,6 @@ MAX_LINES = 100
 MARKER = "Long because:"
 PACKAGE = Path(scrapl_edu.__file__).resolve().parent
 
-#: Functions other branches of issue 17 are shortening at the same time, allowed here until
-#: they merge. Whoever merges those branches empties this set: an entry whose function is no
-#: longer over the limit fails :func:`test_pending_list_is_not_stale`.
-PENDING_OTHER_BRANCHES: frozenset[str] = frozenset(
-    {
-        "lab/cli.py::parser",
-        "lab/run_args.py::add_run_args",
-        "lab/comparison.py::compare",
-        "lab/switch.py::compare_switch",
-    }
-)
-
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -80,11 +68,7 @@ def sizes() -> dict[str, tuple[int, bool]]:
 
 
 def test_no_function_over_the_limit_without_a_reason(sizes) -> None:
-    long = {
-        name: n
-        for name, (n, why) in sizes.items()
-        if n > MAX_LINES and not why and name not in PENDING_OTHER_BRANCHES
-    }
+    long = {name: n for name, (n, why) in sizes.items() if n > MAX_LINES and not why}
     assert not long, (
         f"functions over {MAX_LINES} lines (split them into named steps, or start a line of "
         f"the docstring with {MARKER!r} and the reason): {long}"
@@ -94,11 +78,6 @@ def test_no_function_over_the_limit_without_a_reason(sizes) -> None:
 def test_reasons_are_only_on_long_functions(sizes) -> None:
     marked = {name: n for name, (n, why) in sizes.items() if why and n <= MAX_LINES}
     assert not marked, f"{MARKER!r} on functions within {MAX_LINES} lines: drop it: {marked}"
-
-
-def test_pending_list_is_not_stale(sizes) -> None:
-    done = {name for name in PENDING_OTHER_BRANCHES if sizes.get(name, (0, False))[0] <= MAX_LINES}
-    assert not done, f"remove from PENDING_OTHER_BRANCHES (gone or short now): {sorted(done)}"
 
 
 def test_the_measure_itself() -> None:

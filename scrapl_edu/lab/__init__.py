@@ -21,17 +21,20 @@ The experiment of Sections 4.2-4.3 of the paper (unsupervised DDSP sound matchin
 * :mod:`~scrapl_edu.lab.switch`, :mod:`~scrapl_edu.lab.listen`: the dashboard's compare on
   paired seeds, and a run's reconstructions as sound;
 * :mod:`~scrapl_edu.lab.evidence`: the committed results against the paper (notebook 09);
-* :mod:`~scrapl_edu.lab.run_args`, :mod:`~scrapl_edu.lab.cli`: the command line.
+* :mod:`~scrapl_edu.lab.run_config`: ``config.json``, the configuration a run folder holds;
+* :mod:`~scrapl_edu.lab.run_args`, :mod:`~scrapl_edu.lab.cli`: the command line (one flag per
+  :class:`LabConfig` field, generated).
 
 ``run(make_config("classroom", loss="scrapl"))`` returns :class:`Results` and, given an
-``out`` folder, writes ``results.json`` + CSV files and keeps a checkpoint so that an
-interrupted run resumes. From a shell (also the ``scrapl-edu`` console script)::
+``out`` folder, writes ``config.json`` before its first step, ``results.json`` + CSV files at
+the end, and keeps a checkpoint so that an interrupted run resumes. From a shell (also the
+``scrapl-edu`` console script)::
 
     python -m scrapl_edu.lab run --preset classroom --loss scrapl --seed 0 --out out/run
     python -m scrapl_edu.lab compare --table losses --seeds 0 1 2 --out out/losses --jobs 2
 
-``SCRAPL_EDU_FAST=1`` (read by the command line) shrinks the preset to seconds of compute;
-from Python pass ``make_config(..., fast=True)``.
+``SCRAPL_EDU_FAST=1`` (read by the command line; ``run --fast`` says the same) shrinks the
+preset to seconds of compute; from Python pass ``make_config(..., fast=True)``.
 """
 
 from scrapl_edu.lab.comparison import (

@@ -1,7 +1,10 @@
 """The command line (``python -m scrapl_edu.lab`` and the ``scrapl-edu`` console script).
 
 An entry point: it reads fast mode from the environment (``SCRAPL_EDU_FAST=1``,
-:func:`scrapl_edu.config.fast_mode`) and draws the figures (:mod:`scrapl_edu.viz`)::
+:func:`scrapl_edu.config.fast_mode`; ``run --fast`` / ``--no-fast`` says it on the command
+line instead, as ``compare`` does for each run it starts) and draws the figures
+(:mod:`scrapl_edu.viz`). ``run``'s flags are made from :class:`~scrapl_edu.lab.LabConfig`
+(:mod:`scrapl_edu.lab.run_args`)::
 
     python -m scrapl_edu.lab run --preset classroom --loss scrapl --seed 0 --out out/run
     python -m scrapl_edu.lab compare --table losses --seeds 0 1 2 --out out/losses --jobs 2
@@ -53,7 +56,23 @@ def parser() -> argparse.ArgumentParser:
         "Set SCRAPL_EDU_FAST=1 for a seconds-long smoke run.",
     )
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="train and evaluate one configuration -> DIR/results.json")
+    _add_run_parser(sub)
+    _add_compare_parser(sub)
+    pr = sub.add_parser(
+        "paired", help="paired statistics of finished comparisons from their summary.json"
+    )
+    pr.add_argument("dirs", nargs="+", help="comparison folders (each with summary.json)")
+    pr.add_argument("--pairs", nargs="*", metavar="A:B", help="rows compared, B - A")
+    _add_theta_is_parsers(sub)
+    return ap
+
+
+def _add_run_parser(sub: Any) -> None:
+    """``run``: one flag per configuration field (:mod:`scrapl_edu.lab.run_args`) and the
+    results folder's options."""
+    r = sub.add_parser(
+        "run", help="train and evaluate one configuration -> DIR/config.json, DIR/results.json"
+    )
     add_run_args(r)
     r.add_argument("--out", required=True, help="results folder (refused if it holds results)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
@@ -64,6 +83,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--stop-after", type=int, help="checkpoint and stop after N steps (simulated interruption)"
     )
+
+
+def _add_compare_parser(sub: Any) -> None:
+    """``compare``: rows x seeds, their extra run arguments, reuse, and where they run."""
     c = sub.add_parser("compare", help="rows x seeds -> DIR/table.md (mean ± 95%% CI), figure.png")
     c.add_argument(
         "--preset",
@@ -125,11 +148,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="A:B",
         help="rows compared seed by seed, B - A (default: rows that differ by one switch)",
     )
-    pr = sub.add_parser(
-        "paired", help="paired statistics of finished comparisons from their summary.json"
-    )
-    pr.add_argument("dirs", nargs="+", help="comparison folders (each with summary.json)")
-    pr.add_argument("--pairs", nargs="*", metavar="A:B", help="rows compared, B - A")
+
+
+def _add_theta_is_parsers(sub: Any) -> None:
+    """``theta-is`` (Fig. 6) and ``theta-is-quality`` (π against a long reference)."""
     t = sub.add_parser("theta-is", help="θ-IS path probabilities of chirplet presets (Fig. 6)")
     t.add_argument(
         "--preset",
@@ -158,7 +180,6 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--threads", type=int, help="torch threads")
     q.add_argument("--out", required=True, help="output folder")
     q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    return ap
 
 
 def _figure(

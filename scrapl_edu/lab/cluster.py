@@ -236,7 +236,8 @@ def run_on_dask(
         todo: the runs: the command (``[python, -m, scrapl_edu.lab, run, ...]``; the
             worker's Python replaces the first item) and the run's folder.
         scheduler: a scheduler address (``tcp://HOST:PORT``) or a ``distributed.Client``.
-        env: variables the runs need (threads, fast mode), added to each worker's own.
+        env: variables the runs need (threads), added to each worker's own; fast mode is
+            on each command line (``--fast``).
         out: the comparison's folder (checked to be writable by every worker).
         gpu: ask each task for one unit of the worker resource ``GPU``.
         retries: retries of a run whose process was killed by a signal.

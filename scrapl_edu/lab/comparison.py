@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import math
 import os
 import shutil
@@ -32,13 +33,14 @@ from scipy.stats import t as student_t
 from tqdm.auto import tqdm
 
 from scrapl_edu.lab.cluster import check_scheduler_address, run_on_dask
-from scrapl_edu.lab.config import MAX_SEED, ROW_LABELS, ROWS
+from scrapl_edu.lab.config import MAX_SEED, ROW_LABELS, ROWS, LabConfig
 from scrapl_edu.lab.device import resolve_device
 from scrapl_edu.lab.drums import drum_per_seed, drum_report_markdown
 from scrapl_edu.lab.files import (
     JOURNAL,
     RunLock,
     atomic_copy,
+    atomic_write_json,
     atomic_write_text,
     check_out_folder,
     fault_point,
@@ -47,7 +49,8 @@ from scrapl_edu.lab.files import (
 from scrapl_edu.lab.loss_kinds import loss_kind
 from scrapl_edu.lab.paired import paired_markdown, paired_stats
 from scrapl_edu.lab.results import RESULTS_JSON, Results, config_differences, excess_variation
-from scrapl_edu.lab.run_args import add_run_args, config_from_argv
+from scrapl_edu.lab.run_args import add_run_args, config_from_argv, config_to_argv
+from scrapl_edu.lab.run_config import CONFIG_JSON, recorded_config
 from scrapl_edu.lab.summary import CI, AppliedDiagnostic, PerSeed, Summary, SummaryEntry
 from scrapl_edu.lab.train import CHECKPOINT, DEFAULTS
 from scrapl_edu.presets import PRESETS
@@ -106,16 +109,23 @@ def run_args(preset: str, row: str, seed: int) -> list[str]:
 
 
 #: run options that ``compare`` sets for each run itself: an extra argument may not set them
-#: (``--seed`` or ``--loss`` would make every row or seed the same run; ``--out`` would
-#: send the runs elsewhere)
+#: (``--seed`` or ``--loss`` would make every row or seed the same run, a switch every row
+#: the same row; ``--out`` would send the runs elsewhere; fast mode is the compare's)
 RESERVED_RUN_OPTIONS = (
     "--preset",
     "--loss",
     "--seed",
+    "--p-adam",
     "--no-p-adam",
+    "--p-saga",
     "--no-p-saga",
+    "--theta-is",
     "--no-theta-is",
+    "--adaptive-pi",
+    "--no-adaptive-pi",
     "--sampling",
+    "--fast",
+    "--no-fast",
     "--threads",
     "--device",
     "--out",
@@ -166,12 +176,15 @@ def check_run_argv(argv: Sequence[str], what: str = "extra run arguments") -> li
     return argv
 
 
-def _run_cmd(preset: str, row: str, seed: int, folder: Path, extra: Sequence[str]) -> list[str]:
-    """The run's command: ``--resume --overwrite`` continues a checkpoint of this very
-    configuration and replaces anything else (:func:`scrapl_edu.lab.train.prepare_out`)."""
-    cmd = [sys.executable, "-m", "scrapl_edu.lab", "run", *run_args(preset, row, seed)]
+def _run_cmd(config: LabConfig, folder: Path, device: str) -> list[str]:
+    """The command of one run: every field of ``config`` on its command line
+    (:func:`~scrapl_edu.lab.run_args.config_to_argv`, fast mode included: no environment
+    variable decides it), so the run is the configuration compare checked. ``--resume
+    --overwrite`` continues a checkpoint of this very configuration and replaces anything
+    else (:func:`scrapl_edu.lab.train.prepare_out`)."""
+    cmd = [sys.executable, "-m", "scrapl_edu.lab", "run", *config_to_argv(config)]
     cmd += ["--out", str(folder), "--threads", "1", "--resume", "--overwrite", "--no-progress"]
-    return cmd + list(extra)
+    return cmd + ([] if device == "cpu" else ["--device", str(device)])
 
 
 def _run_one(cmd: list[str], folder: Path, env: dict[str, str]) -> int:
@@ -184,17 +197,22 @@ def _run_one(cmd: list[str], folder: Path, env: dict[str, str]) -> int:
 def run_state(folder: Path, want: dict[str, Any]) -> str | None:
     """None when ``folder`` holds the finished run of configuration ``want``; else why not.
 
-    ``"missing"``, or a sentence: an unreadable ``results.json`` (naming it), or the
-    configuration fields that differ.
+    ``"missing"`` (no ``results.json``: not finished), or a sentence: an unreadable
+    ``results.json`` or ``config.json`` (naming it), the two disagreeing, or the
+    configuration fields that differ. The configuration compared is the folder's
+    ``config.json``; a folder written before ``config.json`` existed (the committed runs under
+    ``data/results/lab/**/runs/``) is judged by ``results.json["config"]`` instead
+    (:func:`scrapl_edu.lab.run_config.recorded_config`), so it stays reusable.
     """
     f = folder / RESULTS_JSON
     if not f.exists():
         return "missing"
     try:
         res = Results.from_dict(read_json(f), source=f)
+        recorded = recorded_config(folder, res.config, RESULTS_JSON)
     except ValueError as err:
         return str(err)
-    diff = config_differences(res.config, want, DEFAULTS)
+    diff = config_differences(recorded, want, DEFAULTS)
     if diff:
         return f"{folder} was run with another configuration ({'; '.join(diff)})"
     return None
@@ -207,7 +225,8 @@ def _copy_reusable(
 
     Each file is copied atomically and ``results.json``, which marks the run finished, last;
     under the run folder's lock. A source that differs is not copied (the fields that differ
-    are printed). Returns whether a run was copied.
+    are printed). A source older than ``config.json`` gets one in the copy (``want``, the
+    configuration it was found equal to). Returns whether a run was copied.
     """
     for other in reuse:
         src = run_dir(other, preset, row, seed)
@@ -218,27 +237,34 @@ def _copy_reusable(
             print(f"not reused: {why}", file=sys.stderr)
             continue
         with RunLock(folder):
-            folder.mkdir(parents=True, exist_ok=True)
-            files = [
-                item
-                for item in sorted(src.iterdir())
-                if item.is_file()
-                and not item.name.startswith(".")
-                and item.name not in (CHECKPOINT, RESULTS_JSON, JOURNAL)
-            ]
-            for item in files:
-                atomic_copy(item, folder / item.name)
-                fault_point("copy")
-            atomic_copy(src / RESULTS_JSON, folder / RESULTS_JSON)
-            fault_point("copy")
-            names = {item.name for item in files}
-            for stale in (CHECKPOINT, "theta_is.npz"):  # of an earlier run in this folder
-                if stale not in names:
-                    (folder / stale).unlink(missing_ok=True)
-            with (folder / JOURNAL).open("a") as log:
-                log.write(f"copied from {src}\n")
+            _copy_run(src, folder, want)
         return True
     return False
+
+
+def _copy_run(src: Path, folder: Path, want: dict[str, Any]) -> None:
+    """The files of the finished run ``src`` into ``folder``, ``results.json`` last."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [
+        item
+        for item in sorted(src.iterdir())
+        if item.is_file()
+        and not item.name.startswith(".")
+        and item.name not in (CHECKPOINT, RESULTS_JSON, JOURNAL)
+    ]
+    for item in files:
+        atomic_copy(item, folder / item.name)
+        fault_point("copy")
+    names = {item.name for item in files}
+    if CONFIG_JSON not in names:  # a run older than config.json: record what it was found to be
+        atomic_write_json(folder / CONFIG_JSON, want)
+    atomic_copy(src / RESULTS_JSON, folder / RESULTS_JSON)
+    fault_point("copy")
+    for stale in (CHECKPOINT, "theta_is.npz"):  # of an earlier run in this folder
+        if stale not in names:
+            (folder / stale).unlink(missing_ok=True)
+    with (folder / JOURNAL).open("a") as log:
+        log.write(f"copied from {src}\n")
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -251,6 +277,85 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     if not out:
         raise ValueError("give at least one seed")
     return out
+
+
+def _check_request(
+    presets: Sequence[str],
+    rows: Sequence[str],
+    pairs: Sequence[tuple[str, str]] | None,
+    reuse: Sequence[str | Path],
+    jobs: int,
+) -> tuple[list[str], list[str]]:
+    """The presets and rows of a compare, each once and known; its pairs, reuse and jobs."""
+    rows = list(dict.fromkeys(rows))
+    for r in rows:
+        if r not in ROWS:
+            raise ValueError(f"unknown row {r!r}; choose from {', '.join(ROWS)}")
+    presets = list(dict.fromkeys(presets))
+    for p in presets:
+        if p not in PRESETS:
+            raise ValueError(f"unknown preset {p!r}; choose one of {sorted(PRESETS)}")
+    for a, b in pairs or ():
+        if a not in rows or b not in rows:
+            raise ValueError(
+                f"--pairs {a}:{b}: both rows must be in this compare ({', '.join(rows)})"
+            )
+    for other in reuse:
+        if not Path(other).is_dir():
+            raise ValueError(f"--reuse folder {other} does not exist (or is not a folder)")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    return presets, rows
+
+
+def _check_row_args(
+    row_args: dict[str, Sequence[str]] | None, rows: Sequence[str]
+) -> dict[str, list[str]]:
+    """``row_args``: each row in this compare, each argument list valid."""
+    checked = {}
+    for r, argv in (row_args or {}).items():
+        if r not in rows:
+            raise ValueError(
+                f"row_args names row {r!r}, which this compare does not run ({', '.join(rows)})"
+            )
+        checked[r] = check_run_argv(argv, f"--row-arg {r}=")
+    return checked
+
+
+def _check_run_folder(folder: Path, out: Path) -> None:
+    """A run folder, and each folder between it and ``out``, is a folder or absent."""
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():
+            where = "" if part == folder else f": {part}"
+            raise ValueError(f"run folder {folder}{where} is a file, not a folder")
+        if part == out:
+            break
+
+
+def _plan_run(
+    out: Path,
+    key: tuple[str, str, int],
+    extra: Sequence[str],
+    reuse: Sequence[str | Path],
+    fast: bool,
+    device: str,
+) -> tuple[list[str], Path] | None:
+    """The command and folder of one ``(preset, row, seed)``, or None when its finished run
+    is there already (or was copied from a ``reuse`` folder)."""
+    preset, row, seed = key
+    folder = run_dir(out, preset, row, seed)
+    _check_run_folder(folder, out)
+    config = config_from_argv(run_args(preset, row, seed) + list(extra), fast=fast)
+    config.validate()  # a bad value fails here, once, not in every run
+    want = asdict(config)
+    why = run_state(folder, want)
+    if why is not None and reuse and _copy_reusable(reuse, preset, row, seed, folder, want):
+        why = None
+    if why is None:
+        return None
+    if why != "missing":
+        print(f"rerunning: {why}", file=sys.stderr)
+    return _run_cmd(config, folder, device), folder
 
 
 def compare(
@@ -274,19 +379,20 @@ def compare(
 
     Each run goes to ``out/runs/<preset>/<row>/seed<N>/``, in its own process with one
     thread, ``jobs`` at a time. A run folder that holds the finished run of the very
-    configuration this compare wants is reused; one of another configuration (the fields
-    that differ are printed) or with an unreadable ``results.json`` is rerun (its old
-    content kept aside until the new run's first checkpoint); an interrupted one is resumed.
-    So ``compare`` can be re-launched after an interruption. Seeds given twice run once.
-    One compare at a time writes into ``out`` (a second gets an error naming the first's
-    pid). Writes ``out/summary.csv``, ``out/summary.json`` and, last, ``out/table.md``
-    (each atomically); these aggregate files are only replaced with ``overwrite``.
-    ``extra_args`` (every run) and ``row_args`` (per row, e.g. ``{"jtfs": ["--steps", "40"]}``)
-    add run-defining arguments (:func:`check_run_argv`). ``reuse`` lists other compare
-    folders whose finished runs of the same (preset, row, seed) are copied instead of
-    recomputed, when their configuration is the one this compare would run (runs are
-    deterministic given their configuration, timings aside). ``fast`` runs the shrunk
-    presets (``SCRAPL_EDU_FAST=1`` in the runs' environment). ``pairs``: rows compared seed
+    configuration this compare wants (its ``config.json``, see :func:`run_state`) is reused;
+    one of another configuration (the fields that differ are printed) or with an unreadable
+    ``results.json`` is rerun (its old content kept aside until the new run's first
+    checkpoint); an interrupted one is resumed. So ``compare`` can be re-launched after an
+    interruption. Seeds given twice run once. One compare at a time writes into ``out`` (a
+    second gets an error naming the first's pid). Writes ``out/summary.csv``,
+    ``out/summary.json`` and, last, ``out/table.md`` (each atomically); these aggregate files
+    are only replaced with ``overwrite``. ``extra_args`` (every run) and ``row_args`` (per
+    row, e.g. ``{"jtfs": ["--steps", "40"]}``) add run-defining arguments
+    (:func:`check_run_argv`). ``reuse`` lists other compare folders whose finished runs of
+    the same (preset, row, seed) are copied instead of recomputed, when their configuration
+    is the one this compare would run (runs are deterministic given their configuration,
+    timings aside). ``fast`` runs the shrunk presets (``--fast`` on each run's command line,
+    which carries the whole configuration: :func:`_run_cmd`). ``pairs``: rows compared seed
     by seed (see :func:`aggregate`).
 
     ``scheduler``: a Dask scheduler address (``tcp://HOST:8786``) or a ``distributed.Client``:
@@ -298,38 +404,14 @@ def compare(
     are kept, and the table is built once every run is in.
     """
     out = Path(out)
-    rows = list(dict.fromkeys(rows))
-    for r in rows:
-        if r not in ROWS:
-            raise ValueError(f"unknown row {r!r}; choose from {', '.join(ROWS)}")
-    presets = list(dict.fromkeys(presets))
-    for p in presets:
-        if p not in PRESETS:
-            raise ValueError(f"unknown preset {p!r}; choose one of {sorted(PRESETS)}")
+    presets, rows = _check_request(presets, rows, pairs, reuse, jobs)
     seeds = _check_seeds(seeds)
-    for a, b in pairs or ():
-        if a not in rows or b not in rows:
-            raise ValueError(
-                f"--pairs {a}:{b}: both rows must be in this compare ({', '.join(rows)})"
-            )
-    for other in reuse:
-        if not Path(other).is_dir():
-            raise ValueError(f"--reuse folder {other} does not exist (or is not a folder)")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     extra_args = check_run_argv(extra_args, "--run-arg")
-    row_args = dict(row_args or {})
-    for r, argv in row_args.items():
-        if r not in rows:
-            raise ValueError(
-                f"row_args names row {r!r}, which this compare does not run ({', '.join(rows)})"
-            )
-        row_args[r] = check_run_argv(argv, f"--row-arg {r}=")
+    row_args = _check_row_args(row_args, rows)
     if scheduler is not None and not hasattr(scheduler, "submit"):
         scheduler = check_scheduler_address(scheduler)  # a malformed address: before any work
     elif scheduler is None:
         resolve_device(device)  # the local runs would each fail without the GPU: say it once
-    device_args = [] if device == "cpu" else ["--device", str(device)]
     check_out_folder(out, "compare --out")
     with RunLock(out, "comparison folder"):
         if (out / "table.md").exists() and not overwrite:
@@ -340,30 +422,12 @@ def compare(
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
         todo = []
-        for preset in presets:
-            for row in rows:
-                for seed in seeds:
-                    folder = run_dir(out, preset, row, seed)
-                    for part in (folder, *folder.parents):
-                        if part.exists() and not part.is_dir():
-                            where = "" if part == folder else f": {part}"
-                            raise ValueError(f"run folder {folder}{where} is a file, not a folder")
-                        if part == out:
-                            break
-                    extra = list(extra_args) + list(row_args.get(row, ())) + device_args
-                    cfg = config_from_argv(run_args(preset, row, seed) + extra, fast=fast)
-                    cfg.validate()  # a bad value fails here, once, not in every run
-                    want = asdict(cfg)
-                    why = run_state(folder, want)
-                    if why is not None and reuse:
-                        if _copy_reusable(reuse, preset, row, seed, folder, want):
-                            why = None
-                    if why is None:
-                        continue
-                    if why != "missing":
-                        print(f"rerunning: {why}", file=sys.stderr)
-                    todo.append((_run_cmd(preset, row, seed, folder, extra), folder))
-        _run_all(todo, out, scheduler, jobs, fast, device)
+        for key in itertools.product(presets, rows, seeds):
+            extra = extra_args + row_args.get(key[1], [])
+            job = _plan_run(out, key, extra, reuse, fast, device)
+            if job is not None:
+                todo.append(job)
+        _run_all(todo, out, scheduler, jobs, device)
         return aggregate(out, presets, rows, seeds, title=title, pairs=pairs)
 
 
@@ -372,17 +436,19 @@ def _run_all(
     out: Path,
     scheduler: Any,
     jobs: int,
-    fast: bool,
     device: str,
 ) -> None:
-    """Run ``todo`` on the local pool or the Dask cluster; a RuntimeError lists failures."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env["SCRAPL_EDU_FAST"] = "1" if fast else "0"
+    """Run ``todo`` on the local pool or the Dask cluster; a RuntimeError lists failures.
+
+    Each command carries its whole configuration, fast mode included; the environment only
+    adds one thread per run.
+    """
+    threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, **threads}
     failures = []
     if scheduler is not None:  # every run a task of a Dask cluster, nothing for the local pool
-        forwarded = {k: env[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "SCRAPL_EDU_FAST")}
         gpu = str(device).startswith("cuda")
-        failures, todo = run_on_dask(todo, scheduler, forwarded, out, gpu=gpu), []
+        failures, todo = run_on_dask(todo, scheduler, threads, out, gpu=gpu), []
     # threads only wait: each run is a separate process with one thread of its own
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(_run_one, cmd, folder, env): folder for cmd, folder in todo}

@@ -10,8 +10,10 @@ switch: :data:`SAMPLING_MODES`).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -34,6 +36,7 @@ from scrapl_edu.theta_is import load_probs
 
 __all__ = [
     "LOSSES",
+    "LOSS_LABELS",
     "ROWS",
     "ROW_LABELS",
     "SAMPLING_MODES",
@@ -41,10 +44,13 @@ __all__ = [
     "LabConfig",
     "make_config",
     "sampling_overrides",
+    "setting",
 ]
 
 # LOSSES, the losses the lab trains with (Section 4.2), are the names of the loss kinds of
 # scrapl_edu.lab.loss_kinds (imported above): a run names its kind, LabConfig.loss_kind is it
+#: each loss's menu entry (the dashboard's menu and ``--help`` read it), from its kind
+LOSS_LABELS: dict[str, str] = {n: loss_kind(n).menu or loss_kind(n).label for n in LOSSES}
 
 #: named rows of the comparison tables (Tables 1-3): loss + SCRAPL switches
 ROWS: dict[str, dict[str, Any]] = {
@@ -99,95 +105,180 @@ def sampling_overrides(mode: str) -> dict[str, bool]:
     return {"theta_is": mode == "theta_is", "adaptive_pi": mode == "adaptive"}
 
 
+def setting(default: Any, doc: str, **cli: Any) -> Any:
+    """A :class:`LabConfig` field with its description, the one place it is written.
+
+    ``doc`` becomes the field's entry in the class docstring's Attributes section and its
+    ``--help`` line on the command line (:mod:`scrapl_edu.lab.run_args`); ``cli`` holds
+    command-line hints for the flag generator: ``flag`` (its name, when not ``--field-name``),
+    ``metavar``, ``choices`` (values argparse itself refuses), ``bare`` (a dict field: a
+    token without ``=`` sets this key, as in ``--frontend cqt``) and ``cli_default`` (what
+    ``--help`` says a flag left out gives, when not the preset's value).
+    """
+    meta = {"doc": doc, **cli}
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _with_field_docs(cls: type) -> type:
+    """Append an Attributes section built from the fields' ``doc`` to ``cls.__doc__``.
+
+    So ``help(LabConfig)`` and the API pages list every field, from the same text as
+    ``scrapl-edu run --help``: a field is described once, where it is declared.
+    """
+    lines = ["", "Attributes:"]
+    for f in dataclasses.fields(cls):
+        lines += textwrap.wrap(
+            f"{f.name}: {f.metadata['doc']}",
+            width=92,
+            initial_indent="    ",
+            subsequent_indent="        ",
+        )
+    cls.__doc__ = inspect.cleandoc(cls.__doc__ or "") + "\n" + "\n".join(lines) + "\n"
+    return cls
+
+
+@_with_field_docs
 @dataclass
 class LabConfig:
-    """Everything that defines one training run (saved in ``results.json["config"]``).
+    """Everything that defines one training run (``config.json`` of its folder).
 
     Build it with :func:`make_config`, which fills the sizes, ``jtfs`` and ``frontend`` from
-    the preset (the numeric defaults below are the ``classroom`` preset's).
-
-    Attributes:
-        preset: a name of :data:`scrapl_edu.presets.PRESETS`.
-        loss: ``p_loss``, ``mss``, ``jtfs`` or ``scrapl``.
-        p_adam, p_saga, theta_is: SCRAPL's switches (Algorithm 1; Eq. 6-8, 9, 10-12).
-        seed: seeds the data set, the encoder, the batch order, the synth's random shifts
-            and the path sampler.
-        steps: optimizer steps K.
-        batch_size: examples per step.
-        lr, betas, eps, weight_decay: AdamW / SCRAPL optimizer settings (Table 11).
-        n_examples: data-set size, split ``split`` into train / validation / test (60/20/20).
-        val_every: validation (theta L1 on the validation set) every this many steps.
-        mss_kind: which MSS loss (:func:`scrapl_edu.losses.mss_loss`).
-        loss_scale: multiplies the JTFS/SCRAPL loss before backward (the reference's
-            ``grad_mult``): identity-rho JTFS gradients are ~1e-10, below Adam's eps.
-        theta_is_examples, theta_is_iters: theta-IS batch size N_IS and power iterations.
-        min_prob_frac: floor of the path distribution (every path >= f / P).
-        applied_diag: SCRAPL: measure the applied step at validations
-            (:mod:`scrapl_edu.lab.applied`: its variance over the path draw, its cosine
-            with the full-JTFS gradient); it does not change the training.
-        applied_probe: examples of the diagnostic's fixed probe batch (None: ``batch_size``,
-            so that it measures the estimator the optimizer sees, not a smaller probe).
-        applied_every: the diagnostic runs at the validations whose step is a multiple of
-            this (and at the last one); each costs P backward passes of one path.
-        rho: the pointwise map of the JTFS coefficients, None or ``"log1p"`` (Table 12).
-        adaptive_pi: SCRAPL: update pi every ``adaptive_every`` steps from P-Adam's per-path
-            gradient norms (:class:`scrapl_edu.adaptive_pi.AdaptivePi`; needs ``p_adam``).
-        adaptive_floor: the least probability of a path under adaptive pi, in (0, 1/P]
-            (None: 1 / (2P)).
-        adaptive_every: steps between two updates of the adaptive pi (also its warm-up).
-        synth: overrides of the preset's synth configuration (e.g. ``{"am_hz": (2, 4)}``).
-        jtfs, frontend: JTFS keyword arguments and encoder front end (the preset's, overridden).
-        channels: encoder conv channels.
-        data_seed: seed of the data set (None: ``seed``).
-        max_wall_s: stop training after this many seconds (None: run all steps).
-        fast: the preset was shrunk for fast mode (:func:`scrapl_edu.presets.shrink`).
-        path_loss: the per-path loss of the JTFS losses: ``"squared"`` (Eq. 3's P·‖Δ_p‖², the
-            default) or ``"norm"`` (the authors' code's ‖Δ_p‖₂; :mod:`scrapl_edu.losses`).
-            theta-IS measures its π on the same path loss.
-        jtfs_first_order: the full JTFS loss also compares the averaged first order S1 (the
-            authors' full-JTFS baseline; ``loss="jtfs"`` only).
-        pi_file: SCRAPL with theta-IS: read π from this file (``.npz`` with a ``probs``
-            array of length P, e.g. a run's ``theta_is.npz``) instead of computing it, as the
-            authors compute π once at seed 0's initialisation and reuse it for every seed.
+    the preset (the numeric defaults below are the ``classroom`` preset's). Each field's
+    description is written once, in its :func:`setting`; the Attributes section below and
+    the command line's ``--help`` are made from it, and the command line has one flag per
+    field (:func:`scrapl_edu.lab.run_args.add_run_args`).
     """
 
-    preset: str = "classroom"
-    loss: str = "scrapl"
-    p_adam: bool = True
-    p_saga: bool = True
-    theta_is: bool = True
-    seed: int = 0
-    steps: int = 400
-    batch_size: int = 8
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
-    weight_decay: float = 0.01
-    n_examples: int = 640
-    split: tuple[float, float, float] = (0.6, 0.2, 0.2)
-    val_every: int = 25
-    mss_kind: str = "log_linear"
-    loss_scale: float = 1e8
-    theta_is_examples: int = 2
-    theta_is_iters: int = 2
-    min_prob_frac: float = 0.0
-    applied_diag: bool = True
-    applied_probe: int | None = None
-    applied_every: int = 100
-    rho: str | None = None
-    adaptive_pi: bool = False
-    adaptive_floor: float | None = None
-    adaptive_every: int = 10
-    synth: dict[str, Any] = field(default_factory=dict)
-    jtfs: dict[str, Any] = field(default_factory=dict)
-    frontend: dict[str, Any] = field(default_factory=dict)
-    channels: tuple[int, ...] = (16, 32, 32, 32)
-    data_seed: int | None = None
-    max_wall_s: float | None = None
-    fast: bool = False
-    path_loss: str = "squared"
-    jtfs_first_order: bool = False
-    pi_file: str | None = None
+    preset: str = setting(
+        "classroom",
+        "a lab preset (:data:`scrapl_edu.presets.PRESETS`), whose synth, JTFS, front end, "
+        f"sizes and options are the run's defaults: {', '.join(PRESETS)}",
+        cli_default="classroom",
+    )
+    loss: str = setting(
+        "scrapl",
+        "the training loss (Section 4.2): "
+        + "; ".join(f"``{k}``, {v}" for k, v in LOSS_LABELS.items()),
+    )
+    p_adam: bool = setting(
+        True, "SCRAPL: P-Adam, Adam's moments kept per path (Eq. 6-8); off: moments shared"
+    )
+    p_saga: bool = setting(
+        True, "SCRAPL: P-SAGA, each step corrected by the paths' stored gradients (Eq. 9)"
+    )
+    theta_is: bool = setting(
+        True,
+        "SCRAPL: θ-importance sampling, π measured once before training (Eq. 10-12); off: "
+        "uniform paths (Prop. 3.1)",
+    )
+    seed: int = setting(
+        0,
+        "seeds the data set, the encoder, the batch order, the synth's random shifts and the "
+        "path sampler",
+    )
+    steps: int = setting(400, "optimizer steps K")
+    batch_size: int = setting(8, "examples per step")
+    lr: float = setting(1e-3, "learning rate of AdamW / the SCRAPL optimizer (Table 11)")
+    betas: tuple[float, float] = setting((0.9, 0.999), "Adam's β1, β2", metavar=("BETA1", "BETA2"))
+    eps: float = setting(1e-8, "Adam's ε")
+    weight_decay: float = setting(0.01, "AdamW's decoupled weight decay (Table 11)")
+    n_examples: int = setting(
+        640, "data-set size, divided by ``split`` into train / validation / test"
+    )
+    split: tuple[float, float, float] = setting(
+        (0.6, 0.2, 0.2),
+        "fractions of the data set for training, validation and test",
+        metavar=("TRAIN", "VAL", "TEST"),
+    )
+    val_every: int = setting(25, "validation (θ L1 on the validation set) every this many steps")
+    mss_kind: str = setting(
+        "log_linear",
+        f"which MSS loss (:func:`scrapl_edu.losses.mss_loss`): {', '.join(get_args(MSSKind))}",
+    )
+    loss_scale: float = setting(
+        1e8,
+        "multiplies the JTFS/SCRAPL loss before backward (the reference's ``grad_mult``): "
+        "identity-rho JTFS gradients are ~1e-10, below Adam's eps",
+    )
+    theta_is_examples: int = setting(2, "θ-IS: training signals N_IS it measures π on")
+    theta_is_iters: int = setting(2, "θ-IS: power iterations")
+    min_prob_frac: float = setting(
+        0.0, "floor of the path distribution: every path has probability >= f / P"
+    )
+    applied_diag: bool = setting(
+        True,
+        "SCRAPL: measure the applied step at validations (:mod:`scrapl_edu.lab.applied`: its "
+        "variance over the path draw, its cosine with the full-JTFS gradient); it does not "
+        "change the training",
+    )
+    applied_probe: int | None = setting(
+        None,
+        "examples of the applied-step diagnostic's fixed probe batch (None: ``batch_size``, "
+        "so that it measures the estimator the optimizer sees, not a smaller probe)",
+    )
+    applied_every: int = setting(
+        100,
+        "the applied-step diagnostic runs at the validations whose step is a multiple of "
+        "this (and at the last one); each costs P backward passes of one path",
+    )
+    rho: str | None = setting(
+        None, "the pointwise map of the JTFS coefficients: None (identity) or ``log1p`` (Table 12)"
+    )
+    adaptive_pi: bool = setting(
+        False,
+        "SCRAPL: update π every ``adaptive_every`` steps from P-Adam's per-path gradient "
+        "norms (:class:`scrapl_edu.adaptive_pi.AdaptivePi`; needs ``p_adam``)",
+    )
+    adaptive_floor: float | None = setting(
+        None, "the least probability of a path under adaptive π, in (0, 1/P] (None: 1 / (2P))"
+    )
+    adaptive_every: int = setting(
+        10, "steps between two updates of the adaptive π (also its warm-up)"
+    )
+    synth: dict[str, Any] = setting(
+        {}, "overrides of the preset's synth configuration (e.g. ``am_hz=(2, 4)``)"
+    )
+    jtfs: dict[str, Any] = setting(
+        {}, "keyword arguments of the JTFS, merged into the preset's (e.g. ``J=10 Q1=4``)"
+    )
+    frontend: dict[str, Any] = setting(
+        {},
+        "the encoder's front end, merged into the preset's; ``kind=cqt`` (or just ``cqt``) "
+        "starts from the paper's log1p CQT (:func:`scrapl_edu.presets.frontend_spec`)",
+        bare="kind",
+    )
+    channels: tuple[int, ...] = setting((16, 32, 32, 32), "the encoder's conv channels")
+    data_seed: int | None = setting(None, "seed of the data set (None: ``seed``)")
+    max_wall_s: float | None = setting(
+        None, "stop training after this many seconds (None: run all steps)"
+    )
+    fast: bool = setting(
+        False,
+        "fast mode: the preset shrunk to seconds of compute (:func:`scrapl_edu.presets.shrink`)",
+        cli_default="off, or on where the environment has ``SCRAPL_EDU_FAST=1``",
+    )
+    path_loss: str = setting(
+        "squared",
+        "the per-path loss of the JTFS losses: ``squared`` (Eq. 3's P·‖Δ_p‖², the default) or "
+        "``norm`` (the authors' code's ‖Δ_p‖₂; :mod:`scrapl_edu.losses`); theta-IS measures "
+        "its π on the same path loss",
+        choices=PATH_LOSSES,
+    )
+    jtfs_first_order: bool = setting(
+        False,
+        "the full JTFS loss also compares the averaged first order S1 (the authors' full-JTFS "
+        "baseline; ``loss='jtfs'`` only)",
+    )
+    pi_file: str | None = setting(
+        None,
+        "SCRAPL with theta-IS: read π from this file (``.npz`` with a ``probs`` array of "
+        "length P, e.g. a run's ``theta_is.npz``) instead of computing it, as the authors "
+        "compute π once at seed 0's initialisation and reuse it for every seed",
+        flag="--pi",
+        metavar="FILE",
+    )
 
     def base_preset(self) -> Preset:
         """The registry preset this run starts from (shrunk when ``fast``)."""

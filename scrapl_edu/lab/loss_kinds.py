@@ -189,6 +189,8 @@ class LossKind:
         name: the loss's name in a configuration (``LabConfig.loss``, ``--loss``).
         label: its row name in the paper's tables (Table 1).
         role: what it is in the comparison of Table 1, in a line.
+        menu: its entry in a menu (the dashboard's, ``--help``'s): the label and a hint
+            (empty: the label).
         supervised: it is trained on θ itself (no synth in the loss), not on the audio.
         uses_jtfs: it is built on the JTFS (the run builds one; ``loss_scale`` applies).
         samples_paths: it draws one JTFS path per step from a distribution π (Algorithm 1).
@@ -198,6 +200,7 @@ class LossKind:
     name: str
     label: str
     role: str
+    menu: str = ""
 
     supervised: ClassVar[bool] = False
     uses_jtfs: ClassVar[bool] = False
@@ -389,10 +392,30 @@ def _adam_kwargs(config: KindConfig) -> dict[str, Any]:
 LOSS_KINDS: dict[str, LossKind] = {
     k.name: k
     for k in (
-        PLossKind("p_loss", "P-loss", "supervised L1 on θ: the upper bound (Section 3.4)"),
-        MSSKind("mss", "MSS", "multi-scale spectral loss: the baseline (Section 4.2)"),
-        JTFSKind("jtfs", "JTFS", "full JTFS loss: all P paths every step (Eq. 3)"),
-        SCRAPLKind("scrapl", "SCRAPL", "one random JTFS path per step (Algorithm 1)"),
+        PLossKind(
+            "p_loss",
+            "P-loss",
+            "supervised L1 on θ: the upper bound (Section 3.4)",
+            "P-loss (supervised)",
+        ),
+        MSSKind(
+            "mss",
+            "MSS",
+            "multi-scale spectral loss: the baseline (Section 4.2)",
+            "MSS (multi-scale spectral)",
+        ),
+        JTFSKind(
+            "jtfs",
+            "JTFS",
+            "full JTFS loss: all P paths every step (Eq. 3)",
+            "full JTFS (all paths)",
+        ),
+        SCRAPLKind(
+            "scrapl",
+            "SCRAPL",
+            "one random JTFS path per step (Algorithm 1)",
+            "SCRAPL (one path per step)",
+        ),
     )
 }
 #: the losses the lab trains with (Section 4.2): the names of :data:`LOSS_KINDS`

@@ -145,6 +145,91 @@ def _progress(status: RunStatus, total: int) -> None:
             return
 
 
+def _check_request(
+    config: dict[str, Any], switch: str, seeds: Sequence[int], jobs: int
+) -> list[int]:
+    """A SCRAPL configuration, a switch of it, two or more distinct seeds: the seeds."""
+    if switch not in SWITCHES:
+        raise ValueError(f"switch must be one of {', '.join(SWITCHES)}; got {switch!r}")
+    if not loss_kind(str(config.get("loss", "scrapl"))).switches_apply:
+        raise ValueError(
+            f"a switch of SCRAPL needs {loss_names_where(lambda k: k.switches_apply)}, got "
+            f"loss={config.get('loss')!r}"
+        )
+    seeds = [int(s) for s in seeds]
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be at least 2 distinct seeds, got {seeds}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    return seeds
+
+
+class _Runner:
+    """The processes of a :func:`compare_switch`: started, polled and killed from one thread.
+
+    ``arms`` maps ``"off"`` / ``"on"`` to the configuration of each arm; every run's command
+    carries fast mode (``--fast`` / ``--no-fast``), so no environment variable decides it.
+    """
+
+    def __init__(
+        self, runs: list[RunStatus], arms: dict[str, dict[str, Any]], fast: bool, steps: int
+    ) -> None:
+        self.runs, self.arms, self.fast, self.steps = runs, arms, fast, steps
+        self.procs: dict[int, subprocess.Popen] = {}
+        self.env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+    def start_waiting(self, jobs: int) -> None:
+        """Start waiting runs while fewer than ``jobs`` run."""
+        for i, st in enumerate(self.runs):
+            if st.state == "waiting" and len(self.procs) < jobs:
+                st.folder.mkdir(parents=True, exist_ok=True)
+                cmd = [sys.executable, "-m", "scrapl_edu.lab", "run"]
+                cmd += run_arguments(self.arms[st.arm]) + ["--seed", str(st.seed)]
+                cmd += ["--fast" if self.fast else "--no-fast"]
+                cmd += ["--out", str(st.folder), "--overwrite", "--threads", "1"]
+                with open(st.folder / "log.txt", "wb") as log:
+                    self.procs[i] = subprocess.Popen(
+                        cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env
+                    )
+                st.state, st.started, st.steps = "running", time.monotonic(), self.steps
+
+    def poll(self, limit: float) -> None:
+        """Read each running run's progress; mark it done, failed or timed out (killed)."""
+        for i, proc in list(self.procs.items()):
+            st = self.runs[i]
+            _progress(st, self.steps)
+            code = proc.poll()
+            if code is None and time.monotonic() - st.started > limit:
+                proc.kill()
+                proc.wait()
+                st.state = "timeout"
+                del self.procs[i]
+            elif code is not None:
+                ok = code == 0 and (st.folder / RESULTS_JSON).exists()
+                st.state = "done" if ok else "failed"
+                if ok:
+                    st.step = self.steps
+                del self.procs[i]
+
+    def raise_failures(self, limit: float) -> None:
+        """A RuntimeError naming every run that failed or timed out, and its log."""
+        bad = [s for s in self.runs if s.state in ("failed", "timeout")]
+        if bad:
+            why = "; ".join(
+                f"{s.arm} seed {s.seed}: {s.state}"
+                + (f" after {limit:.0f} s" if s.state == "timeout" else "")
+                + f" (log: {s.folder / 'log.txt'})"
+                for s in bad
+            )
+            raise RuntimeError(f"compare_switch: {why}")
+
+    def kill_all(self) -> None:
+        """Leave no run behind (an error or Ctrl-C)."""
+        for proc in self.procs.values():
+            proc.kill()
+            proc.wait()
+
+
 def compare_switch(
     config: dict[str, Any],
     switch: str,
@@ -164,7 +249,7 @@ def compare_switch(
         switch: ``"p_adam"``, ``"p_saga"`` or ``"theta_is"``.
         seeds: the paired seeds (at least 2 for an interval).
         jobs: runs at a time, one thread each.
-        fast: the shrunk presets (``SCRAPL_EDU_FAST=1`` in the runs' environment).
+        fast: the shrunk presets (``--fast`` on each run's command line).
         out: where the runs go (``<out>/<off|on>/seed<N>``); default a temporary folder,
             removed afterwards.
         timeout_s: wall-clock limit of one run (default 60 s + 3 s per step); a run past it
@@ -176,72 +261,24 @@ def compare_switch(
     Returns:
         the :class:`SwitchComparison` (each seed's pair; :meth:`SwitchComparison.paired`).
     """
-    if switch not in SWITCHES:
-        raise ValueError(f"switch must be one of {', '.join(SWITCHES)}; got {switch!r}")
-    if not loss_kind(str(config.get("loss", "scrapl"))).switches_apply:
-        raise ValueError(
-            f"a switch of SCRAPL needs {loss_names_where(lambda k: k.switches_apply)}, got "
-            f"loss={config.get('loss')!r}"
-        )
-    seeds = [int(s) for s in seeds]
-    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be at least 2 distinct seeds, got {seeds}")
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    seeds = _check_request(config, switch, seeds, jobs)
     steps = int(config["steps"])
     limit = 60.0 + 3.0 * steps if timeout_s is None else float(timeout_s)
     tmp = tempfile.TemporaryDirectory(prefix="scrapl-compare-") if out is None else None
     root = Path(tmp.name if tmp is not None else out)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env["SCRAPL_EDU_FAST"] = "1" if fast else "0"
-    arms = {
-        "off": {**config, switch: False},
-        "on": {**config, switch: True},
-    }
+    arms = {"off": {**config, switch: False}, "on": {**config, switch: True}}
     runs = [
         RunStatus(arm, seed, root / arm / f"seed{seed}") for seed in seeds for arm in ("off", "on")
     ]
-    procs: dict[int, subprocess.Popen] = {}
+    runner = _Runner(runs, arms, fast, steps)
     t0 = time.monotonic()
     try:
         while True:
-            for i, st in enumerate(runs):  # start waiting runs while slots are free
-                if st.state == "waiting" and len(procs) < jobs:
-                    st.folder.mkdir(parents=True, exist_ok=True)
-                    cmd = [sys.executable, "-m", "scrapl_edu.lab", "run"]
-                    cmd += run_arguments(arms[st.arm]) + ["--seed", str(st.seed)]
-                    cmd += ["--out", str(st.folder), "--overwrite", "--threads", "1"]
-                    with open(st.folder / "log.txt", "wb") as log:
-                        procs[i] = subprocess.Popen(
-                            cmd, stdout=log, stderr=subprocess.STDOUT, env=env
-                        )
-                    st.state, st.started, st.steps = "running", time.monotonic(), steps
-            for i, proc in list(procs.items()):
-                st = runs[i]
-                _progress(st, steps)
-                code = proc.poll()
-                if code is None and time.monotonic() - st.started > limit:
-                    proc.kill()
-                    proc.wait()
-                    st.state = "timeout"
-                    del procs[i]
-                elif code is not None:
-                    ok = code == 0 and (st.folder / RESULTS_JSON).exists()
-                    st.state = "done" if ok else "failed"
-                    if ok:
-                        st.step = steps
-                    del procs[i]
+            runner.start_waiting(jobs)
+            runner.poll(limit)
             if on_progress is not None:
                 on_progress(runs)
-            bad = [s for s in runs if s.state in ("failed", "timeout")]
-            if bad:
-                why = "; ".join(
-                    f"{s.arm} seed {s.seed}: {s.state}"
-                    + (f" after {limit:.0f} s" if s.state == "timeout" else "")
-                    + f" (log: {s.folder / 'log.txt'})"
-                    for s in bad
-                )
-                raise RuntimeError(f"compare_switch: {why}")
+            runner.raise_failures(limit)
             if all(s.state == "done" for s in runs):
                 break
             time.sleep(poll_s)
@@ -249,9 +286,7 @@ def compare_switch(
             arm: [Results.load(s.folder) for s in runs if s.arm == arm] for arm in ("off", "on")
         }
     finally:
-        for proc in procs.values():  # an error or Ctrl-C: leave no run behind
-            proc.kill()
-            proc.wait()
+        runner.kill_all()
         if tmp is not None:
             tmp.cleanup()
     return SwitchComparison(

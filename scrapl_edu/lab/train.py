@@ -79,6 +79,7 @@ from scrapl_edu.lab.results import (
     convergence_step,
     total_variation,
 )
+from scrapl_edu.lab.run_config import CONFIG_JSON, recorded_config, write_config
 from scrapl_edu.losses import mss_loss, path_distance
 from scrapl_edu.theta_is import ThetaISResult, load_probs, theta_importance_sampling
 
@@ -495,7 +496,7 @@ def prepare_out(
     ================================  ==========  ============  ==============  =================
     ``out`` holds                      (neither)   ``resume``    ``overwrite``   both
     ================================  ==========  ============  ==============  =================
-    nothing (or only ``log.txt``)      train       train         train           train
+    nothing but ``log.txt`` [2]        train       train         train           train
     a checkpoint of this config        refused     continue      replace         continue
     a checkpoint of another config     refused     refused [1]   replace         replace
     an unreadable checkpoint           refused     refused [1]   replace         replace
@@ -504,10 +505,14 @@ def prepare_out(
     other files                        refused     train there   replace         replace
     ================================  ==========  ============  ==============  =================
 
-    [1] naming the fields that differ, or what is wrong with the file. "Replace" moves the
-    old folder aside (:func:`~scrapl_edu.lab.files.move_aside`); it is put back if the new
-    run fails before its first checkpoint, and deleted once that exists. A replacement that
-    a kill interrupted is finished or undone first (:func:`~scrapl_edu.lab.files.recover_aside`).
+    [1] naming the fields that differ, or what is wrong with the file. [2] and
+    ``config.json``: a run that failed before its first save left nothing to keep. "This
+    config" is judged by the folder's ``config.json`` (:mod:`scrapl_edu.lab.run_config`; the
+    checkpoint's or ``results.json``'s copy in folders older than it, which must agree).
+    "Replace" moves the old folder aside (:func:`~scrapl_edu.lab.files.move_aside`); it is
+    put back if the new run fails before its first checkpoint, and deleted once that exists.
+    A replacement that a kill interrupted is finished or undone first
+    (:func:`~scrapl_edu.lab.files.recover_aside`).
     """
     plan = OutPlan()
     if out is None:
@@ -518,7 +523,7 @@ def prepare_out(
             f"an interrupted --overwrite of {out} was undone (its old content is back)"
         )
     _remove_stale_temps(out)
-    content = [e for e in out.iterdir() if e.name != JOURNAL]
+    content = [e for e in out.iterdir() if e.name not in (JOURNAL, CONFIG_JSON)]
     if not content:
         return plan
     results, ckpt = out / RESULTS_JSON, out / CHECKPOINT
@@ -528,12 +533,13 @@ def prepare_out(
     if resume and not done and ckpt.exists():
         try:
             ck = load_checkpoint(ckpt)
-        except ValueError:
+            recorded = recorded_config(out, ck["config"], CHECKPOINT)  # config.json first
+        except ValueError as err:
             if not overwrite:
                 raise
-            why = "holds an unreadable checkpoint"
+            why = f"holds an unreadable checkpoint ({err})"
         else:
-            diff = [] if want is None else config_differences(ck["config"], want, DEFAULTS)
+            diff = [] if want is None else config_differences(recorded, want, DEFAULTS)
             if not diff:
                 plan.action, plan.checkpoint = "resume", ck
                 plan.notes.append(f"resuming from {ckpt}")
@@ -547,6 +553,7 @@ def prepare_out(
     elif resume and done and overwrite and want is not None:
         try:
             recorded = Results.from_dict(read_json(results), source=results).config
+            recorded = recorded_config(out, recorded, RESULTS_JSON)  # config.json first
             diff = config_differences(recorded, want, DEFAULTS)
         except ValueError as err:
             diff, why = ["unreadable"], f"holds an unreadable {RESULTS_JSON} ({err})"
@@ -652,8 +659,9 @@ def run(
 
     Args:
         config: the run (see :func:`~scrapl_edu.lab.config.make_config`); validated first.
-        out: results folder (None: nothing written, no checkpoint). One run at a time writes
-            into it (:class:`~scrapl_edu.lab.files.RunLock`: a second gets a
+        out: results folder (None: nothing written, no checkpoint); its ``config.json``
+            is written before the first step (:mod:`scrapl_edu.lab.run_config`). One run at a
+            time writes into it (:class:`~scrapl_edu.lab.files.RunLock`: a second gets a
             :class:`~scrapl_edu.lab.files.RunFolderBusyError` naming the holder's pid); every
             file is written atomically.
         overwrite: replace a finished or non-empty ``out`` (the old content is moved aside,
@@ -707,6 +715,7 @@ def run(
         if plan.action == "keep":
             return Results.load(out_path)
         try:
+            write_config(out_path, config)  # before any step: what compare and --resume read
             return _train(config, out_path, plan, dev, interrupt, *hooks)
         except BaseException:
             if plan.replaced and not _has_saved(out_path):
