@@ -302,6 +302,9 @@ REGIME_VERDICTS = {
     "scrapl_beats_mss": "agrees",
     "p_saga_cut": "classroom budget",
     "theta_is_granular": "loss definition",
+    "theta_is_am12": "not run",
+    "jtfs_equal_compute": "not run",
+    "batch32": "not run",
 }
 assert verdicts == REGIME_VERDICTS, f"the paper-regime story changed: {verdicts}"
 by_key = {r.key: r for r in rows}

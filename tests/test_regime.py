@@ -197,3 +197,73 @@ def test_ratios_compare_the_seeds_both_rows_hold(tmp_path, ev) -> None:
     assert rows["theta_is_theta_am"].values["paper_regime"] == pytest.approx(0.5)
     assert rows["scrapl_beats_mss"].values["paper_regime"] == pytest.approx(0.2)
     assert "1 seed:" in rows["scrapl_beats_mss"].paper_regime
+
+
+@pytest.mark.parametrize(
+    ("uniform_am", "theta_is_am", "verdict"),
+    [(120.0, 80.0, "classroom budget"), (120.0, 115.0, "method at classroom scale")],
+)
+def test_table3_am12_verdict_follows_its_rule(
+    tmp_path, ev, uniform_am, theta_is_am, verdict
+) -> None:
+    preset = "classroom_am1-2_fm0.5-1_paper"
+    _write(
+        tmp_path,
+        "am1-2_fm0.5-1",
+        preset,
+        [
+            _entry(preset, "scrapl_no_theta_is", [150.0] * 3, am=uniform_am),
+            _entry(preset, "scrapl", [140.0] * 3, am=theta_is_am),
+        ],
+    )
+    row = _rows(tmp_path, ev)["theta_is_am12"]
+    # the classroom's Table 3 on this configuration: θ-IS gains nothing (-1 %, 5 seeds)
+    assert row.values["classroom"] < 0.25
+    assert row.values["paper_regime"] == pytest.approx(1 - theta_is_am / uniform_am)
+    assert row.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("jtfs", "verdict"), [(100.0, "agrees"), (50.0, "method at classroom scale")]
+)
+def test_jtfs_equal_compute_verdict_follows_its_rule(tmp_path, ev, jtfs, verdict) -> None:
+    _write(tmp_path, "chirplet", "classroom_paper", [_entry("classroom_paper", "scrapl", [60.0])])
+    _write(
+        tmp_path,
+        "chirplet_jtfs_equal_compute",
+        "classroom_paper",
+        [_entry("classroom_paper", "jtfs", [jtfs])],
+    )
+    row = _rows(tmp_path, ev)["jtfs_equal_compute"]
+    assert row.values["classroom"] < 1  # committed: SCRAPL ahead of the 40-step JTFS
+    assert row.values["paper_regime"] == pytest.approx(60.0 / jtfs)
+    assert row.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("am32", "uni32", "verdict"),
+    [
+        (90.0, 110.0, "batch does not change the reading"),  # gain 18 %, θ_AM in range
+        (60.0, 120.0, "batch changes the reading"),  # gain 50 %: θ-IS now helps
+        (200.0, 210.0, "batch changes the reading"),  # θ_AM out of the paper's range
+    ],
+)
+def test_batch32_verdict_follows_its_rule(tmp_path, ev, am32, uni32, verdict) -> None:
+    p = "classroom_paper"
+    _write(
+        tmp_path,
+        "chirplet",
+        p,
+        [_entry(p, "scrapl", [60.0], am=88.0), _entry(p, "scrapl_no_theta_is", [70.0], am=113.0)],
+    )
+    row = _rows(tmp_path, ev)["batch32"]
+    assert row.verdict == "not run"
+    _write(
+        tmp_path,
+        "chirplet_batch32",
+        p,
+        [_entry(p, "scrapl", [60.0], am=am32), _entry(p, "scrapl_no_theta_is", [70.0], am=uni32)],
+    )
+    row = _rows(tmp_path, ev)["batch32"]
+    assert row.values["batch32"] == pytest.approx((am32, 1 - am32 / uni32))
+    assert row.verdict == verdict

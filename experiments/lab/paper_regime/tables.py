@@ -1,6 +1,6 @@
 """The paper-regime tables from the finished runs committed in data/results/lab/paper_regime.
 
-The queues (``data/results/lab/paper_regime/queue_{a,b}.sh``, commands (21)) run seed by
+The queues (``data/results/lab/paper_regime/queue_{a,b,c,d}.sh``, commands (21)) run seed by
 seed and a session can end between two runs; each finished run's ``results.json`` is
 committed. This script rebuilds every comparison's ``table.md`` / ``summary.json`` from the
 runs that exist (no training: :func:`scrapl_edu.lab.comparison.aggregate` skips a run that
@@ -40,6 +40,16 @@ TABLES = {
         "classroom_granular_paper",
         ["scrapl_no_theta_is", "scrapl"],
         "classroom granular, paper regime, the authors' norm path loss",
+    ),
+    "am1-2_fm0.5-1": (
+        "classroom_am1-2_fm0.5-1_paper",
+        ["scrapl_no_theta_is", "scrapl"],
+        "Table 3 in small: classroom am1-2_fm0.5-1, paper regime, uniform vs theta-IS",
+    ),
+    "chirplet_batch32": (
+        "classroom_paper",
+        ["scrapl", "scrapl_no_theta_is"],
+        "batch-32 control: classroom chirplet, paper regime, batch 32",
     ),
 }
 SEEDS = [0, 1, 2]
