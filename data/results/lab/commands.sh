@@ -183,6 +183,9 @@ $PY -m scrapl_edu.lab run --loss p_loss --steps 100 $T --out $V2/timing/p_loss_1
 #      (finished runs are reused) and adds the seeds that are missing.
 bash data/results/lab/paper_regime/queue_a.sh   # chirplet: SCRAPL, uniform, P-Adam only, MSS, P-loss; JTFS at SCRAPL's compute
 bash data/results/lab/paper_regime/queue_b.sh   # granular: uniform vs theta-IS, squared and norm path loss
+#      Then, on the same two threads (session of 2026-12-07, second half of issue 18):
+bash data/results/lab/paper_regime/queue_c.sh   # after A: am1-2_fm0.5-1's π (16 x 20, seed 0), then its theta-IS row, seeds 0-2
+bash data/results/lab/paper_regime/queue_d.sh   # after B: the batch-32 control (seed 0), then am1-2_fm0.5-1's uniform row
 #      The classroom regime's P-SAGA cut with the batch-sized probe (also the tail of queue A;
 #      run early as a third job):
 $PY -m scrapl_edu.lab compare --rows scrapl_p_adam,scrapl_no_theta_is --preset classroom \
