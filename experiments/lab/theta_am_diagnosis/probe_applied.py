@@ -68,7 +68,7 @@ def main(argv: list[str]) -> None:
         p_adam=cfg.p_adam,
         p_saga=cfg.p_saga,
     )
-    if cfg.loss == "scrapl":
+    if cfg.loss_kind.samples_paths:
         opt.load_state_dict(ck["optimizer"])
     for g in opt.param_groups:
         g["weight_decay"] = 0.0
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> None:
         m2 = (pi_[:, None] * G * G).sum(0)
         res[f"model_shared_adam_{nm}"] = metrics(mu / m2.sqrt().clamp_min(1e-30))
         res[f"model_p_adam_{nm}"] = metrics((pi_[:, None] * torch.sign(G)).sum(0))
-    variants = {"own": {}} if cfg.loss == "scrapl" else {}
+    variants = {"own": {}} if cfg.loss_kind.samples_paths else {}
     if cfg.p_saga:
         variants["no_saga_term"] = {"p_saga": False}
     for name, ovr in variants.items():
