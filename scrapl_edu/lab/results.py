@@ -35,7 +35,9 @@ __all__ = [
     "config_differences",
     "convergence_step",
     "excess_variation",
+    "fits_type",
     "total_variation",
+    "type_name",
 ]
 
 #: convergence threshold on the validation theta L1 (Table 2 caption: "< 100 per mille")
@@ -212,9 +214,9 @@ class Results:
             raise ValueError(f"{where} is not a run's results: it lacks {', '.join(missing)}")
         hints = typing.get_type_hints(cls)
         for name, value in d.items():
-            if not _fits(value, hints[name]):
+            if not fits_type(value, hints[name]):
                 raise ValueError(
-                    f"{where}: {name} should be {_type_name(hints[name])}, got {value!r:.80}"
+                    f"{where}: {name} should be {type_name(hints[name])}, got {value!r:.80}"
                 )
         return cls(**d)
 
@@ -317,19 +319,20 @@ def _nan(v: Any) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _type_name(tp: Any) -> str:
+def type_name(tp: Any) -> str:
+    """A field's type as an error message names it (``float``, ``list[int]``)."""
     if typing.get_origin(tp) is None and hasattr(tp, "__name__"):
         return tp.__name__
     return str(tp).replace("typing.", "")
 
 
-def _fits(value: Any, tp: Any) -> bool:
+def fits_type(value: Any, tp: Any) -> bool:
     """Whether a JSON value fits a field's type (``float`` takes ints; bools are not numbers)."""
     if tp is Any:
         return True
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, a) for a in typing.get_args(tp))
+        return any(fits_type(value, a) for a in typing.get_args(tp))
     if tp is type(None):
         return value is None
     if tp is float:
@@ -340,10 +343,10 @@ def _fits(value: Any, tp: Any) -> bool:
         return isinstance(value, tp)
     if origin is list:
         (item,) = typing.get_args(tp) or (Any,)
-        return isinstance(value, list) and all(_fits(v, item) for v in value)
+        return isinstance(value, list) and all(fits_type(v, item) for v in value)
     if origin is dict:
         key, item = typing.get_args(tp) or (Any, Any)
         return isinstance(value, dict) and all(
-            _fits(k, key) and _fits(v, item) for k, v in value.items()
+            fits_type(k, key) and fits_type(v, item) for k, v in value.items()
         )
     return True

@@ -38,7 +38,7 @@ from typing import Any, ClassVar, NamedTuple, Self
 
 from scrapl_edu.lab.config import ROWS
 from scrapl_edu.lab.files import atomic_write_text, read_json
-from scrapl_edu.lab.results import _fits, _type_name
+from scrapl_edu.lab.results import fits_type, type_name
 
 __all__ = [
     "CI",
@@ -88,7 +88,7 @@ def _value(value: Any, tp: Any, src: str, path: str) -> Any:
         if len(inner) == 1:
             return _value(value, inner[0], src, path)
     if tp is CI:
-        if not (isinstance(value, list) and len(value) == 2 and _fits(value, list[float])):
+        if not (isinstance(value, list) and len(value) == 2 and fits_type(value, list[float])):
             raise _wrong(src, path, "[mean, 95% half-width]", value)
         return CI(*value)
     if isinstance(tp, type) and issubclass(tp, _Record):
@@ -96,13 +96,13 @@ def _value(value: Any, tp: Any, src: str, path: str) -> Any:
     if origin is list:
         (item,) = typing.get_args(tp)
         if not isinstance(value, list):
-            raise _wrong(src, path, f"a list of {_type_name(item)}", value)
+            raise _wrong(src, path, f"a list of {type_name(item)}", value)
         return [_value(v, item, src, f"{path}[{i}]") for i, v in enumerate(value)]
     if origin is dict and isinstance(value, dict):
         _, item = typing.get_args(tp)
         return {k: _value(v, item, src, f"{path}.{k}") for k, v in value.items()}
-    if not _fits(value, tp):
-        raise _wrong(src, path, _type_name(tp), value)
+    if not fits_type(value, tp):
+        raise _wrong(src, path, type_name(tp), value)
     return value
 
 
