@@ -185,7 +185,9 @@ bash data/results/lab/paper_regime/queue_a.sh   # chirplet: SCRAPL, uniform, P-A
 bash data/results/lab/paper_regime/queue_b.sh   # granular: uniform vs theta-IS, squared and norm path loss
 #      Then, on the same two threads (session of 2026-12-07, second half of issue 18):
 bash data/results/lab/paper_regime/queue_c.sh   # after A: am1-2_fm0.5-1's π (16 x 20, seed 0), then its theta-IS row, seeds 0-2
-bash data/results/lab/paper_regime/queue_d.sh   # after B: the batch-32 control (seed 0), then am1-2_fm0.5-1's uniform row
+bash data/results/lab/paper_regime/queue_d.sh   # after B: the batch-32 control (seed 0)
+bash data/results/lab/paper_regime/queue_e.sh   # after C: am1-2_fm0.5-1's uniform row, then the first-order full JTFS at SCRAPL's compute
+bash data/results/lab/paper_regime/queue_f.sh   # after D: seeds 3-4 of SCRAPL with and without theta-IS (the close row)
 #      The classroom regime's P-SAGA cut with the batch-sized probe (also the tail of queue A;
 #      run early as a third job):
 $PY -m scrapl_edu.lab compare --rows scrapl_p_adam,scrapl_no_theta_is --preset classroom \
