@@ -1,17 +1,24 @@
 """The paper-regime tables from the finished runs committed in data/results/lab/paper_regime.
 
-The queues (``data/results/lab/paper_regime/queue_{a,b,c,d}.sh``, commands (21)) run seed by
+The queues (``data/results/lab/paper_regime/queue_{a,...,f}.sh``, commands (21)) run seed by
 seed and a session can end between two runs; each finished run's ``results.json`` is
 committed. This script rebuilds every comparison's ``table.md`` / ``summary.json`` from the
 runs that exist (no training: :func:`scrapl_edu.lab.comparison.aggregate` skips a run that
-is not there, and the title says how many seeds each row has)::
+is not there, and the title says how many seeds each row has), and redraws its
+``figure.png`` (the validation curves of every committed seed) and ``paired.png``::
 
     python -m experiments.lab.paper_regime.tables
 """
 
 from __future__ import annotations
 
-from scrapl_edu.lab.comparison import aggregate
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from scrapl_edu import viz
+from scrapl_edu.lab.comparison import aggregate, validation_curves
 from scrapl_edu.lab.regime import PAPER_REGIME_DIR
 
 #: folder -> (preset, rows, title)
@@ -78,8 +85,27 @@ def main() -> None:
         }
         seeds_txt = "; ".join(f"{r}: seeds {v or 'none'}" for r, v in found.items())
         seeds = sorted({s for held in found.values() for s in held})  # the seeds that exist
-        aggregate(out, [preset], rows, seeds, title=f"{title} ({seeds_txt})")
+        summary = aggregate(out, [preset], rows, seeds, title=f"{title} ({seeds_txt})")
+        curves = validation_curves(out, [preset], rows, seeds)
+        _atomic(
+            out / "figure.png",
+            lambda f, c=curves, s=summary, t=title: viz.save_lab_comparison(f, c, s, t),
+        )
+        _atomic(out / "paired.png", lambda f, s=summary, t=title: viz.save_paired_figure(f, s, t))
         print(f"{folder}: {seeds_txt}")
+
+
+def _atomic(path: Path, draw: Callable[[Path], object]) -> None:
+    """Draw into a temporary file beside ``path``, then move it in place (a figure that
+    cannot be drawn, e.g. no pair to show, leaves the old one alone)."""
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        if draw(Path(tmp)) is not False and os.path.getsize(tmp) > 0:
+            os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 if __name__ == "__main__":
