@@ -7,12 +7,14 @@ runs that exist (no training: :func:`scrapl_edu.lab.comparison.aggregate` skips 
 is not there, and the title says how many seeds each row has), and redraws its
 ``figure.png`` (the validation curves of every committed seed) and ``paired.png``::
 
-    python -m experiments.lab.paper_regime.tables
+    python -m experiments.lab.paper_regime.tables            # every folder
+    python -m experiments.lab.paper_regime.tables chirplet   # the folders named
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -68,8 +70,15 @@ TABLES = {
 SEEDS = [0, 1, 2, 3, 4]  # seeds 3-4: the close theta-IS row only (queue F)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Rebuild the folders named in ``argv`` (all of :data:`TABLES` when none is named)."""
+    names = sys.argv[1:] if argv is None else argv
+    unknown = sorted(set(names) - set(TABLES))
+    if unknown:
+        raise SystemExit(f"unknown folder {unknown}; choose from {sorted(TABLES)}")
     for folder, (preset, rows, title) in TABLES.items():
+        if names and folder not in names:
+            continue
         out = PAPER_REGIME_DIR / folder
         runs = sorted(p.parent.name for p in out.glob(f"runs/{preset}/*/seed*/results.json"))
         if not runs:
