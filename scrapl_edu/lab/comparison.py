@@ -50,9 +50,9 @@ from scrapl_edu.lab.loss_kinds import loss_kind
 from scrapl_edu.lab.paired import paired_markdown, paired_stats
 from scrapl_edu.lab.results import RESULTS_JSON, Results, config_differences, excess_variation
 from scrapl_edu.lab.run_args import add_run_args, config_from_argv, config_to_argv
-from scrapl_edu.lab.run_config import CONFIG_JSON, recorded_config
+from scrapl_edu.lab.run_config import CONFIG_JSON, DEFAULTS, recorded_config
 from scrapl_edu.lab.summary import CI, AppliedDiagnostic, PerSeed, Summary, SummaryEntry
-from scrapl_edu.lab.train import CHECKPOINT, DEFAULTS
+from scrapl_edu.lab.train import CHECKPOINT
 from scrapl_edu.presets import PRESETS
 
 __all__ = [

@@ -79,7 +79,7 @@ from scrapl_edu.lab.results import (
     convergence_step,
     total_variation,
 )
-from scrapl_edu.lab.run_config import CONFIG_JSON, recorded_config, write_config
+from scrapl_edu.lab.run_config import CONFIG_JSON, DEFAULTS, recorded_config, write_config
 from scrapl_edu.losses import mss_loss, path_distance
 from scrapl_edu.theta_is import ThetaISResult, load_probs, theta_importance_sampling
 
@@ -105,10 +105,6 @@ __all__ = [
 
 #: file name of the checkpoint inside a run folder
 CHECKPOINT = "checkpoint.pt"
-#: the configuration fields' defaults: a field a recorded configuration lacks (written
-#: before the field existed) counts as its default
-DEFAULTS = asdict(LabConfig())
-
 
 # -------------------------------------------------------------------------- the steps
 def run_theta_is(parts: RunParts, state: TrainState, progress: bool) -> ThetaISResult:
