@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import _summary_entry
 
+from scrapl_edu.lab.config import ROWS
 from scrapl_edu.lab.evidence import load_evidence
 from scrapl_edu.lab.regime import effective_paths, pi_files, regime_rows
 from scrapl_edu.lab.summary import Summary
@@ -25,20 +25,32 @@ def ev():
 
 
 def _entry(preset: str, row: str, theta: list[float], am: float = 100.0, applied=None) -> dict:
-    """A made-up entry (conftest's) with θ_AM ``am`` on every seed and, when given, the
-    applied-step diagnostic's ``(step, variance)`` pairs, the same for every seed."""
-    seeds = SEEDS[: len(theta)]
-    e = _summary_entry(
-        preset,
-        row,
-        theta,
-        am_hz_l1=[am, 1.0],
-        fm_oct_per_s_l1=[50.0, 1.0],
-        per_seed={"seeds": seeds, "theta_l1": list(theta), "am_hz_l1": [am] * len(theta)},
-    )
-    if applied is not None:
+    e = {
+        "preset": preset,
+        "row": row,
+        "label": row,
+        "n_seeds": len(theta),
+        **ROWS[row],
+        "theta_l1": [float(np.mean(theta)), 1.0],
+        "am_hz_l1": [am, 1.0],
+        "fm_oct_per_s_l1": [50.0, 1.0],
+        "total_var": [0.5, 0.1],
+        "conv_rate": 0.0,
+        "conv_steps": [float("nan"), float("nan")],
+        "ms_per_step": [1.0, 0.1],
+        "wall_s": [1.0, 0.1],
+        "steps": [10.0, 0.0],
+        "param_names": ["am_hz", "fm_oct_per_s"],
+        "per_seed_theta_l1": theta,
+        "per_seed": {
+            "seeds": SEEDS[: len(theta)],
+            "theta_l1": theta,
+            "am_hz_l1": [am] * len(theta),
+        },
+    }
+    if applied is not None:  # one variance per measured step, the same for every seed
         diag = [[{"step": s, "var": v, "cos": 0.1} for s, v in applied] for _ in theta]
-        e["applied_diag"] = {"seeds": seeds, "per_seed": diag}
+        e["applied_diag"] = {"seeds": SEEDS[: len(theta)], "per_seed": diag}
     return e
 
 
