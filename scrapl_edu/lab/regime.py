@@ -49,6 +49,7 @@ from scrapl_edu.lab.summary import CI, PairedDifference, Summary, SummaryEntry
 
 __all__ = [
     "PAPER_REGIME_DIR",
+    "PAPER_THETA_AM",
     "RegimeRow",
     "effective_paths",
     "pi_files",

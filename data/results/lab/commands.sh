@@ -188,6 +188,8 @@ bash data/results/lab/paper_regime/queue_c.sh   # after A: am1-2_fm0.5-1's π (1
 bash data/results/lab/paper_regime/queue_d.sh   # after B: the batch-32 control (seed 0)
 bash data/results/lab/paper_regime/queue_e.sh   # after C: am1-2_fm0.5-1's uniform row, then the first-order full JTFS at SCRAPL's compute
 bash data/results/lab/paper_regime/queue_f.sh   # after D: seeds 3-4 of SCRAPL with and without theta-IS (the close row)
+#      Next session (2026-12-07, evening), from the same frozen worktree, two threads side by side:
+bash data/results/lab/paper_regime/queue_g.sh 3 & bash data/results/lab/paper_regime/queue_g.sh 4   # seeds 3-4 of the granular norm-loss theta-IS row (close)
 #      The classroom regime's P-SAGA cut with the batch-sized probe (also the tail of queue A;
 #      run early as a third job):
 $PY -m scrapl_edu.lab compare --rows scrapl_p_adam,scrapl_no_theta_is --preset classroom \
