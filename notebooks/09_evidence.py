@@ -323,8 +323,8 @@ assert PAPER_THETA_AM["uniform"][1] < am["paper_regime"] < 0.7 * am["classroom"]
 # its θ_AM falls from 242 to 88, 165, 165, 181 and 198 ‰ on seeds 0-4 (mean 159 ‰, a third
 # lower; the paper's Table 3: 55-82 ‰ with θ-IS, 108-124 ‰ uniform), and only seed 0 falls
 # below 100 ‰ of test θ L1. P-SAGA's small cut is the budget: in the paper's regime it cuts
-# the applied step's variance 14-18 times, and without it the error stays at 188 ‰ on every
-# seed. θ-IS does not help θ_AM on the AM 2.8-8.4 Hz chirplet in either regime (gain 2 % over
+# the applied step's variance 14-18 times, and without it the error ends at 188 ‰ on every
+# seed (it falls late and swings). θ-IS does not help θ_AM on the AM 2.8-8.4 Hz chirplet in either regime (gain 2 % over
 # five seeds; test θ L1 −10 ± 30 ‰, 4 of 5 seeds better, mostly θ_FM),
 # but on AM 1-2 Hz / FM 0.5-1 oct/s, where π is most concentrated, it does in the paper's
 # regime and not in the classroom's: θ_AM 171 → 127 ‰ (gain 26 %, just past the rule's
