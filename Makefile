@@ -31,9 +31,12 @@ test: setup
 	bash tools/install_browser.sh
 	$(MAKE) lint docs-fast unit notebooks browser grade-check
 
-# ruff, then the layering of the package (import-linter contracts in pyproject.toml)
+# ruff (lint and format: a file ruff would reformat fails), then the layering of the package
+# (import-linter contracts in pyproject.toml)
+PY_SOURCES := scrapl_edu tests benchmarks tools notebooks experiments docs/conf.py docs/_ext setup.py
 lint: setup
-	$(BIN)/python -m ruff check scrapl_edu tests benchmarks tools notebooks experiments docs/conf.py docs/_ext setup.py
+	$(BIN)/python -m ruff check $(PY_SOURCES)
+	$(BIN)/python -m ruff format --check $(PY_SOURCES)
 	$(BIN)/lint-imports
 
 unit: setup

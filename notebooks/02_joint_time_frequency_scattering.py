@@ -229,9 +229,13 @@ print({k: f"spin up / spin down = {v:.2f}" for k, v in share.items()})
 falling_up_share = share["falling"] / (1 + share["falling"])
 print(f"falling chirp: {falling_up_share:.2f} of the spinning energy in spin up")
 assert share["rising"] > 2 and share["falling"] < 0.5
-classroom_share = lessons.committed_results("curriculum/predictions_classroom.json")["02_falling_up_share"]
+classroom_share = lessons.committed_results("curriculum/predictions_classroom.json")[
+    "02_falling_up_share"
+]
 if fast_mode():
-    print(f"fast mode: {falling_up_share:.2f} at the fast sizes; graded against the classroom value")
+    print(
+        f"fast mode: {falling_up_share:.2f} at the fast sizes; graded against the classroom value"
+    )
 else:
     assert abs(falling_up_share - classroom_share) < 1e-3  # the committed classroom value
 

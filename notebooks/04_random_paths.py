@@ -103,7 +103,9 @@ print(f"time: all paths {1e3 * t_all:.1f} ms, one path {1e3 * t_one:.2f} ms: {t_
 print(f"arithmetic: all paths / one path = {c_all / c_one:.1f} (P = {P})")
 steps_per_full_over_P = c_all / c_one / P
 print(f"one full-JTFS step costs as much as {steps_per_full_over_P:.2f} P one-path steps")
-classroom_ratio = lessons.committed_results("curriculum/predictions_classroom.json")["04_steps_per_full_over_P"]
+classroom_ratio = lessons.committed_results("curriculum/predictions_classroom.json")[
+    "04_steps_per_full_over_P"
+]
 if fast_mode():
     print(f"fast mode (P = {P}); graded against the classroom JTFS's {classroom_ratio:.2f} P")
 else:

@@ -204,7 +204,9 @@ grading.predict("05_padam_cos_full", 0.3)  # each path stepped with its own mome
 
 # %%
 grading.reveal("05_padam_cos_full")
-runs = lessons.paired_runs(["Adam", "P-Adam"], SEEDS, STEPS, probe_every=PROBE_EVERY, fast=fast_mode())
+runs = lessons.paired_runs(
+    ["Adam", "P-Adam"], SEEDS, STEPS, probe_every=PROBE_EVERY, fast=fast_mode()
+)
 lessons.plot_paired_runs(runs)
 plt.show()
 display(Markdown(lessons.paired_table(runs, "Adam", "P-Adam")))
@@ -241,7 +243,9 @@ assert (drawn[b] > drawn[a]).all()
 assert (full[a] > full[b]).all()
 classroom = lessons.moving_model_numbers("classroom")["05"]
 cos_full_classroom = float(np.mean(classroom["cos_full"][1]))  # arm 1: P-Adam, 4 seeds
-print(f"classroom runs (committed): P-Adam's mean cos(step, full gradient) {cos_full_classroom:.2f}")
+print(
+    f"classroom runs (committed): P-Adam's mean cos(step, full gradient) {cos_full_classroom:.2f}"
+)
 
 # %% nbgrader={"grade": true, "grade_id": "ex_05_3_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 assert grading.check_prediction("05_padam_cos_full", cos_full_classroom)

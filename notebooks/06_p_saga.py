@@ -160,7 +160,12 @@ grading.predict("06_saga_cut", 1.5)
 
 # %%
 runs = lessons.paired_runs(
-    ["P-Adam", "P-Adam + P-SAGA"], SEEDS, STEPS, probe_every=8, table_every=TABLE_EVERY, fast=fast_mode()
+    ["P-Adam", "P-Adam + P-SAGA"],
+    SEEDS,
+    STEPS,
+    probe_every=8,
+    table_every=TABLE_EVERY,
+    fast=fast_mode(),
 )
 lessons.plot_saga_runs(runs, "P-Adam", "P-Adam + P-SAGA")
 plt.show()

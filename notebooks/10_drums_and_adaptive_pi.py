@@ -377,10 +377,7 @@ n12 = g.norm(dim=1)
 floors = {"0": 1e-6, "1/(4P)": 0.25 / P12, "1/(2P)": 0.5 / P12, "1/P": 1.0 / P12}
 best_var = one_sample_variance(g, n12 / n12.sum())
 costs = [one_sample_variance(g, adaptive_probs(n12, f)) / best_var for f in floors.values()]
-print(
-    "variance / optimum at floors "
-    + ", ".join(f"{k}: {c:.3f}" for k, c in zip(floors, costs))
-)
+print("variance / optimum at floors " + ", ".join(f"{k}: {c:.3f}" for k, c in zip(floors, costs)))
 assert abs(costs[0] - 1.0) < 1e-4  # a vanishing floor is the optimum
 assert all(a <= b + 1e-12 for a, b in zip(costs, costs[1:]))  # a higher floor costs more
 uniform = one_sample_variance(g, torch.full((P12,), 1 / P12, dtype=torch.float64))

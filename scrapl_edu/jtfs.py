@@ -69,6 +69,7 @@ from scrapl_edu.ops import (
 
 __all__ = ["JTFS", "JTFSConfig", "PathInfo", "ROWS_TOL", "WINDOW_TOL", "second_order_path"]
 
+
 def second_order_path(
     U1: Tensor,
     psi2_f: Tensor,
@@ -99,7 +100,9 @@ def second_order_path(
     """
     n1, F = U1.shape[-2], psi_fr_f.shape[-1]
     if F < n1:
-        raise ValueError(f"psi_fr_f has {F} bins, fewer than the {n1} rows of U1; pad it to F >= n1")
+        raise ValueError(
+            f"psi_fr_f has {F} bins, fewer than the {n1} rows of U1; pad it to F >= n1"
+        )
     Y2 = torch.fft.ifft(torch.fft.fft(U1, dim=-1) * psi2_f, dim=-1)
     Z = torch.fft.ifft(torch.fft.fft(Y2, n=F, dim=-2) * psi_fr_f[:, None], dim=-2)
     S = torch.fft.ifft(torch.fft.fft(Z.abs(), dim=-1) * phi_t_f, dim=-1).real

@@ -106,6 +106,7 @@ __all__ = [
 #: file name of the checkpoint inside a run folder
 CHECKPOINT = "checkpoint.pt"
 
+
 # -------------------------------------------------------------------------- the steps
 def run_theta_is(parts: RunParts, state: TrainState, progress: bool) -> ThetaISResult:
     """θ-importance sampling once before training (Section 3.4, Eq. 10-12): sets π."""
