@@ -150,12 +150,12 @@ assert saga_mean + saga_ci < 0
 
 # %%
 cmp = dashboard.compare(switch="p_saga", n_seeds=2 if fast_mode() else 3)
-item = cmp.paired()["theta_l1"]
+item = cmp.paired().theta_l1
 print(dashboard.compare_status.value)
 assert [len(cmp.results[arm]) for arm in ("off", "on")] == [len(cmp.seeds)] * 2
 assert all(not r.config["p_saga"] for r in cmp.results["off"])
 assert all(r.config["p_saga"] for r in cmp.results["on"])
-assert item["n"] == len(cmp.seeds) and 0 <= item["improved"] <= item["n"]
+assert item.n == len(cmp.seeds) and 0 <= item.improved <= item.n
 committed_saga = next(r for r in paired_ablation(evidence) if r.label == "+ P-SAGA").theta_l1
 if fast_mode():
     print(

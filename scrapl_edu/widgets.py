@@ -634,11 +634,11 @@ class LabDashboard:
             )
         self.comparisons.append(cmp)
         item = cmp.paired()
-        st = item["theta_l1"]
+        st = item.theta_l1
         self.compare_bar.value = self.compare_bar.max
         self.compare_status.value = (
-            f"{html.escape(cmp.label)}: Δ θ L1 = {st['mean']:+.1f} ± {st['ci']:.1f} ‰ "
-            f"(p = {st['p_t']:.2g}), {st['improved']}/{st['n']} seeds improved, "
+            f"{html.escape(cmp.label)}: Δ θ L1 = {st.mean:+.1f} ± {st.ci:.1f} ‰ "
+            f"(p = {st.p_t:.2g}), {st.improved}/{st.n} seeds improved, "
             f"{cmp.wall_s:.0f} s"
         )
         self.compare_out.clear_output(wait=True)

@@ -163,3 +163,19 @@ def test_aggregate_pairs_per_parameter_and_draws_the_figure(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     again = Summary.load(tmp_path)
     assert again.paired[0].metrics["fm_oct_per_s_l1"].improved == 6
+
+
+def test_plot_paired_takes_records_and_refuses_dicts_by_name(tmp_path):
+    seeds = [0, 1, 2]
+    rows = ["scrapl_no_theta_is", "scrapl"]
+    for s in seeds:
+        _fake_run(tmp_path, "classroom", rows[0], s, am=250.0 + s, fm=150.0)
+        _fake_run(tmp_path, "classroom", rows[1], s, am=240.0 + s, fm=150.0)
+    (item,) = aggregate(tmp_path, ["classroom"], rows, seeds, title="fake").paired
+    from scrapl_edu import viz
+
+    fig = viz.plot_paired([item])
+    dots = fig.axes[0].lines[0].get_xdata()
+    assert list(dots) == pytest.approx(item.theta_l1.diff)  # one dot per seed, b - a
+    with pytest.raises(TypeError, match="paired must hold PairedRows.*got dict"):
+        viz.plot_paired([item.to_dict()])

@@ -75,8 +75,12 @@ def test_compare_switch_runs_paired_processes_and_reports_progress(tmp_path):
         [r.test_theta_l1_permille for r in cmp.results["off"]],
         [r.test_theta_l1_permille for r in cmp.results["on"]],
     )
-    assert item["theta_l1"] == want and item["label"] == "+ P-SAGA"
-    assert set(item) >= {"am_hz_l1", "fm_oct_per_s_l1"}
+    assert item.theta_l1.to_dict() == want and item.label == "+ P-SAGA"
+    assert (item.a, item.b, item.seeds) == ("p_saga off", "p_saga on", [0, 1])
+    assert set(item.metrics) == {"theta_l1", "am_hz_l1", "fm_oct_per_s_l1"}
+    am = [r.test_theta_l1_permille_per_param["am_hz"] for r in cmp.results["off"]]
+    am_on = [r.test_theta_l1_permille_per_param["am_hz"] for r in cmp.results["on"]]
+    assert item.metrics["am_hz_l1"].to_dict() == paired_difference(am, am_on)
     # progress: from the caller's thread only, never more than two runs at a time, all done
     assert set(threads) == {threading.main_thread()}
     assert max(sum(s == "running" for _, _, s, _ in snap) for snap in seen) <= 2
@@ -150,8 +154,8 @@ def test_dashboard_compare_shows_pairs_and_the_paired_difference(tmp_path):
     assert switch == "theta_is" and seeds == [5, 6, 7, 8] and config["loss"] == "scrapl"
     assert config["steps"] == 4 and config["preset"] == "classroom"
     assert d.comparisons == [cmp] and d.compare_bar.value == d.compare_bar.max == 8
-    st = cmp.paired()["theta_l1"]
-    assert st["mean"] == pytest.approx(np.mean([-20 + s % 2 for s in seeds]))
+    st = cmp.paired().theta_l1
+    assert st.mean == pytest.approx(np.mean([-20 + s % 2 for s in seeds]))
     assert "+ θ-IS" in d.compare_status.value and "4/4 seeds improved" in d.compare_status.value
     html = d._compare_html(cmp)
     assert html.count("<tr>") == 5 and "θ-IS on" in html

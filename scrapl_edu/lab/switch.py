@@ -34,6 +34,7 @@ from typing import Any
 from scrapl_edu.lab.loss_kinds import loss_kind, loss_names_where
 from scrapl_edu.lab.paired import SWITCHES, paired_difference
 from scrapl_edu.lab.results import RESULTS_JSON, Results
+from scrapl_edu.lab.summary import PairedDifference, PairedRows
 
 __all__ = ["RunStatus", "SwitchComparison", "compare_switch", "run_arguments"]
 
@@ -107,28 +108,31 @@ class SwitchComparison:
         """``"+ P-SAGA"`` and so on: what turning the switch on does."""
         return f"+ {SWITCHES[self.switch]}"
 
-    def paired(self) -> dict[str, Any]:
+    def paired(self) -> PairedRows:
         """Paired difference ``on - off`` of test θ L1 and of each parameter's L1 (‰).
 
-        The :func:`~scrapl_edu.lab.paired.paired_stats` item shape (``label``, ``preset``,
-        ``seeds``, ``theta_l1`` and ``<param>_l1``), so :func:`scrapl_edu.viz.plot_paired`
-        draws it.
+        The same record as a summary's pairs (:func:`~scrapl_edu.lab.paired.paired_stats`):
+        rows ``a = "<switch> off"`` and ``b = "<switch> on"``, metrics ``theta_l1`` and
+        ``<param>_l1``, so :func:`scrapl_edu.viz.plot_paired` draws it.
         """
         off, on = self.results["off"], self.results["on"]
-        item: dict[str, Any] = {
-            "label": self.label,
-            "preset": self.config["preset"],
-            "seeds": list(self.seeds),
-            "theta_l1": paired_difference(
-                [r.test_theta_l1_permille for r in off], [r.test_theta_l1_permille for r in on]
-            ),
-        }
-        for name in off[0].param_names:
-            item[f"{name}_l1"] = paired_difference(
-                [r.test_theta_l1_permille_per_param[name] for r in off],
-                [r.test_theta_l1_permille_per_param[name] for r in on],
+
+        def diff(values: Callable[[Results], float]) -> PairedDifference:
+            return PairedDifference.from_dict(
+                paired_difference([values(r) for r in off], [values(r) for r in on])
             )
-        return item
+
+        metrics = {"theta_l1": diff(lambda r: r.test_theta_l1_permille)}
+        for name in off[0].param_names:
+            metrics[f"{name}_l1"] = diff(lambda r, n=name: r.test_theta_l1_permille_per_param[n])
+        return PairedRows(
+            preset=self.config["preset"],
+            a=f"{self.switch} off",
+            b=f"{self.switch} on",
+            label=self.label,
+            seeds=list(self.seeds),
+            metrics=metrics,
+        )
 
 
 def _progress(status: RunStatus, total: int) -> None:

@@ -15,7 +15,7 @@ from scipy.stats import t as student_t
 
 from scrapl_edu.lab import Snapshot, build_jtfs, make_config
 from scrapl_edu.lab.drums import DRUM_ROW_LABELS
-from scrapl_edu.lab.summary import PairedDifference, PairedRows, Summary, SummaryEntry
+from scrapl_edu.lab.summary import PairedRows, Summary, SummaryEntry
 from scrapl_edu.viz.common import rolling_variance
 from scrapl_edu.viz.transform import plot_path_grid
 
@@ -99,25 +99,11 @@ def save_lab_comparison(
     plt.close(fig)
 
 
-def _as_paired(item: dict[str, Any]) -> PairedRows:
-    """A dict item of :meth:`scrapl_edu.lab.switch.SwitchComparison.paired` as
-    :class:`~scrapl_edu.lab.summary.PairedRows` (it names no rows ``a`` / ``b``)."""
-    fixed = ("preset", "a", "b", "label", "seeds")
-    return PairedRows(
-        preset=item["preset"],
-        a=item.get("a", ""),
-        b=item.get("b", ""),
-        label=item["label"],
-        seeds=list(item["seeds"]),
-        metrics={k: PairedDifference.from_dict(v) for k, v in item.items() if k not in fixed},
-    )
-
-
-def plot_paired(paired: Sequence[PairedRows | dict[str, Any]], title: str = "") -> Figure:
+def plot_paired(paired: Sequence[PairedRows], title: str = "") -> Figure:
     """Paired differences of a comparison (the paper's Table 6 in small): one row per change.
 
-    ``paired`` is a summary's ``paired`` (:func:`scrapl_edu.lab.paired.paired_stats`), or
-    items of the same shape as dicts (:meth:`scrapl_edu.lab.switch.SwitchComparison.paired`).
+    ``paired`` is a summary's ``paired`` (:func:`scrapl_edu.lab.paired.paired_stats`) or
+    a switch comparison's pair (:meth:`scrapl_edu.lab.switch.SwitchComparison.paired`).
     Each seed's difference ``b - a`` of test θ L1 is a dot; the bar is the mean with its 95%
     CI; the label gives the paired t-test's p and the seeds improved. Left of 0: the change
     lowers the error.
@@ -126,7 +112,13 @@ def plot_paired(paired: Sequence[PairedRows | dict[str, Any]], title: str = "") 
 
     if not paired:
         raise ValueError("paired is empty: the comparison has no pair of rows to compare")
-    items = [p if isinstance(p, PairedRows) else _as_paired(p) for p in paired]
+    for p in paired:
+        if not isinstance(p, PairedRows):
+            raise TypeError(
+                f"paired must hold PairedRows (a summary's paired or SwitchComparison.paired()), "
+                f"got {type(p).__name__}"
+            )
+    items = list(paired)
     multi = len({p.preset for p in items}) > 1
     fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(items) + 1.6))
     for i, item in enumerate(items):
