@@ -307,6 +307,7 @@ REGIME_VERDICTS = {
     "theta_is_granular": "loss definition",
     "theta_is_am12": "classroom budget",
     "jtfs_equal_compute": "agrees",
+    "jtfs_equal_steps": "not run",  # queue H: the full JTFS at 4800 steps, seed 0
     "batch32": "batch does not change the reading",
 }
 assert verdicts == REGIME_VERDICTS, f"the paper-regime story changed: {verdicts}"

@@ -241,6 +241,27 @@ def test_jtfs_equal_compute_verdict_follows_its_rule(tmp_path, ev, jtfs, verdict
 
 
 @pytest.mark.parametrize(
+    ("jtfs", "verdict"),
+    # the classroom has the paper's reading (JTFS ahead at equal steps), so the paper regime
+    # agrees or, with SCRAPL ahead, disagrees
+    [(40.0, "agrees"), (60.0, "paper regime disagrees")],
+)
+def test_jtfs_equal_steps_verdict_follows_its_rule(tmp_path, ev, jtfs, verdict) -> None:
+    _write(tmp_path, "chirplet", "classroom_paper", [_entry("classroom_paper", "scrapl", [50.0])])
+    _write(
+        tmp_path,
+        "chirplet_jtfs_equal_steps",
+        "classroom_paper",
+        [_entry("classroom_paper", "jtfs", [jtfs])],
+    )
+    row = _rows(tmp_path, ev)["jtfs_equal_steps"]
+    # committed classroom (v2/losses, 400 steps each): JTFS 58.5 ‰ against SCRAPL's 187 ‰
+    assert row.values["classroom"] == pytest.approx(187.0 / 58.5, rel=0.01)
+    assert row.values["paper_regime"] == pytest.approx(50.0 / jtfs)
+    assert row.verdict == verdict
+
+
+@pytest.mark.parametrize(
     ("am32", "uni32", "verdict"),
     [
         (90.0, 110.0, "batch does not change the reading"),  # gain 18 %, θ_AM in range

@@ -1,6 +1,6 @@
 """The paper-regime tables from the finished runs committed in data/results/lab/paper_regime.
 
-The queues (``data/results/lab/paper_regime/queue_{a,...,f}.sh``, commands (21)) run seed by
+The queues (``data/results/lab/paper_regime/queue_{a,...,h}.sh``, commands (21)) run seed by
 seed and a session can end between two runs; each finished run's ``results.json`` is
 committed. This script rebuilds every comparison's ``table.md`` / ``summary.json`` from the
 runs that exist (no training: :func:`scrapl_edu.lab.comparison.aggregate` skips a run that
@@ -41,6 +41,11 @@ TABLES = {
         "full JTFS with the first order (the authors' baseline) at SCRAPL's compute (480 "
         "steps), classroom chirplet, paper regime",
     ),
+    "chirplet_jtfs_equal_steps": (
+        "classroom_paper",
+        ["jtfs"],
+        "full JTFS at SCRAPL's steps (4800), classroom chirplet, paper regime",
+    ),
     "classroom_psaga_probe8": (
         "classroom",
         ["scrapl_p_adam", "scrapl_no_theta_is"],
@@ -67,7 +72,7 @@ TABLES = {
         "batch-32 control: classroom chirplet, paper regime, batch 32",
     ),
 }
-SEEDS = [0, 1, 2, 3, 4]  # seeds 3-4: the close theta-IS row only (queue F)
+SEEDS = [0, 1, 2, 3, 4]  # seeds 3-4: the close theta-IS rows only (queues F and G)
 
 
 def main(argv: list[str] | None = None) -> None:
