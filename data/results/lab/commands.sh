@@ -192,6 +192,7 @@ bash data/results/lab/paper_regime/queue_f.sh   # after D: seeds 3-4 of SCRAPL w
 bash data/results/lab/paper_regime/queue_g.sh 3 & bash data/results/lab/paper_regime/queue_g.sh 4   # seeds 3-4 of the granular norm-loss theta-IS row (close)
 bash data/results/lab/paper_regime/queue_h.sh   # after G: the full JTFS at SCRAPL's steps (4800), seed 0
 bash data/results/lab/paper_regime/queue_i.sh   # beside H: seeds 3-4 of Table 3 in small (its gain, 26 %, was close to the rule's 25 %)
+bash data/results/lab/paper_regime/queue_j.sh 3 & bash data/results/lab/paper_regime/queue_j.sh 4   # seeds 3-4 of the granular squared-loss theta-IS row (its rule counts seeds improved: 0 of 3)
 #      The classroom regime's P-SAGA cut with the batch-sized probe (also the tail of queue A;
 #      run early as a third job):
 $PY -m scrapl_edu.lab compare --rows scrapl_p_adam,scrapl_no_theta_is --preset classroom \
