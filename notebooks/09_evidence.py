@@ -294,9 +294,9 @@ for folder in ("ablation", "ablation_granular"):
 rows = regime_rows(ev=ev)
 display(Markdown(regime_markdown(rows)))
 verdicts = {r.key: r.verdict for r in rows}
-# the verdicts of the committed runs (seeds 0-4 of the three close θ-IS rows: chirplet,
-# granular norm and Table 3 on am1-2_fm0.5-1; seeds 0-2 of every other chirplet and
-# granular row; seed 0 of the full JTFS at SCRAPL's compute and steps and of the batch-32
+# the verdicts of the committed runs (seeds 0-4 of the four θ-IS rows: chirplet, granular
+# with either path loss and Table 3 on am1-2_fm0.5-1; seeds 0-2 of every other chirplet
+# row; seed 0 of the full JTFS at SCRAPL's compute and steps and of the batch-32
 # control;
 # 2026-12-07): a rerun or more seeds that change one make this cell fail, and the reading
 # below must be rewritten
@@ -319,31 +319,30 @@ am = by_key["scrapl_theta_am"].values
 assert PAPER_THETA_AM["uniform"][1] < am["paper_regime"] < 0.7 * am["classroom"]
 
 # %% [markdown]
-# Reading the table (three seeds a row; five for the rows that were close on three: θ-IS
-# on the chirplet, on the granular synth with the authors' loss and on AM 1-2 Hz / FM 0.5-1
-# oct/s; the full JTFS and the batch-32 control on one). SCRAPL's failure to learn θ_AM is
-# partly the classroom's budget: at the paper's learning rate and length its θ_AM falls
-# from 242 to 88, 165, 165, 181 and 198 ‰ on seeds 0-4 (mean 159 ‰, a third lower; the
-# paper's Table 3: 55-82 ‰ with θ-IS, 108-124 ‰ uniform), and only seed 0 falls below
-# 100 ‰ of test θ L1. P-SAGA's small cut is the budget: in the paper's regime it cuts the
-# applied step's variance 14-18 times, and without it the error ends at 188 ‰ on every
-# seed (it falls late and swings). θ-IS does not help θ_AM on the AM 2.8-8.4 Hz chirplet
-# in either regime (gain 2 %; test θ L1 −10 ± 30 ‰, 4 of 5 seeds better, mostly θ_FM). On
-# AM 1-2 Hz / FM 0.5-1 oct/s, where π is most concentrated, θ-IS helps in the paper's
-# regime and not in the classroom's, but less on θ_AM than the paper has it: θ_AM
-# 184 → 154 ‰ (gain 17 %, the paper 37 %; on seeds 0-2 it was 26 %, and seeds 3-4 turned
-# the rule's verdict, which reads θ_AM alone, to "method at classroom scale"), while θ_FM
-# falls 103 → 61 ‰ (the paper: 155 → 78) and test θ L1 by 37 ± 27 ‰ (p = 0.02), every
-# seed better; the classroom gains nothing there (θ_AM −1 %). On the granular synth θ-IS
-# hurts every seed with Eq. 3's squared path loss (+68 ‰, p = 0.03) and hurts less, not
-# significantly, with the authors' unsquared one (+15 ± 24 ‰, one seed of five better; the
-# paper: −8 ± 15 ‰), which spreads π over more paths: the rule reads the loss definition,
-# but θ-IS is not shown to help with either. At SCRAPL's compute the full JTFS (480 steps)
-# ends at 221 ‰ against SCRAPL's 65 ‰ on seed 0, as the paper's Fig. 2 has it; at SCRAPL's
-# steps (4800, ten times the compute) it ends at 41 ‰, ahead of SCRAPL, as the paper's
-# Table 1 has it (granular: 42.4 against 65.7 ‰). The paper's
-# batch of 32 trains both SCRAPL rows better on seed 0 (θ_AM 88 → 79 ‰ with θ-IS,
-# 113 → 64 ‰ uniform) without changing the two answers.
+# Reading the table (three seeds a row; five for the θ-IS rows: on the chirplet, on the
+# granular synth with either path loss and on AM 1-2 Hz / FM 0.5-1 oct/s; the full JTFS and
+# the batch-32 control on one). SCRAPL's failure to learn θ_AM is partly the classroom's
+# budget: at the paper's learning rate and length its θ_AM falls from 242 to 88, 165, 165,
+# 181 and 198 ‰ on seeds 0-4 (mean 159 ‰, a third lower; the paper's Table 3: 55-82 ‰ with
+# θ-IS, 108-124 ‰ uniform), and only seed 0 falls below 100 ‰ of test θ L1. P-SAGA's small
+# cut is the budget: in the paper's regime it cuts the applied step's variance 14-18 times,
+# and without it the error ends at 188 ‰ on every seed (it falls late and swings). θ-IS does
+# not help θ_AM on the AM 2.8-8.4 Hz chirplet in either regime (gain 2 %; test θ L1 −10 ± 30
+# ‰, 4 of 5 seeds better, mostly θ_FM). On AM 1-2 Hz / FM 0.5-1 oct/s, where π is most
+# concentrated, θ-IS helps in the paper's regime and not in the classroom's, but less on
+# θ_AM than the paper has it: θ_AM 184 → 154 ‰ (gain 17 %, the paper 37 %; on seeds 0-2 it
+# was 26 %, and seeds 3-4 turned the rule's verdict, which reads θ_AM alone, to "method at
+# classroom scale"), while θ_FM falls 103 → 61 ‰ (the paper: 155 → 78) and test θ L1 by 37 ±
+# 27 ‰ (p = 0.02), every seed better; the classroom gains nothing there (θ_AM −1 %). On the
+# granular synth θ-IS hurts every seed of five with Eq. 3's squared path loss (+47 ‰, p =
+# 0.03) and hurts less, not significantly, with the authors' unsquared one (+15 ± 24 ‰, one
+# seed of five better; the paper: −8 ± 15 ‰), which spreads π over more paths: the rule
+# reads the loss definition, but θ-IS is not shown to help with either. At SCRAPL's compute
+# the full JTFS (480 steps) ends at 221 ‰ against SCRAPL's 65 ‰ on seed 0, as the paper's
+# Fig. 2 has it; at SCRAPL's steps (4800, ten times the compute) it ends at 41 ‰, ahead of
+# SCRAPL, as the paper's Table 1 has it (granular: 42.4 against 65.7 ‰). The paper's batch
+# of 32 trains both SCRAPL rows better on seed 0 (θ_AM 88 → 79 ‰ with θ-IS, 113 → 64 ‰
+# uniform) without changing the two answers.
 
 # %% [markdown]
 # ## Recap
