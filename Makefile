@@ -43,9 +43,10 @@ unit: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests --ignore=tests/browser
 
 # every notebook, top to bottom, in fast mode (SCRAPL_EDU_FAST=1); one thread per kernel:
-# two kernels with a thread per core each oversubscribe two cores (runs took 1.5-7 min)
+# two kernels with a thread per core each oversubscribe two cores (runs took 1.5-7 min).
+# --durations=0 prints each notebook's time, so a slow or stalled one is named in the log
 notebooks: setup
-	SCRAPL_EDU_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
+	SCRAPL_EDU_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake --durations=0 notebooks
 
 # every notebook in classroom mode (the real sizes; long: see docs/instructor_guide.md for the
 # measured time); run by hand or on a schedule, not in CI
