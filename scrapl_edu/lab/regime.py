@@ -421,16 +421,26 @@ def _batch_row(ev: Evidence, root: Path) -> RegimeRow:
     )
 
 
-def _jtfs_row(ev: Evidence, root: Path) -> RegimeRow:
-    cl = ev.summaries["losses_equal_compute"]
-    c = _mean(_theta(_entry(cl, "scrapl", "classroom"))) / _mean(
-        _theta(_entry(cl, "jtfs", "classroom"))
+def _scrapl_over_jtfs(
+    classroom: Summary, root: Path, folder: str
+) -> tuple[float, float, float, float]:
+    """SCRAPL / full JTFS test θ L1: the classroom's (means of a committed comparison) and
+    the paper regime's on seed 0 (SCRAPL's chirplet run against the JTFS run in ``folder``).
+
+    Returns ``(classroom ratio, SCRAPL ‰, JTFS ‰, paper-regime ratio)``; NaN where a run is
+    missing."""
+    c = _mean(_theta(_entry(classroom, "scrapl", "classroom"))) / _mean(
+        _theta(_entry(classroom, "jtfs", "classroom"))
     )
     scrapl = _seed_value(_summary(root, "chirplet"), "scrapl", "classroom_paper", "theta_l1", 0)
-    jtfs = _seed_value(
-        _summary(root, "chirplet_jtfs_equal_compute"), "jtfs", "classroom_paper", "theta_l1", 0
+    jtfs = _seed_value(_summary(root, folder), "jtfs", "classroom_paper", "theta_l1", 0)
+    return c, scrapl, jtfs, scrapl / jtfs
+
+
+def _jtfs_row(ev: Evidence, root: Path) -> RegimeRow:
+    c, scrapl, jtfs, p = _scrapl_over_jtfs(
+        ev.summaries["losses_equal_compute"], root, "chirplet_jtfs_equal_compute"
     )
-    p = scrapl / jtfs
     if np.isnan(p):
         verdict = "not run"
     elif p < 1:
@@ -454,14 +464,7 @@ def _jtfs_row(ev: Evidence, root: Path) -> RegimeRow:
 
 def _jtfs_steps_row(ev: Evidence, root: Path) -> RegimeRow:
     cl = ev.summaries["losses"]
-    c = _mean(_theta(_entry(cl, "scrapl", "classroom"))) / _mean(
-        _theta(_entry(cl, "jtfs", "classroom"))
-    )
-    scrapl = _seed_value(_summary(root, "chirplet"), "scrapl", "classroom_paper", "theta_l1", 0)
-    jtfs = _seed_value(
-        _summary(root, "chirplet_jtfs_equal_steps"), "jtfs", "classroom_paper", "theta_l1", 0
-    )
-    p = scrapl / jtfs
+    c, scrapl, jtfs, p = _scrapl_over_jtfs(cl, root, "chirplet_jtfs_equal_steps")
     if np.isnan(p):
         verdict = "not run"
     elif p > 1:  # the paper's reading: given the same steps, the full JTFS is more accurate
